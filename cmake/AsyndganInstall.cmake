@@ -1,0 +1,17 @@
+# Installs the engine library, its headers and a CMake package so that find_package(asyndgan) gives asyndgan::engine.
+include(GNUInstallDirs)
+include(CMakePackageConfigHelpers)
+
+install(TARGETS asyndgan_engine EXPORT asyndganTargets
+  ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
+  INCLUDES DESTINATION include/asyndgan)
+foreach(dir engine kernels)
+  install(DIRECTORY ${PROJECT_SOURCE_DIR}/${dir}/ DESTINATION include/asyndgan/${dir}
+    FILES_MATCHING PATTERN "*.h" PATTERN "*.cuh")
+endforeach()
+install(EXPORT asyndganTargets NAMESPACE asyndgan:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/asyndgan)
+configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/asyndganConfig.cmake.in
+  ${PROJECT_BINARY_DIR}/asyndganConfig.cmake INSTALL_DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/asyndgan)
+write_basic_package_version_file(${PROJECT_BINARY_DIR}/asyndganConfigVersion.cmake COMPATIBILITY SameMinorVersion)
+install(FILES ${PROJECT_BINARY_DIR}/asyndganConfig.cmake ${PROJECT_BINARY_DIR}/asyndganConfigVersion.cmake
+  DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/asyndgan)
