@@ -124,7 +124,9 @@ def fmt(v):
         return " ".join(fmt(x) for x in v)
     if isinstance(v, bool):
         return "1" if v else "0"
-    return repr(v)
+    if isinstance(v, str):
+        return v
+    return repr(v)  # shortest string that round-trips the float
 
 
 def emit(case, inputs, run, meta=None):
