@@ -1,0 +1,46 @@
+// BatchNorm2d and InstanceNorm2d: construction and forward through the norm ops.
+#include "engine/nn/norm.h"
+#include "engine/ops.h"
+
+namespace asyndgan::nn {
+namespace {
+
+void check_features(const char* layer, int64_t num_features, const Tensor& x) {
+  check_defined(layer, x, "x");
+  if (x.dim() != 4 || x.size(1) != num_features)
+    throw ShapeError(msg(layer, ": expected input [N, ", num_features, ", H, W], got ", shape_str(x.shape())));
+}
+
+}  // namespace
+
+BatchNorm2d::BatchNorm2d(int64_t features, double eps_, double momentum_, bool affine, DType dtype)
+    : num_features(features), eps(eps_), momentum(momentum_) {
+  if (features <= 0) throw ValueError(msg("BatchNorm2d: num_features must be positive, got ", features));
+  if (affine) {
+    weight = register_parameter("weight", Tensor::ones({features}, dtype));
+    bias = register_parameter("bias", Tensor::zeros({features}, dtype));
+  }
+  running_mean = register_buffer("running_mean", Tensor::zeros({features}, dtype));
+  running_var = register_buffer("running_var", Tensor::ones({features}, dtype));
+}
+
+Tensor BatchNorm2d::forward(const Tensor& x) {
+  check_features("BatchNorm2d", num_features, x);
+  return batch_norm(x, weight, bias, running_mean, running_var, is_training(), momentum, eps);
+}
+
+InstanceNorm2d::InstanceNorm2d(int64_t features, bool affine, double eps_, DType dtype)
+    : num_features(features), eps(eps_) {
+  if (features <= 0) throw ValueError(msg("InstanceNorm2d: num_features must be positive, got ", features));
+  if (affine) {
+    weight = register_parameter("weight", Tensor::ones({features}, dtype));
+    bias = register_parameter("bias", Tensor::zeros({features}, dtype));
+  }
+}
+
+Tensor InstanceNorm2d::forward(const Tensor& x) {
+  check_features("InstanceNorm2d", num_features, x);
+  return instance_norm(x, weight, bias, eps);
+}
+
+}  // namespace asyndgan::nn

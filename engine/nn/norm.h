@@ -1,0 +1,35 @@
+// BatchNorm2d and InstanceNorm2d layers; parameter and buffer names as PyTorch's (num_batches_tracked omitted).
+#pragma once
+#include "engine/nn/module.h"
+
+namespace asyndgan::nn {
+
+// Batch statistics in training (updating running_mean / running_var), running statistics in eval.
+// weight starts at 1, bias at 0, running_mean at 0, running_var at 1, as in PyTorch.
+class BatchNorm2d : public Module {
+ public:
+  explicit BatchNorm2d(int64_t num_features, double eps = 1e-5, double momentum = 0.1, bool affine = true,
+                       DType dtype = DType::f32);
+  Tensor forward(const Tensor& x) override;
+  std::string type_name() const override { return "BatchNorm2d"; }
+
+  Tensor weight, bias;  // undefined without affine
+  Tensor running_mean, running_var;
+  int64_t num_features;
+  double eps, momentum;
+};
+
+// Per-sample statistics in both modes and no running statistics, as pix2pix's
+// InstanceNorm2d(affine=False, track_running_stats=False); affine is off by default for that reason.
+class InstanceNorm2d : public Module {
+ public:
+  explicit InstanceNorm2d(int64_t num_features, bool affine = false, double eps = 1e-5, DType dtype = DType::f32);
+  Tensor forward(const Tensor& x) override;
+  std::string type_name() const override { return "InstanceNorm2d"; }
+
+  Tensor weight, bias;  // undefined without affine
+  int64_t num_features;
+  double eps;
+};
+
+}  // namespace asyndgan::nn

@@ -1,0 +1,51 @@
+// torch.optim.Adam (L2 weight decay, bias corrections, no amsgrad) over a fixed list of parameters, with
+// its state exportable for checkpoints.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+#include "engine/tensor.h"
+
+namespace asyndgan::optim {
+
+// Defaults are pix2pix's (lr 2e-4, beta1 0.5), not PyTorch's.
+struct AdamOptions {
+  double lr = 2e-4, beta1 = 0.5, beta2 = 0.999, eps = 1e-8, weight_decay = 0;
+};
+
+class Adam {
+ public:
+  // params: f32 or f64 leaf tensors that require grad, each listed once.
+  explicit Adam(std::vector<Tensor> params, AdamOptions opt = {});
+
+  // Updates every parameter that has a gradient; one without is skipped and its state left as is, so (as
+  // in PyTorch) each parameter counts its own steps for the bias corrections.
+  void step();
+  void zero_grad();  // drops the gradients (PyTorch's set_to_none=True)
+  double lr() const { return opt_.lr; }
+  void set_lr(double lr);
+  const AdamOptions& options() const { return opt_; }
+  int64_t step_count() const { return steps_; }  // calls to step()
+  const std::vector<Tensor>& params() const { return params_; }
+
+  // State for checkpoints, keyed by parameter index as PyTorch's optimizer state_dict is:
+  // prefix+"step" and prefix+"lr" (0-D), and for each parameter i that has state prefix+"i.exp_avg",
+  // prefix+"i.exp_avg_sq" (its shape and dtype) and prefix+"i.step" (0-D i64). Tensors are copies.
+  void save_state(std::map<std::string, Tensor>& out, const std::string& prefix) const;
+  // Replaces all state from `in` (a parameter without entries starts fresh); a missing counter, a shape or
+  // dtype that does not match its parameter, or an index beyond the parameter list is an error naming the key.
+  void load_state(const std::map<std::string, Tensor>& in, const std::string& prefix);
+
+ private:
+  struct ParamState {
+    Tensor exp_avg, exp_avg_sq;  // undefined until the parameter's first update
+    int64_t step = 0;
+  };
+  std::vector<Tensor> params_;
+  std::vector<ParamState> state_;
+  AdamOptions opt_;
+  int64_t steps_ = 0;
+};
+
+}  // namespace asyndgan::optim
