@@ -1,0 +1,228 @@
+// Batch and instance normalization over NCHW (or any trailing spatial dims), forward and backward: one
+// computation over planes (sample x channel) that differs only in which planes share statistics.
+#include <cmath>
+#include "engine/autograd.h"
+#include "engine/dispatch.h"
+#include "engine/ops.h"
+#include "kernels/cpu/norm.h"
+
+namespace asyndgan {
+namespace {
+
+// Batch norm pools each channel's planes across the batch into one group; instance norm keeps every plane
+// as its own group.
+struct Layout {
+  int64_t n = 0, c = 0, size = 0;  // size: spatial elements per plane
+  bool per_channel = false;
+  int64_t planes() const { return n * c; }
+  int64_t groups() const { return per_channel ? c : n * c; }
+  int64_t group_of(int64_t p) const { return per_channel ? p % c : p; }
+  double group_count() const { return static_cast<double>(per_channel ? n * size : size); }
+
+  // Sums per-plane values into their groups in plane order, so the result is deterministic.
+  std::vector<double> reduce(const std::vector<double>& per_plane) const {
+    std::vector<double> out(static_cast<size_t>(groups()), 0.0);
+    for (int64_t p = 0; p < planes(); ++p) out[group_of(p)] += per_plane[p];
+    return out;
+  }
+  std::vector<double> expand(const std::vector<double>& per_group) const {
+    std::vector<double> out(static_cast<size_t>(planes()));
+    for (int64_t p = 0; p < planes(); ++p) out[p] = per_group[group_of(p)];
+    return out;
+  }
+  // Sums per-plane values over the batch into channels.
+  std::vector<double> per_channel_sum(const std::vector<double>& per_plane) const {
+    std::vector<double> out(static_cast<size_t>(c), 0.0);
+    for (int64_t p = 0; p < planes(); ++p) out[p % c] += per_plane[p];
+    return out;
+  }
+};
+
+Layout make_layout(const Tensor& x, bool per_channel) {
+  Layout l;
+  l.n = x.size(0);
+  l.c = x.size(1);
+  l.size = 1;
+  for (int64_t d = 2; d < x.dim(); ++d) l.size *= x.size(d);
+  l.per_channel = per_channel;
+  return l;
+}
+
+// A per-channel tensor argument (weight, bias, running statistic): [C], same dtype and device as x.
+void check_channel_param(const char* op, const Tensor& x, const Tensor& t, const char* arg) {
+  if (!t.defined()) return;
+  check_same_dtype_device(op, x, t);
+  if (t.dim() != 1 || t.size(0) != x.size(1))
+    throw ShapeError(msg(op, ": '", arg, "' must have shape [", x.size(1), "] for input ", shape_str(x.shape()),
+                         ", got ", shape_str(t.shape())));
+}
+
+std::vector<double> values_or(const Tensor& t, int64_t c, double fill) {
+  return t.defined() ? t.to_doubles() : std::vector<double>(static_cast<size_t>(c), fill);
+}
+
+// Biased mean and variance of each group, accumulated in double (two passes, for accuracy).
+void group_stats(const char* op, const Tensor& xc, const Layout& l, std::vector<double>& mean,
+                 std::vector<double>& var) {
+  std::vector<double> plane(static_cast<size_t>(l.planes()));
+  dispatch_floating(op, xc.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    kern::cpu::plane_sums<T>(xc.data<T>(), l.planes(), l.size, plane.data());
+    mean = l.reduce(plane);
+    for (double& m : mean) m /= l.group_count();
+    std::vector<double> center = l.expand(mean);
+    kern::cpu::plane_sq_dev<T>(xc.data<T>(), l.planes(), l.size, center.data(), plane.data());
+    var = l.reduce(plane);
+    for (double& v : var) v /= l.group_count();
+  });
+}
+
+// What the backward of a normalization needs; mean/invstd are per group, weight per channel (ones if none).
+struct Saved {
+  Layout layout;
+  Tensor x;
+  std::vector<double> mean, invstd, weight;
+  bool batch_stats = false;  // the statistics were computed from x, so gradient flows through them
+};
+
+Tensor normalize(const char* op, const Tensor& xc, const Layout& l, const std::vector<double>& mean,
+                 const std::vector<double>& invstd, const std::vector<double>& weight, const std::vector<double>& bias) {
+  std::vector<double> center = l.expand(mean), scale(static_cast<size_t>(l.planes())), shift(scale.size());
+  for (int64_t p = 0; p < l.planes(); ++p) {
+    scale[p] = invstd[l.group_of(p)] * weight[p % l.c];
+    shift[p] = bias[p % l.c];
+  }
+  Tensor out = Tensor::empty_like(xc);
+  dispatch_floating(op, xc.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    kern::cpu::plane_normalize<T>(xc.data<T>(), l.planes(), l.size, center.data(), scale.data(), shift.data(),
+                                  out.data<T>());
+  });
+  return out;
+}
+
+// With xhat = (x - mean) * invstd and y = w * xhat + b: dL/db = sum g, dL/dw = sum g * xhat, and
+// dL/dx = w * invstd * (g - mean_group(g) - xhat * mean_group(g * xhat)) when the statistics came from x,
+// else w * invstd * g.
+std::vector<Tensor> norm_backward(const Saved& s, const Tensor& g, const std::vector<bool>& needs) {
+  const Layout& l = s.layout;
+  const int64_t planes = l.planes();
+  Tensor gc = g.contiguous();
+  std::vector<double> center = l.expand(s.mean), sum_g(static_cast<size_t>(planes)), sum_gxhat(sum_g.size());
+  std::vector<Tensor> grads(3);
+  dispatch_floating("normalization backward", s.x.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    kern::cpu::plane_grad_sums<T>(gc.data<T>(), s.x.data<T>(), planes, l.size, center.data(), sum_g.data(),
+                                  sum_gxhat.data());
+    for (int64_t p = 0; p < planes; ++p) sum_gxhat[p] *= s.invstd[l.group_of(p)];
+    if (needs[0]) {
+      std::vector<double> g_scale(sum_g.size()), x_scale(sum_g.size(), 0.0), shift(sum_g.size(), 0.0);
+      std::vector<double> group_g, group_gxhat;
+      if (s.batch_stats) {
+        group_g = l.reduce(sum_g);
+        group_gxhat = l.reduce(sum_gxhat);
+      }
+      for (int64_t p = 0; p < planes; ++p) {
+        const int64_t grp = l.group_of(p);
+        const double k = s.weight[p % l.c] * s.invstd[grp];
+        g_scale[p] = k;
+        if (s.batch_stats) {
+          x_scale[p] = -k * s.invstd[grp] * group_gxhat[grp] / l.group_count();
+          shift[p] = -k * group_g[grp] / l.group_count();
+        }
+      }
+      grads[0] = Tensor::empty_like(s.x);
+      kern::cpu::plane_norm_backward<T>(gc.data<T>(), s.x.data<T>(), planes, l.size, center.data(), g_scale.data(),
+                                        x_scale.data(), shift.data(), grads[0].template data<T>());
+    }
+  });
+  if (needs[1]) grads[1] = Tensor::from_doubles(l.per_channel_sum(sum_gxhat), {l.c}, s.x.dtype());
+  if (needs[2]) grads[2] = Tensor::from_doubles(l.per_channel_sum(sum_g), {l.c}, s.x.dtype());
+  return grads;
+}
+
+std::vector<double> inverse_std(const std::vector<double>& var, double eps) {
+  std::vector<double> out(var.size());
+  for (size_t i = 0; i < var.size(); ++i) out[i] = 1.0 / std::sqrt(var[i] + eps);
+  return out;
+}
+
+}  // namespace
+
+Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor running_mean, Tensor running_var,
+                  bool training, double momentum, double eps) {
+  const char* op = "batch_norm";
+  check_defined(op, x, "x");
+  if (x.dim() < 2) throw ShapeError(msg(op, ": expected input [N, C, ...] with at least 2 dims, got ", shape_str(x.shape())));
+  check_channel_param(op, x, weight, "weight");
+  check_channel_param(op, x, bias, "bias");
+  check_channel_param(op, x, running_mean, "running_mean");
+  check_channel_param(op, x, running_var, "running_var");
+  if (running_mean.defined() != running_var.defined())
+    throw ValueError(msg(op, ": running_mean and running_var must be both defined or both undefined"));
+  if (!training && !running_mean.defined())
+    throw ValueError(msg(op, ": eval mode normalizes with the running statistics, but none were given"));
+  check_cpu(op, {x, weight, bias, running_mean, running_var});
+  Layout l = make_layout(x, /*per_channel=*/true);
+  if (training && l.group_count() <= 1)
+    throw ValueError(msg(op, ": expected more than 1 value per channel when training, got input ", shape_str(x.shape())));
+
+  Saved s;
+  s.layout = l;
+  s.x = x.contiguous().detach();
+  s.batch_stats = training;
+  std::vector<double> var;
+  if (training) {
+    group_stats(op, s.x, l, s.mean, var);
+    if (running_mean.defined()) {
+      // PyTorch's update: the running variance tracks the unbiased estimate.
+      std::vector<double> rm = running_mean.to_doubles(), rv = running_var.to_doubles();
+      const double unbias = l.group_count() / (l.group_count() - 1.0);
+      for (int64_t ch = 0; ch < l.c; ++ch) {
+        rm[ch] = (1.0 - momentum) * rm[ch] + momentum * s.mean[ch];
+        rv[ch] = (1.0 - momentum) * rv[ch] + momentum * var[ch] * unbias;
+      }
+      running_mean.copy_(Tensor::from_doubles(rm, {l.c}, running_mean.dtype()));
+      running_var.copy_(Tensor::from_doubles(rv, {l.c}, running_var.dtype()));
+    }
+  } else {
+    s.mean = running_mean.to_doubles();
+    var = running_var.to_doubles();
+  }
+  s.invstd = inverse_std(var, eps);
+  s.weight = values_or(weight, l.c, 1.0);
+  Tensor out = normalize(op, s.x, l, s.mean, s.invstd, s.weight, values_or(bias, l.c, 0.0));
+  record(out, op, {x, weight, bias}, [s = std::move(s)](const Tensor& g, const std::vector<bool>& needs) {
+    return norm_backward(s, g, needs);
+  });
+  return out;
+}
+
+Tensor instance_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps) {
+  const char* op = "instance_norm";
+  check_defined(op, x, "x");
+  if (x.dim() < 3)
+    throw ShapeError(msg(op, ": expected input [N, C, H, W] (at least 3 dims), got ", shape_str(x.shape())));
+  check_channel_param(op, x, weight, "weight");
+  check_channel_param(op, x, bias, "bias");
+  check_cpu(op, {x, weight, bias});
+  Layout l = make_layout(x, /*per_channel=*/false);
+  if (l.size <= 1)
+    throw ValueError(msg(op, ": expected more than 1 spatial element per plane, got input ", shape_str(x.shape())));
+
+  Saved s;
+  s.layout = l;
+  s.x = x.contiguous().detach();
+  s.batch_stats = true;
+  std::vector<double> var;
+  group_stats(op, s.x, l, s.mean, var);
+  s.invstd = inverse_std(var, eps);
+  s.weight = values_or(weight, l.c, 1.0);
+  Tensor out = normalize(op, s.x, l, s.mean, s.invstd, s.weight, values_or(bias, l.c, 0.0));
+  record(out, op, {x, weight, bias}, [s = std::move(s)](const Tensor& g, const std::vector<bool>& needs) {
+    return norm_backward(s, g, needs);
+  });
+  return out;
+}
+
+}  // namespace asyndgan
