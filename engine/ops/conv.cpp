@@ -1,0 +1,218 @@
+// conv2d and conv_transpose2d (NCHW) on the CPU: im2col + GEMM per image, forward and backward.
+#include <memory>
+#include "engine/autograd.h"
+#include "engine/dispatch.h"
+#include "engine/ops.h"
+#include "kernels/cpu/conv.h"
+
+namespace asyndgan {
+namespace {
+
+using kern::cpu::ConvGeometry;
+
+// Both ops reduce to three per-image building blocks on a weight matrix Wm [rows, g.col_rows()]: conv2d's
+// weight [Cout, Cin, kh, kw] is Wm with rows = Cout over input images, the transposed weight [Cin, Cout, kh, kw]
+// is Wm with rows = Cin over output images. One op's forward is the other's backward-data.
+
+template <class T> std::unique_ptr<T[]> scratch(const ConvGeometry& g) {
+  return g.is_identity() ? nullptr : std::unique_ptr<T[]>(new T[static_cast<size_t>(g.col_rows() * g.col_cols())]);
+}
+
+// out[n] [rows, P] = Wm * im2col(image[n]).
+template <class T>
+void lower_multiply(const T* image, const T* wm, int64_t rows, const ConvGeometry& g, int64_t batch, T* out) {
+  auto col = scratch<T>(g);
+  const int64_t k = g.col_rows(), p = g.col_cols();
+  for (int64_t n = 0; n < batch; ++n) {
+    const T* img = image + n * g.image_size();
+    const T* c = img;
+    if (col) {
+      kern::cpu::im2col(img, g, col.get());
+      c = col.get();
+    }
+    kern::cpu::gemm<T>(false, false, rows, p, k, T(1), wm, k, c, p, T(0), out + n * rows * p, p);
+  }
+}
+
+// image[n] = col2im(Wm^T * in[n]) with in[n] [rows, P]: the adjoint of lower_multiply in its image.
+template <class T>
+void multiply_scatter(const T* in, const T* wm, int64_t rows, const ConvGeometry& g, int64_t batch, T* image) {
+  auto col = scratch<T>(g);
+  const int64_t k = g.col_rows(), p = g.col_cols();
+  for (int64_t n = 0; n < batch; ++n) {
+    T* img = image + n * g.image_size();
+    kern::cpu::gemm<T>(true, false, k, p, rows, T(1), wm, k, in + n * rows * p, p, T(0), col ? col.get() : img, p);
+    if (col) kern::cpu::col2im(col.get(), g, img);
+  }
+}
+
+// dWm [rows, K] = sum over n of in[n] [rows, P] * im2col(image[n])^T: the adjoint of lower_multiply in Wm.
+template <class T>
+void weight_gradient(const T* image, const T* in, int64_t rows, const ConvGeometry& g, int64_t batch, T* dwm) {
+  auto col = scratch<T>(g);
+  const int64_t k = g.col_rows(), p = g.col_cols();
+  for (int64_t n = 0; n < batch; ++n) {
+    const T* img = image + n * g.image_size();
+    const T* c = img;
+    if (col) {
+      kern::cpu::im2col(img, g, col.get());
+      c = col.get();
+    }
+    kern::cpu::gemm<T>(false, true, rows, k, p, T(1), in + n * rows * p, p, c, p, n == 0 ? T(0) : T(1), dwm, k);
+  }
+}
+
+Tensor forward_data(const char* op, const Tensor& image, const Tensor& wm, int64_t rows, const ConvGeometry& g,
+                    const Shape& out_shape) {
+  Tensor out = Tensor::empty(out_shape, image.dtype());
+  dispatch_floating(op, image.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    lower_multiply<T>(image.data<T>(), wm.data<T>(), rows, g, out_shape[0], out.data<T>());
+  });
+  return out;
+}
+
+Tensor backward_data(const char* op, const Tensor& in, const Tensor& wm, int64_t rows, const ConvGeometry& g,
+                     const Shape& image_shape) {
+  Tensor image = Tensor::empty(image_shape, in.dtype());
+  dispatch_floating(op, in.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    multiply_scatter<T>(in.data<T>(), wm.data<T>(), rows, g, image_shape[0], image.data<T>());
+  });
+  return image;
+}
+
+Tensor backward_weight(const char* op, const Tensor& image, const Tensor& in, int64_t rows, const ConvGeometry& g,
+                       const Shape& weight_shape) {
+  Tensor dw = Tensor::empty(weight_shape, in.dtype());
+  dispatch_floating(op, in.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    weight_gradient<T>(image.data<T>(), in.data<T>(), rows, g, image.size(0), dw.data<T>());
+  });
+  return dw;
+}
+
+void add_bias(const char* op, Tensor& out, const Tensor& bias) {
+  dispatch_floating(op, out.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const int64_t c = out.size(1), plane = out.size(2) * out.size(3);
+    for (int64_t n = 0; n < out.size(0); ++n)
+      kern::cpu::add_channel_bias<T>(out.data<T>() + n * c * plane, bias.data<T>(), c, plane);
+  });
+}
+
+Tensor bias_gradient(const char* op, const Tensor& dy) {
+  Tensor db = Tensor::empty({dy.size(1)}, dy.dtype());
+  dispatch_floating(op, dy.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    kern::cpu::sum_per_channel<T>(dy.data<T>(), dy.size(0), dy.size(1), dy.size(2) * dy.size(3), db.data<T>());
+  });
+  return db;
+}
+
+// The checks both ops share: defined 4-D input and weight, a 1-D bias of `channels_out`, matching dtypes, CPU.
+void check_common(const char* op, const Tensor& x, const Tensor& weight, const Tensor& bias) {
+  check_defined(op, x, "x");
+  check_defined(op, weight, "weight");
+  check_dim(op, x, 4, "x");
+  check_dim(op, weight, 4, "weight");
+  check_same_dtype_device(op, x, weight);
+  if (bias.defined()) check_same_dtype_device(op, x, bias);
+  check_cpu(op, {x, weight, bias});
+  if (x.numel() == 0 || weight.numel() == 0)
+    throw ShapeError(msg(op, ": empty input ", shape_str(x.shape()), " or weight ", shape_str(weight.shape())));
+}
+
+void check_bias(const char* op, const Tensor& bias, int64_t channels_out, const Tensor& weight) {
+  if (bias.defined() && (bias.dim() != 1 || bias.size(0) != channels_out))
+    throw ShapeError(msg(op, ": bias of shape ", shape_str(bias.shape()), " does not match weight ",
+                         shape_str(weight.shape()), ", which has ", channels_out, " output channels"));
+}
+
+void check_window(const char* op, int64_t stride_h, int64_t stride_w, int64_t pad_h, int64_t pad_w) {
+  if (stride_h <= 0 || stride_w <= 0)
+    throw ValueError(msg(op, ": stride must be positive, got ", stride_h, " x ", stride_w));
+  if (pad_h < 0 || pad_w < 0) throw ValueError(msg(op, ": padding must be non-negative, got ", pad_h, " x ", pad_w));
+}
+
+}  // namespace
+
+Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dOptions& opt) {
+  const char* op = "conv2d";
+  check_common(op, x, weight, bias);
+  check_window(op, opt.stride_h, opt.stride_w, opt.pad_h, opt.pad_w);
+  const int64_t n = x.size(0), cin = x.size(1), h = x.size(2), w = x.size(3);
+  const int64_t cout = weight.size(0), kh = weight.size(2), kw = weight.size(3);
+  if (weight.size(1) != cin)
+    throw ShapeError(msg(op, ": input ", shape_str(x.shape()), " has ", cin, " channels but weight ",
+                         shape_str(weight.shape()), " expects ", weight.size(1)));
+  check_bias(op, bias, cout, weight);
+  if (h + 2 * opt.pad_h < kh || w + 2 * opt.pad_w < kw)
+    throw ShapeError(msg(op, ": kernel ", kh, "x", kw, " is larger than the padded input ", shape_str(x.shape()),
+                         " with padding ", opt.pad_h, "x", opt.pad_w));
+  const ConvGeometry g{cin, h, w, kh, kw, opt.stride_h, opt.stride_w, opt.pad_h, opt.pad_w,
+                       (h + 2 * opt.pad_h - kh) / opt.stride_h + 1, (w + 2 * opt.pad_w - kw) / opt.stride_w + 1};
+
+  Tensor xc = x.contiguous(), wc = weight.contiguous();
+  Tensor out = forward_data(op, xc, wc, cout, g, {n, cout, g.out_h, g.out_w});
+  if (bias.defined()) add_bias(op, out, bias.contiguous());
+
+  // The input gradient needs the weight and the weight gradient needs the input; keep only what is used.
+  Tensor saved_x = weight.requires_grad() ? xc.detach() : Tensor();
+  Tensor saved_w = x.requires_grad() ? wc.detach() : Tensor();
+  record(out, op, {x, weight, bias},
+         [saved_x, saved_w, g, xshape = x.shape(), wshape = weight.shape(), cout](const Tensor& grad,
+                                                                                   const std::vector<bool>& needs) {
+           Tensor gc = grad.contiguous();
+           std::vector<Tensor> grads(3);
+           if (needs[0]) grads[0] = backward_data("conv2d backward", gc, saved_w, cout, g, xshape);
+           if (needs[1]) grads[1] = backward_weight("conv2d backward", saved_x, gc, cout, g, wshape);
+           if (needs[2]) grads[2] = bias_gradient("conv2d backward", gc);
+           return grads;
+         });
+  return out;
+}
+
+Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const ConvTranspose2dOptions& opt) {
+  const char* op = "conv_transpose2d";
+  check_common(op, x, weight, bias);
+  check_window(op, opt.stride_h, opt.stride_w, opt.pad_h, opt.pad_w);
+  if (opt.output_pad_h < 0 || opt.output_pad_w < 0 || opt.output_pad_h >= opt.stride_h ||
+      opt.output_pad_w >= opt.stride_w)
+    throw ValueError(msg(op, ": output_padding ", opt.output_pad_h, "x", opt.output_pad_w,
+                         " must be non-negative and smaller than the stride ", opt.stride_h, "x", opt.stride_w));
+  const int64_t n = x.size(0), cin = x.size(1), h = x.size(2), w = x.size(3);
+  const int64_t cout = weight.size(1), kh = weight.size(2), kw = weight.size(3);
+  if (weight.size(0) != cin)
+    throw ShapeError(msg(op, ": input ", shape_str(x.shape()), " has ", cin, " channels but weight ",
+                         shape_str(weight.shape()), " expects ", weight.size(0)));
+  check_bias(op, bias, cout, weight);
+  const int64_t oh = (h - 1) * opt.stride_h - 2 * opt.pad_h + kh + opt.output_pad_h;
+  const int64_t ow = (w - 1) * opt.stride_w - 2 * opt.pad_w + kw + opt.output_pad_w;
+  if (oh <= 0 || ow <= 0)
+    throw ShapeError(msg(op, ": input ", shape_str(x.shape()), " with weight ", shape_str(weight.shape()),
+                         ", stride ", opt.stride_h, "x", opt.stride_w, " and padding ", opt.pad_h, "x", opt.pad_w,
+                         " gives an empty output ", oh, "x", ow));
+  // The output is the image a conv2d with the same window would read; x sits at its window positions.
+  const ConvGeometry g{cout, oh, ow, kh, kw, opt.stride_h, opt.stride_w, opt.pad_h, opt.pad_w, h, w};
+
+  Tensor xc = x.contiguous(), wc = weight.contiguous();
+  Tensor out = backward_data(op, xc, wc, cin, g, {n, cout, oh, ow});
+  if (bias.defined()) add_bias(op, out, bias.contiguous());
+
+  Tensor saved_x = weight.requires_grad() ? xc.detach() : Tensor();
+  Tensor saved_w = x.requires_grad() ? wc.detach() : Tensor();
+  record(out, op, {x, weight, bias},
+         [saved_x, saved_w, g, xshape = x.shape(), wshape = weight.shape(), cin](const Tensor& grad,
+                                                                                  const std::vector<bool>& needs) {
+           Tensor gc = grad.contiguous();
+           std::vector<Tensor> grads(3);
+           if (needs[0]) grads[0] = forward_data("conv_transpose2d backward", gc, saved_w, cin, g, xshape);
+           if (needs[1]) grads[1] = backward_weight("conv_transpose2d backward", gc, saved_x, cin, g, wshape);
+           if (needs[2]) grads[2] = bias_gradient("conv_transpose2d backward", gc);
+           return grads;
+         });
+  return out;
+}
+
+}  // namespace asyndgan

@@ -1,0 +1,125 @@
+// im2col / col2im, the CBLAS GEMM wrapper and the bias helpers behind the CPU convolutions.
+#include "kernels/cpu/conv.h"
+#include <cblas.h>
+#include <algorithm>
+#include <cstring>
+#include <omp.h>
+
+namespace asyndgan::kern::cpu {
+namespace {
+
+constexpr int64_t kParallelMin = 1 << 15;
+
+// Window positions o in [0, out) whose tap o * stride + offset lands inside [0, size): returns [lo, hi).
+inline void valid_taps(int64_t offset, int64_t stride, int64_t size, int64_t out, int64_t& lo, int64_t& hi) {
+  lo = offset >= 0 ? 0 : (-offset + stride - 1) / stride;
+  hi = offset >= size ? 0 : std::min(out, (size - 1 - offset) / stride + 1);
+  if (hi < lo) hi = lo;
+}
+
+}  // namespace
+
+int copy_threads() { return openblas_get_num_threads() > 1 ? 1 : omp_get_max_threads(); }
+
+template <class T> void im2col(const T* image, const ConvGeometry& g, T* col) {
+  const int64_t rows = g.col_rows(), ow = g.out_w, plane = g.col_cols();
+  // Each column row (channel, ki, kj) is written by one iteration, so rows parallelize without races
+  // and, being plain copies, give the same bits for any thread count.
+#pragma omp parallel for schedule(static) num_threads(copy_threads()) if (rows * plane > kParallelMin)
+  for (int64_t r = 0; r < rows; ++r) {
+    const int64_t c = r / (g.kernel_h * g.kernel_w), ki = (r / g.kernel_w) % g.kernel_h, kj = r % g.kernel_w;
+    const T* src = image + c * g.height * g.width;
+    T* dst = col + r * plane;
+    int64_t lo, hi;
+    valid_taps(kj - g.pad_w, g.stride_w, g.width, ow, lo, hi);
+    for (int64_t oy = 0; oy < g.out_h; ++oy, dst += ow) {
+      const int64_t iy = oy * g.stride_h - g.pad_h + ki;
+      if (iy < 0 || iy >= g.height) {
+        std::fill(dst, dst + ow, T(0));
+        continue;
+      }
+      std::fill(dst, dst + lo, T(0));
+      // Indices, not a shifted pointer: the shift can point before the buffer when padding.
+      const int64_t base = iy * g.width + kj - g.pad_w;
+      if (g.stride_w == 1) {
+        std::memcpy(dst + lo, src + base + lo, static_cast<size_t>(hi - lo) * sizeof(T));
+      } else {
+        for (int64_t ox = lo; ox < hi; ++ox) dst[ox] = src[base + ox * g.stride_w];
+      }
+      std::fill(dst + hi, dst + ow, T(0));
+    }
+  }
+}
+
+template <class T> void col2im(const T* col, const ConvGeometry& g, T* image) {
+  const int64_t plane = g.col_cols(), ow = g.out_w;
+  // Gather form: each (channel, image row) is owned by one iteration, which adds every column entry that
+  // lands on it in a fixed (ki, kj, ox) order, so there are no races and the sums do not depend on threads.
+#pragma omp parallel for collapse(2) schedule(static) num_threads(copy_threads()) if (g.col_rows() * plane > kParallelMin)
+  for (int64_t c = 0; c < g.channels; ++c) {
+    for (int64_t iy = 0; iy < g.height; ++iy) {
+      T* dst = image + (c * g.height + iy) * g.width;
+      std::fill(dst, dst + g.width, T(0));
+      for (int64_t ki = 0; ki < g.kernel_h; ++ki) {
+        const int64_t t = iy + g.pad_h - ki;
+        if (t < 0 || t % g.stride_h != 0 || t / g.stride_h >= g.out_h) continue;
+        const int64_t oy = t / g.stride_h;
+        for (int64_t kj = 0; kj < g.kernel_w; ++kj) {
+          const T* src = col + ((c * g.kernel_h + ki) * g.kernel_w + kj) * plane + oy * ow;
+          const int64_t shift = kj - g.pad_w;
+          int64_t lo, hi;
+          valid_taps(shift, g.stride_w, g.width, ow, lo, hi);
+          for (int64_t ox = lo; ox < hi; ++ox) dst[shift + ox * g.stride_w] += src[ox];
+        }
+      }
+    }
+  }
+}
+
+template <>
+void gemm<float>(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
+                 int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
+  cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
+              static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), alpha, a, static_cast<int>(lda), b,
+              static_cast<int>(ldb), beta, c, static_cast<int>(ldc));
+}
+
+template <>
+void gemm<double>(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, double alpha, const double* a,
+                  int64_t lda, const double* b, int64_t ldb, double beta, double* c, int64_t ldc) {
+  cblas_dgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
+              static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), alpha, a, static_cast<int>(lda), b,
+              static_cast<int>(ldb), beta, c, static_cast<int>(ldc));
+}
+
+template <class T> void add_channel_bias(T* out, const T* bias, int64_t channels, int64_t plane) {
+#pragma omp parallel for schedule(static) num_threads(copy_threads()) if (channels * plane > kParallelMin)
+  for (int64_t c = 0; c < channels; ++c) {
+    T* p = out + c * plane;
+    const T b = bias[c];
+    for (int64_t i = 0; i < plane; ++i) p[i] += b;
+  }
+}
+
+template <class T> void sum_per_channel(const T* dy, int64_t batch, int64_t channels, int64_t plane, T* db) {
+#pragma omp parallel for schedule(static) num_threads(copy_threads()) if (batch * channels * plane > kParallelMin)
+  for (int64_t c = 0; c < channels; ++c) {
+    double s = 0;
+    for (int64_t n = 0; n < batch; ++n) {
+      const T* p = dy + (n * channels + c) * plane;
+      for (int64_t i = 0; i < plane; ++i) s += static_cast<double>(p[i]);
+    }
+    db[c] = static_cast<T>(s);
+  }
+}
+
+#define ASYNDGAN_INSTANTIATE(T)                                            \
+  template void im2col<T>(const T*, const ConvGeometry&, T*);             \
+  template void col2im<T>(const T*, const ConvGeometry&, T*);             \
+  template void add_channel_bias<T>(T*, const T*, int64_t, int64_t);      \
+  template void sum_per_channel<T>(const T*, int64_t, int64_t, int64_t, T*);
+ASYNDGAN_INSTANTIATE(float)
+ASYNDGAN_INSTANTIATE(double)
+#undef ASYNDGAN_INSTANTIATE
+
+}  // namespace asyndgan::kern::cpu
