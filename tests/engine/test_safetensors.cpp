@@ -1,0 +1,211 @@
+// safetensors files and the JSON reader/writer under their headers: round trips, the spec's byte layout,
+// and refusal of malformed JSON, headers and offsets with messages naming the file and tensor.
+#include <doctest/doctest.h>
+#include <cstring>
+#include "engine/engine.h"
+#include "engine/io/json.h"
+#include "engine/io/safetensors.h"
+#include "engine/nn/nn.h"
+#include "file_test_util.h"
+
+using namespace asyndgan;
+using test::contains_all;
+using test::error_message;
+using test::ScratchDir;
+
+namespace {
+
+// A file made of the given header text (padded to 8 bytes like a real one) and data section.
+void write_raw(const std::string& path, std::string header, const std::vector<char>& data) {
+  header.append((8 - header.size() % 8) % 8, ' ');
+  std::vector<char> bytes(8);
+  const uint64_t n = header.size();
+  std::memcpy(bytes.data(), &n, 8);
+  bytes.insert(bytes.end(), header.begin(), header.end());
+  bytes.insert(bytes.end(), data.begin(), data.end());
+  test::write_bytes(path, bytes);
+}
+
+}  // namespace
+
+TEST_CASE("safetensors: the JSON reader parses every value kind and the writer round-trips it") {
+  const Json j = parse_json(
+      " {\"a\": [1, -2, 0, 9223372036854775807, -9223372036854775808], \"b\": {\"x\": true, \"y\": false, \"z\": null},"
+      " \"s\": \"q\\\"\\\\\\/\\b\\f\\n\\r\\t\\u00e9\\ud83d\\ude00\\u0001\", \"f\": -1.5e-3, \"u\": \"\xc3\xa9\xe2\x82\xac\"} ");
+  REQUIRE(j.is_object());
+  const Json::Array& a = j.find("a")->as_array();
+  CHECK(a[0].as_int() == 1);
+  CHECK(a[1].as_int() == -2);
+  CHECK(a[3].as_int() == INT64_MAX);
+  CHECK(a[4].as_int() == INT64_MIN);
+  CHECK(j.find("b")->find("x")->as_bool());
+  CHECK(j.find("b")->find("z")->is_null());
+  CHECK(j.find("s")->as_string() == "q\"\\/\b\f\n\r\t\xc3\xa9\xf0\x9f\x98\x80\x01");
+  CHECK(j.find("f")->kind() == Json::Kind::number);
+  CHECK(j.find("f")->as_number() == -1.5e-3);
+  CHECK(j.find("u")->as_string() == "\xc3\xa9\xe2\x82\xac");
+  CHECK(j.find("missing") == nullptr);
+  CHECK_THROWS_AS(j.find("a")->as_string(), ValueError);
+
+  const std::string text = j.dump();
+  CHECK(text.find(' ') == std::string::npos);
+  CHECK(parse_json(text).dump() == text);
+  CHECK(Json(0.1).dump() == "0.1");
+  CHECK(Json(2.0).dump() == "2.0");  // stays a number, not an integer, on the way back
+  CHECK(parse_json(Json(1e300).dump()).as_number() == 1e300);
+  CHECK(Json("tab\there\x1f").dump() == "\"tab\\there\\u001f\"");
+  CHECK_THROWS_AS(Json(std::nan("")).dump(), ValueError);
+  Json::Object dup{{"k", Json(1)}, {"k", Json(2)}};
+  CHECK_THROWS_AS(Json::object(dup), ValueError);
+}
+
+TEST_CASE("safetensors: the JSON reader refuses malformed text with the byte offset") {
+  for (const char* bad : {"", "{", "{\"a\":1,}", "[1,]", "[01]", "[1.]", "[.5]", "[1e]", "[+1]", "{'a':1}",
+                          "{\"a\" 1}", "{a:1}", "[1] [2]", "\"\\x\"", "\"\\ud800\"", "\"\\udc00\"", "\"a\nb\"",
+                          "\"\xff\"", "\"\xc0\xaf\"", "\"\xed\xa0\x80\"", "[9223372036854775808]", "[1e999]",
+                          "{\"a\":1,\"a\":2}", "nul", "[true false]", "// comment\n{}", "\"unterminated"}) {
+    CAPTURE(std::string(bad));
+    CHECK(error_message<FormatError>([&] { parse_json(bad); }).find("at byte") != std::string::npos);
+  }
+  std::string deep(300, '[');
+  deep += std::string(300, ']');
+  CHECK(error_message<FormatError>([&] { parse_json(deep); }).find("nesting") != std::string::npos);
+  std::string ok_deep(200, '[');
+  ok_deep += std::string(200, ']');
+  CHECK(parse_json(ok_deep).is_array());
+}
+
+TEST_CASE("safetensors: every dtype and the metadata round-trip, in the spec's byte layout") {
+  ScratchDir dir("st_roundtrip");
+  const std::string path = dir.file("w.safetensors");
+  Generator gen(2);
+  std::map<std::string, Tensor> tensors;
+  for (DType dt : {DType::f32, DType::f64, DType::bf16, DType::f16})
+    tensors[std::string("t_") + dtype_name(dt)] = Tensor::randn({3, 2}, gen, dt);
+  tensors["t_u8"] = Tensor::from_vector(std::vector<uint8_t>{1, 2, 255}, {3});
+  tensors["t_i32"] = Tensor::from_vector(std::vector<int32_t>{-7, INT32_MAX}, {1, 2});
+  tensors["t_i64"] = Tensor::from_vector(std::vector<int64_t>{INT64_MIN}, {});
+  tensors["t_empty"] = Tensor::zeros({0});
+  tensors["t_strided"] = Tensor::randn({4, 4}, gen).narrow(1, 1, 2);
+  const std::map<std::string, std::string> meta{{"format", "pt"}, {"note", "quote \" and newline \n"}};
+  save_safetensors(path, tensors, meta);
+  CHECK(dir.entries() == 1);
+
+  std::map<std::string, std::string> meta_back;
+  auto back = load_safetensors(path, &meta_back);
+  CHECK(meta_back == meta);
+  REQUIRE(back.size() == tensors.size());
+  for (const auto& [name, t] : tensors) {
+    CAPTURE(name);
+    const Tensor& b = back.at(name);
+    CHECK(b.dtype() == t.dtype());
+    CHECK(b.shape() == t.shape());
+    CHECK(std::memcmp(b.raw_data(), t.contiguous().raw_data(), t.nbytes()) == 0);
+  }
+
+  // Layout: u64 header length, a multiple of 8; the header is JSON with the spec's dtype names and
+  // offsets relative to the data section, which fills the rest of the file.
+  const std::vector<char> bytes = test::read_bytes(path);
+  uint64_t n = 0;
+  std::memcpy(&n, bytes.data(), 8);
+  CHECK(n % 8 == 0);
+  const Json header = parse_json(std::string(bytes.data() + 8, n));
+  CHECK(header.find("__metadata__")->find("format")->as_string() == "pt");
+  CHECK(header.find("t_bf16")->find("dtype")->as_string() == "BF16");
+  CHECK(header.find("t_i64")->find("dtype")->as_string() == "I64");
+  CHECK(header.find("t_i64")->find("shape")->as_array().empty());
+  const Json::Array& off = header.find("t_f32")->find("data_offsets")->as_array();
+  const Tensor& f32 = tensors.at("t_f32");
+  CHECK(std::memcmp(bytes.data() + 8 + n + off[0].as_int(), f32.raw_data(), f32.nbytes()) == 0);
+  uint64_t total = 0;
+  for (const auto& [name, t] : tensors) total += t.nbytes();
+  CHECK(bytes.size() == 8 + n + total);
+}
+
+TEST_CASE("safetensors: malformed headers and offsets are refused, naming the file and tensor") {
+  ScratchDir dir("st_malformed");
+  const std::string p = dir.file("bad.safetensors");
+  const std::vector<char> eight(8, 0), sixteen(16, 0);
+  auto message = [&](const std::string& header, const std::vector<char>& data) {
+    write_raw(p, header, data);
+    return error_message<FormatError>([&] { load_safetensors(p); });
+  };
+  const std::string a8 = "\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}";
+  CHECK(message("{" + a8 + "}", eight) == "<no exception>");  // the well-formed base case loads
+
+  CHECK(contains_all(message("{" + a8 + ",}", eight), {p, "malformed header", "at byte"}));
+  CHECK(contains_all(message("[1]", eight), {p, "does not start with '{'"}));
+  CHECK(contains_all(message("{\"a\":{\"dtype\":\"F8\",\"shape\":[2],\"data_offsets\":[0,8]}}", eight),
+                     {p, "tensor 'a'", "unsupported dtype \"F8\""}));
+  CHECK(contains_all(message("{\"a\":{\"dtype\":\"F32\",\"shape\":[-2],\"data_offsets\":[0,8]}}", eight),
+                     {"tensor 'a'", "non-negative"}));
+  CHECK(contains_all(message("{\"a\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,8]}}", eight),
+                     {"tensor 'a'", "span 8 bytes", "needs 12"}));
+  CHECK(contains_all(message("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[8,16]}}", eight),
+                     {"tensor 'a'", "leave a gap"}));
+  CHECK(contains_all(message("{\"a\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]}}", eight),
+                     {"tensor 'a'", "run past the 8-byte data section", "truncated"}));
+  CHECK(contains_all(message("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[8,0]}}", eight),
+                     {"tensor 'a'", "end before they begin"}));
+  CHECK(contains_all(message("{" + a8 + ",\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}", sixteen),
+                     {"tensor 'b'", "overlap"}));
+  CHECK(contains_all(message("{" + a8 + "}", sixteen), {"8 bytes after the last tensor"}));
+  CHECK(contains_all(message("{\"a\":{\"dtype\":\"F32\",\"shape\":[2]}}", eight), {"tensor 'a'", "data_offsets"}));
+  CHECK(contains_all(message("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8],\"x\":1}}", eight),
+                     {"tensor 'a'", "unknown header field \"x\""}));
+  CHECK(contains_all(message("{\"__metadata__\":{\"k\":1}," + a8 + "}", eight), {"__metadata__", "\"k\"", "not a string"}));
+  CHECK(contains_all(message("{\"a\":[]}", eight), {"tensor 'a'", "expected an object"}));
+
+  // the header length itself: beyond the file, or absurd
+  std::vector<char> huge(16, 0);
+  const uint64_t big = 1ull << 40;
+  std::memcpy(huge.data(), &big, 8);
+  test::write_bytes(p, huge);
+  CHECK(contains_all(error_message<FormatError>([&] { load_safetensors(p); }), {p, "header length"}));
+  const uint64_t beyond = 64;
+  std::memcpy(huge.data(), &beyond, 8);
+  test::write_bytes(p, huge);
+  CHECK(contains_all(error_message<FormatError>([&] { load_safetensors(p); }), {p, "truncated", "JSON header"}));
+
+  // every prefix of a valid file is refused
+  save_safetensors(p, {{"w", Tensor::ones({3})}, {"b", Tensor::zeros({2}, DType::i64)}});
+  const std::vector<char> bytes = test::read_bytes(p);
+  const std::string cut = dir.file("cut.safetensors");
+  for (size_t n = 0; n < bytes.size(); ++n) {
+    CAPTURE(n);
+    test::write_bytes(cut, bytes, n);
+    CHECK_THROWS_AS(load_safetensors(cut), FormatError);
+  }
+}
+
+TEST_CASE("safetensors: module weights round-trip under their PyTorch names; mismatches name file and key") {
+  ScratchDir dir("st_module");
+  const std::string path = dir.file("G.safetensors");
+  auto make = [](int64_t width) {
+    auto net = std::make_shared<nn::Sequential>();
+    net->push_back(std::make_shared<nn::Conv2d>(3, width, 4, 2, 1, false));
+    net->push_back(std::make_shared<nn::BatchNorm2d>(width));
+    net->push_back(std::make_shared<nn::ConvTranspose2d>(width, 3, 4, 2, 1));
+    return net;
+  };
+  auto net = make(8);
+  Generator gen(4);
+  nn::init_pix2pix(*net, gen);
+  net->named_buffers()[0].second.fill_(0.5);
+  save_module_safetensors(path, *net);
+
+  auto names = load_safetensors(path);
+  CHECK(names.count("0.weight"));
+  CHECK(names.count("1.running_var"));
+  CHECK(names.count("2.bias"));
+  CHECK(names.size() == net->state_dict().size());
+
+  auto fresh = make(8);
+  load_module_safetensors(path, *fresh);
+  for (size_t i = 0; i < net->state_dict().size(); ++i)
+    CHECK(fresh->state_dict()[i].second.to_vector<float>() == net->state_dict()[i].second.to_vector<float>());
+
+  auto wider = make(16);
+  CHECK(contains_all(error_message<ShapeError>([&] { load_module_safetensors(path, *wider); }),
+                     {path, "'0.weight'", "[8, 3, 4, 4]", "[16, 3, 4, 4]"}));
+}
