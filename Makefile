@@ -1,0 +1,35 @@
+# Wraps CMake: installs the Debian packages the build needs when missing, then builds, tests or demos.
+BUILD_DIR ?= build
+JOBS ?= $(shell nproc)
+CMAKE_FLAGS ?=
+DEB_PACKAGES := cmake g++ make libopenblas-dev doctest-dev libomp-dev
+
+.PHONY: all deps configure build test quickstart bench clean
+
+all: build
+
+deps:
+	@missing=""; for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+
+configure: deps
+	cmake -S . -B $(BUILD_DIR) $(CMAKE_FLAGS)
+
+build: configure
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+test: build
+	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
+
+quickstart: build
+	$(BUILD_DIR)/apps/asyndgan demo
+
+bench: build
+	$(BUILD_DIR)/bench/bench_conv_bench
+
+clean:
+	rm -rf $(BUILD_DIR)
