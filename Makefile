@@ -2,7 +2,7 @@
 BUILD_DIR ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
-DEB_PACKAGES := cmake g++ make libopenblas-dev doctest-dev libomp-dev
+DEB_PACKAGES := cmake g++ make libopenblas0-openmp doctest-dev
 
 .PHONY: all deps configure build test quickstart bench clean
 

@@ -13,11 +13,8 @@
 #include <immintrin.h>
 #endif
 #include "engine/engine.h"
+#include "kernels/cpu/blas.h"
 
-extern "C" {
-char* openblas_get_corename(void);
-int openblas_get_num_threads(void);
-}
 
 using namespace asyndgan;
 using Clock = std::chrono::steady_clock;
@@ -183,13 +180,15 @@ struct Layer {
 
 int main() {
   const int threads = omp_get_max_threads();
-  std::printf("CPU: %s, %d OpenMP threads, OpenBLAS core '%s' with %d threads\n", cpu_model().c_str(), threads,
-              openblas_get_corename(), openblas_get_num_threads());
-  const std::string core = openblas_get_corename();
+  const auto& blas = kern::cpu::blas_info();
+  std::printf("CPU: %s, %d OpenMP threads; OpenBLAS %s (%s threads, %d), core '%s': %s\n", cpu_model().c_str(),
+              threads, blas.path.c_str(), blas.threading.c_str(), kern::cpu::blas_threads(), blas.core.c_str(),
+              blas.core_note.c_str());
 #if defined(__AVX512F__)
-  if (core == "Prescott" || core == "Core2" || core == "Nehalem" || core == "Haswell" || core == "Sandybridge")
-    std::printf("WARNING: OpenBLAS picked its '%s' kernels on an AVX-512 CPU (it does not recognise the model); "
-                "rerun with OPENBLAS_CORETYPE=SkylakeX for AVX-512 GEMM\n", core.c_str());
+  if (blas.core == "Prescott" || blas.core == "Core2" || blas.core == "Nehalem" || blas.core == "Haswell" ||
+      blas.core == "Sandybridge")
+    std::printf("WARNING: OpenBLAS runs its '%s' kernels on an AVX-512 CPU; set OPENBLAS_CORETYPE=SkylakeX\n",
+                blas.core.c_str());
 #endif
 
   // Peak: enough iterations for ~0.1 s per run on a few-GHz core.

@@ -9,17 +9,23 @@ function(asyndgan_feature_line name found detail)
   endif()
 endfunction()
 
-# BLAS: OpenBLAS is required (real sgemm under the CPU convolutions).
-find_path(ASYNDGAN_CBLAS_INCLUDE cblas.h PATH_SUFFIXES openblas x86_64-linux-gnu)
-find_library(ASYNDGAN_OPENBLAS_LIB NAMES openblas)
-if(ASYNDGAN_CBLAS_INCLUDE AND ASYNDGAN_OPENBLAS_LIB)
+# BLAS: OpenBLAS is required (real sgemm under the CPU convolutions). The engine opens it at run time
+# (kernels/cpu/blas.cpp explains why); the OpenMP build is preferred so BLAS shares the engine's thread pool.
+find_file(ASYNDGAN_OPENBLAS_OPENMP_SO libopenblas.so.0
+  PATHS /usr/lib/${CMAKE_LIBRARY_ARCHITECTURE}/openblas-openmp /usr/lib64/openblas-openmp NO_DEFAULT_PATH)
+find_library(ASYNDGAN_OPENBLAS_LIB NAMES openblas libopenblas.so.0)
+if(ASYNDGAN_OPENBLAS_OPENMP_SO OR ASYNDGAN_OPENBLAS_LIB)
   set(ASYNDGAN_HAS_BLAS TRUE)
 else()
   set(ASYNDGAN_HAS_BLAS FALSE)
 endif()
-asyndgan_feature_line("BLAS" ${ASYNDGAN_HAS_BLAS} "(${ASYNDGAN_OPENBLAS_LIB})")
+if(ASYNDGAN_OPENBLAS_OPENMP_SO)
+  asyndgan_feature_line("BLAS" TRUE "(OpenBLAS, OpenMP build: ${ASYNDGAN_OPENBLAS_OPENMP_SO})")
+else()
+  asyndgan_feature_line("BLAS" ${ASYNDGAN_HAS_BLAS} "(OpenBLAS: ${ASYNDGAN_OPENBLAS_LIB}; the OpenMP build libopenblas0-openmp is preferred)")
+endif()
 if(NOT ASYNDGAN_HAS_BLAS)
-  message(FATAL_ERROR "OpenBLAS not found: install it with 'apt-get install libopenblas-dev' (the Makefile does this for you)")
+  message(FATAL_ERROR "OpenBLAS not found: install it with 'apt-get install libopenblas0-openmp' (the Makefile does this for you)")
 endif()
 
 find_package(OpenMP COMPONENTS CXX)

@@ -1,6 +1,6 @@
-// im2col / col2im, the CBLAS GEMM wrapper and the bias helpers behind the CPU convolutions.
+// im2col / col2im, the GEMM wrapper and the bias helpers behind the CPU convolutions.
 #include "kernels/cpu/conv.h"
-#include <cblas.h>
+#include "kernels/cpu/blas.h"
 #include <algorithm>
 #include <cstring>
 #include <omp.h>
@@ -19,7 +19,7 @@ inline void valid_taps(int64_t offset, int64_t stride, int64_t size, int64_t out
 
 }  // namespace
 
-int copy_threads() { return openblas_get_num_threads() > 1 ? 1 : omp_get_max_threads(); }
+int copy_threads() { return blas_shares_openmp_pool() || blas_threads() <= 1 ? omp_get_max_threads() : 1; }
 
 template <class T> void im2col(const T* image, const ConvGeometry& g, T* col) {
   const int64_t rows = g.col_rows(), ow = g.out_w, plane = g.col_cols();
@@ -79,17 +79,13 @@ template <class T> void col2im(const T* col, const ConvGeometry& g, T* image) {
 template <>
 void gemm<float>(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
                  int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
-  cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
-              static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), alpha, a, static_cast<int>(lda), b,
-              static_cast<int>(ldb), beta, c, static_cast<int>(ldc));
+  sgemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
 template <>
 void gemm<double>(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, double alpha, const double* a,
                   int64_t lda, const double* b, int64_t ldb, double beta, double* c, int64_t ldc) {
-  cblas_dgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
-              static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), alpha, a, static_cast<int>(lda), b,
-              static_cast<int>(ldb), beta, c, static_cast<int>(ldc));
+  dgemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
 template <class T> void add_channel_bias(T* out, const T* bias, int64_t channels, int64_t plane) {

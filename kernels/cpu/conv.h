@@ -1,5 +1,5 @@
 // Convolution kernels over contiguous host buffers: im2col / col2im for one NCHW image, a row-major GEMM
-// over CBLAS, and the per-channel bias add and reduction.
+// over BLAS (kernels/cpu/blas.h), and the per-channel bias add and reduction.
 #pragma once
 #include <cstdint>
 
@@ -32,10 +32,10 @@ template <class T>
 void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t lda, const T* b,
           int64_t ldb, T beta, T* c, int64_t ldc);
 
-// Threads for the OpenMP loops in this file. They run between GEMMs, and OpenBLAS's pthread pool keeps its
-// workers spinning for a while after each GEMM, so an OpenMP team on top would put more runnable threads than
-// cores (measured 1.5-2.5x slower on 2 cores). Hence the whole team when BLAS is single-threaded, else the
-// calling thread alone. The results never depend on the choice.
+// Threads for the OpenMP loops in this file. They run between GEMMs. With the OpenMP build of OpenBLAS both
+// share one pool: the whole team. With the pthread build, OpenBLAS's workers keep spinning for a while after
+// each GEMM, so an OpenMP team on top would put more runnable threads than cores (measured 1.5-2.5x slower on
+// 2 cores): the calling thread alone unless BLAS is single-threaded. The results never depend on the choice.
 int copy_threads();
 
 // out[c, p] += bias[c] for a [channels, plane] buffer.

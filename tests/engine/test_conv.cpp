@@ -7,14 +7,10 @@
 #include <random>
 #include <string>
 #include "engine/engine.h"
+#include "kernels/cpu/blas.h"
 #include "kernels/cpu/conv.h"
 #include "tests/engine/gradcheck.h"
 
-// OpenBLAS's thread control (the engine links OpenBLAS; its header is private to the engine).
-extern "C" {
-void openblas_set_num_threads(int);
-int openblas_get_num_threads(void);
-}
 
 using namespace asyndgan;
 
@@ -285,8 +281,8 @@ TEST_CASE("conv2d / conv_transpose2d: only the inputs that require grad get one,
 
 TEST_CASE("conv2d / conv_transpose2d: forward and gradients are bitwise the same with 1 or 2 OpenMP threads") {
   // With single-threaded BLAS the im2col / col2im / bias loops take the whole OpenMP team.
-  const int blas_threads = openblas_get_num_threads();
-  openblas_set_num_threads(1);
+  const int blas_threads = kern::cpu::blas_threads();
+  kern::cpu::blas_set_threads(1);
   REQUIRE(kern::cpu::copy_threads() == omp_get_max_threads());
   Generator gen(3);
   Tensor x = Tensor::randn({2, 8, 40, 40}, gen).set_requires_grad(true);
@@ -304,7 +300,7 @@ TEST_CASE("conv2d / conv_transpose2d: forward and gradients are bitwise the same
                                             b.grad().to_doubles()};
   };
   CHECK(run(1) == run(2));
-  openblas_set_num_threads(blas_threads);
+  kern::cpu::blas_set_threads(blas_threads);
 }
 
 TEST_CASE("conv2d / conv_transpose2d: bad arguments throw typed errors that name the op") {
