@@ -3,6 +3,7 @@
 #include "apps/commands.h"
 #include "engine/device.h"
 #include "engine/version.h"
+#include "kernels/cpu/blas.h"
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -18,7 +19,9 @@ int run_info(int, char**) {
 #else
   std::printf("  OpenMP:           not compiled in\n");
 #endif
-  std::printf("  BLAS:             OpenBLAS\n");
+  const auto& blas = kern::cpu::blas_info();
+  std::printf("  BLAS:             %s (%s threads), kernels %s: %s\n", blas.path.c_str(), blas.threading.c_str(),
+              blas.core.c_str(), blas.core_note.c_str());
   return 0;
 }
 

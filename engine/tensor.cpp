@@ -70,27 +70,30 @@ Tensor Tensor::from_doubles(const std::vector<double>& values, const Shape& shap
 
 Tensor Tensor::scalar(double value, DType dtype) { return full({}, value, dtype); }
 
-Tensor Tensor::randn(const Shape& shape, Generator& gen, DType dtype, double mean, double stddev) {
-  Tensor t = empty(shape, DType::f64);
+// Fills a new f64 tensor with value(key, first, i) for element i over one reservation of Philox blocks
+// (four 32-bit words per element block), then converts to `dtype`.
+template <class F>
+static Tensor philox_fill(const Shape& shape, Generator& gen, DType dtype, F&& value) {
+  Tensor t = Tensor::empty(shape, DType::f64);
   const int64_t n = t.numel();
   const uint64_t first = gen.reserve(static_cast<uint64_t>((n + 3) / 4));
   const auto key = gen.key();
   double* p = t.data<double>();
 #pragma omp parallel for if (n > (1 << 14)) schedule(static)
-  for (int64_t i = 0; i < n; ++i) p[i] = mean + stddev * kern::philox_normal(key, first, static_cast<uint64_t>(i));
+  for (int64_t i = 0; i < n; ++i) p[i] = value(key, first, static_cast<uint64_t>(i));
   return dtype == DType::f64 ? t : t.to(dtype);
 }
 
+Tensor Tensor::randn(const Shape& shape, Generator& gen, DType dtype, double mean, double stddev) {
+  return philox_fill(shape, gen, dtype, [=](kern::PhiloxKey key, uint64_t first, uint64_t i) {
+    return mean + stddev * kern::philox_normal(key, first, i);
+  });
+}
+
 Tensor Tensor::rand(const Shape& shape, Generator& gen, DType dtype, double low, double high) {
-  Tensor t = empty(shape, DType::f64);
-  const int64_t n = t.numel();
-  const uint64_t first = gen.reserve(static_cast<uint64_t>((n + 3) / 4));
-  const auto key = gen.key();
-  double* p = t.data<double>();
-#pragma omp parallel for if (n > (1 << 14)) schedule(static)
-  for (int64_t i = 0; i < n; ++i)
-    p[i] = low + (high - low) * kern::uniform01(kern::philox_word(key, first, static_cast<uint64_t>(i)));
-  return dtype == DType::f64 ? t : t.to(dtype);
+  return philox_fill(shape, gen, dtype, [=](kern::PhiloxKey key, uint64_t first, uint64_t i) {
+    return low + (high - low) * kern::uniform01(kern::philox_word(key, first, i));
+  });
 }
 
 int64_t Tensor::size(int64_t d) const {

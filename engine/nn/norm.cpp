@@ -22,10 +22,12 @@ BatchNorm2d::BatchNorm2d(int64_t features, double eps_, double momentum_, bool a
   }
   running_mean = register_buffer("running_mean", Tensor::zeros({features}, dtype));
   running_var = register_buffer("running_var", Tensor::ones({features}, dtype));
+  num_batches_tracked = register_buffer("num_batches_tracked", Tensor::zeros({}, DType::i64));
 }
 
 Tensor BatchNorm2d::forward(const Tensor& x) {
   check_features("BatchNorm2d", num_features, x);
+  if (is_training()) num_batches_tracked.data<int64_t>()[0] += 1;
   return batch_norm(x, weight, bias, running_mean, running_var, is_training(), momentum, eps);
 }
 

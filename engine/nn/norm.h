@@ -1,4 +1,5 @@
-// BatchNorm2d and InstanceNorm2d layers; parameter and buffer names as PyTorch's (num_batches_tracked omitted).
+// BatchNorm2d and InstanceNorm2d layers; parameter and buffer names as PyTorch's, so
+// state dicts load both ways.
 #pragma once
 #include "engine/nn/module.h"
 
@@ -15,6 +16,7 @@ class BatchNorm2d : public Module {
 
   Tensor weight, bias;  // undefined without affine
   Tensor running_mean, running_var;
+  Tensor num_batches_tracked;  // 0-D i64, counted in training as PyTorch does (it never changes the math here)
   int64_t num_features;
   double eps, momentum;
 };

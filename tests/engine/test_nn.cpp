@@ -39,14 +39,15 @@ TEST_CASE("nn: parameter, buffer and state_dict names are PyTorch's dotted keys 
   CHECK(names_of(net.named_parameters()) ==
         std::vector<std::string>{"model.0.weight", "model.0.bias", "model.2.weight", "model.3.weight", "model.3.bias",
                                  "model.4.weight", "model.4.bias", "model.5.weight", "model.5.bias"});
-  CHECK(names_of(net.named_buffers()) == std::vector<std::string>{"model.3.running_mean", "model.3.running_var"});
+  CHECK(names_of(net.named_buffers()) ==
+        std::vector<std::string>{"model.3.running_mean", "model.3.running_var", "model.3.num_batches_tracked"});
   CHECK(names_of(net.state_dict()) ==
         std::vector<std::string>{"model.0.weight", "model.0.bias", "model.2.weight", "model.3.weight", "model.3.bias",
-                                 "model.3.running_mean", "model.3.running_var", "model.4.weight", "model.4.bias",
-                                 "model.5.weight", "model.5.bias"});
+                                 "model.3.running_mean", "model.3.running_var", "model.3.num_batches_tracked",
+                                 "model.4.weight", "model.4.bias", "model.5.weight", "model.5.bias"});
   auto sd = net.state_dict();
   CHECK(sd[0].second.shape() == Shape{8, 3, 4, 4});
-  CHECK(sd[7].second.shape() == Shape{16, 4, 4, 4});  // transposed conv: [in, out, k, k]
+  CHECK(sd[8].second.shape() == Shape{16, 4, 4, 4});  // transposed conv: [in, out, k, k]
   for (const auto& [name, p] : net.named_parameters()) CHECK_MESSAGE(p.requires_grad(), name);
   for (const auto& [name, b] : net.named_buffers()) CHECK_FALSE_MESSAGE(b.requires_grad(), name);
   CHECK(nn::count_parameters(net) == 8 * 3 * 16 + 8 + 16 * 8 * 16 + 16 + 16 + 16 * 4 * 16 + 4 + 4 + 4);
@@ -206,4 +207,17 @@ TEST_CASE("nn: layer arguments are checked") {
   CHECK_THROWS_AS(bare.forward(Tensor::zeros({1})), ValueError);
   nn::BatchNorm2d bn(3);
   CHECK(contains_all(error_message<ShapeError>([&] { bn.forward(Tensor::zeros({2, 4, 5, 5})); }), {"BatchNorm2d", "[2, 4, 5, 5]"}));
+}
+
+TEST_CASE("nn: BatchNorm2d counts num_batches_tracked in training only, as PyTorch") {
+  nn::BatchNorm2d bn(2);
+  Generator gen(5);
+  Tensor x = Tensor::randn({3, 2, 4, 4}, gen);
+  bn.forward(x);
+  bn.forward(x);
+  CHECK(bn.num_batches_tracked.dtype() == DType::i64);
+  CHECK(bn.num_batches_tracked.item() == 2.0);
+  bn.eval();
+  bn.forward(x);
+  CHECK(bn.num_batches_tracked.item() == 2.0);
 }
