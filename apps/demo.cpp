@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include "apps/args.h"
 #include "apps/commands.h"
 #include "engine/engine.h"
 
@@ -11,26 +12,14 @@ namespace asyndgan::app {
 namespace {
 
 struct DemoArgs {
-  int steps = 300;
-  int batch = 8;
-  int size = 32;
+  int steps, batch, size;
   std::string out;
 };
 
 DemoArgs parse(int argc, char** argv) {
-  DemoArgs a;
-  for (int i = 1; i < argc; ++i) {
-    std::string k = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) throw ValueError("demo: option " + k + " needs a value");
-      return argv[++i];
-    };
-    if (k == "--steps") a.steps = std::stoi(value());
-    else if (k == "--batch") a.batch = std::stoi(value());
-    else if (k == "--size") a.size = std::stoi(value());
-    else if (k == "--out") a.out = value();
-    else throw ValueError("demo: unknown option '" + k + "' (known: --steps N, --batch N, --size N, --out DIR)");
-  }
+  Args args(argc, argv, {"--steps", "--batch", "--size", "--out"});
+  DemoArgs a{static_cast<int>(args.integer("--steps", 300)), static_cast<int>(args.integer("--batch", 8)),
+             static_cast<int>(args.integer("--size", 32)), args.str("--out", "")};
   if (a.steps < 1 || a.batch < 1 || a.size < 8) throw ValueError("demo: --steps and --batch must be >= 1, --size >= 8");
   return a;
 }

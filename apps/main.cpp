@@ -1,23 +1,40 @@
-// The asyndgan command-line tool: subcommands dispatch to their own files.
+// The asyndgan command-line tool: looks the subcommand up in one table and runs it, turning errors into
+// one clear line and a non-zero exit status.
 #include <cstdio>
 #include <cstring>
 #include <string>
 #include "apps/commands.h"
 
+namespace {
+
+const asyndgan::app::Command kCommands[] = {
+    {"info", "version, compiled features, BLAS and devices", asyndgan::app::run_info},
+    {"demo", "train a tiny conv net on generated data and print its falling loss", asyndgan::app::run_demo},
+};
+
+void usage(std::FILE* out) {
+  std::fprintf(out, "usage: asyndgan <command> [options]\n\ncommands:\n");
+  for (const auto& c : kCommands) std::fprintf(out, "  %-10s %s\n", c.name, c.summary);
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
-    std::puts("usage: asyndgan <command> [options]\n\ncommands:\n  info   version, compiled features, threads\n"
-              "  demo   train a tiny conv net on generated data and print its falling loss");
+    usage(argc < 2 ? stderr : stdout);
     return argc < 2 ? 2 : 0;
   }
-  std::string cmd = argv[1];
-  try {
-    if (cmd == "info") return asyndgan::app::run_info(argc - 1, argv + 1);
-    if (cmd == "demo") return asyndgan::app::run_demo(argc - 1, argv + 1);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "asyndgan %s: error: %s\n", cmd.c_str(), e.what());
-    return 1;
+  const std::string name = argv[1];
+  for (const auto& c : kCommands) {
+    if (name != c.name) continue;
+    try {
+      return c.run(argc - 1, argv + 1);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "asyndgan %s: error: %s\n", c.name, e.what());
+      return 1;
+    }
   }
-  std::fprintf(stderr, "asyndgan: unknown command '%s'; run 'asyndgan --help' for the list\n", cmd.c_str());
+  std::fprintf(stderr, "asyndgan: unknown command '%s'\n", name.c_str());
+  usage(stderr);
   return 2;
 }

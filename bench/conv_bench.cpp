@@ -178,7 +178,9 @@ struct Layer {
 
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
+  // Optional argument: run only the rows whose label ("conv2d b4 64->128@128") contains it.
+  const std::string only = argc > 1 ? argv[1] : "";
   const int threads = omp_get_max_threads();
   const auto& blas = kern::cpu::blas_info();
   std::printf("CPU: %s, %d OpenMP threads; OpenBLAS %s (%s threads, %d), core '%s': %s\n", cpu_model().c_str(),
@@ -223,6 +225,10 @@ int main() {
         const Layer l = transposed ? Layer{down[down.size() - 1 - li].cout, down[down.size() - 1 - li].cin,
                                            down[down.size() - 1 - li].h / 2}
                                    : down[li];
+        const std::string label = std::string(transposed ? "conv_transpose2d" : "conv2d") + " b" +
+                                  std::to_string(batch) + " " + std::to_string(l.cin) + "->" +
+                                  std::to_string(l.cout) + "@" + std::to_string(l.h);
+        if (label.find(only) == std::string::npos) continue;
         const Shape wshape = transposed ? Shape{l.cin, l.cout, 4, 4} : Shape{l.cout, l.cin, 4, 4};
         Tensor x = Tensor::randn({batch, l.cin, l.h, l.h}, gen).set_requires_grad(true);
         Tensor w = (Tensor::randn(wshape, gen) * 0.05).detach().set_requires_grad(true);

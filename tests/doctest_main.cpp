@@ -1,3 +1,3 @@
-// doctest entry point for the engine tests.
+// doctest entry point shared by the test executables.
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>

@@ -1,0 +1,88 @@
+// Option parsing shared by the subcommands.
+#include "apps/args.h"
+#include "engine/error.h"
+
+namespace asyndgan::app {
+
+static std::string known_list(const std::set<std::string>& valued, const std::set<std::string>& flags) {
+  std::string s;
+  for (const auto& v : valued) s += (s.empty() ? "" : ", ") + v + " VALUE";
+  for (const auto& f : flags) s += (s.empty() ? "" : ", ") + f;
+  return s.empty() ? "none" : s;
+}
+
+Args::Args(int argc, char** argv, std::set<std::string> valued, std::set<std::string> flags) : command_(argv[0]) {
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (valued.count(a)) {
+      if (i + 1 >= argc) throw ValueError(command_ + ": option " + a + " needs a value");
+      values_[a] = argv[++i];
+    } else if (flags.count(a)) {
+      flags_set_.insert(a);
+    } else {
+      throw ValueError(command_ + ": unknown option '" + a + "' (known: " + known_list(valued, flags) + ")");
+    }
+  }
+}
+
+bool Args::has(const std::string& name) const { return values_.count(name) > 0; }
+
+std::string Args::str(const std::string& name, const std::string& fallback) const {
+  auto it = values_.find(name);
+  return it == values_.end() ? fallback : it->second;
+}
+
+std::string Args::required(const std::string& name) const {
+  auto it = values_.find(name);
+  if (it == values_.end()) throw ValueError(command_ + ": option " + name + " is required");
+  return it->second;
+}
+
+long long Args::integer(const std::string& name, long long fallback) const {
+  auto it = values_.find(name);
+  if (it == values_.end()) return fallback;
+  size_t used = 0;
+  long long v = 0;
+  try {
+    v = std::stoll(it->second, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used == 0 || used != it->second.size())
+    throw ValueError(command_ + ": option " + name + " takes an integer, got '" + it->second + "'");
+  return v;
+}
+
+double Args::number(const std::string& name, double fallback) const {
+  auto it = values_.find(name);
+  if (it == values_.end()) return fallback;
+  size_t used = 0;
+  double v = 0;
+  try {
+    v = std::stod(it->second, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used == 0 || used != it->second.size())
+    throw ValueError(command_ + ": option " + name + " takes a number, got '" + it->second + "'");
+  return v;
+}
+
+std::vector<std::string> Args::list(const std::string& name) const {
+  std::vector<std::string> out;
+  auto it = values_.find(name);
+  if (it == values_.end()) return out;
+  std::string cur;
+  for (char c : it->second) {
+    if (c == ',') {
+      out.push_back(cur);
+      cur.clear();
+    } else {
+      cur += c;
+    }
+  }
+  out.push_back(cur);
+  return out;
+}
+
+}  // namespace asyndgan::app

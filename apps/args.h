@@ -1,0 +1,31 @@
+// Command-line options of one subcommand: `--name value` pairs and `--flag`s, checked against the options
+// the subcommand declares, so an unknown or malformed option is an error that names it.
+#pragma once
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace asyndgan::app {
+
+class Args {
+ public:
+  // valued: options that take a value; flags: options that do not. argv[0] is the subcommand's name.
+  Args(int argc, char** argv, std::set<std::string> valued, std::set<std::string> flags = {});
+
+  bool has(const std::string& name) const;
+  std::string str(const std::string& name, const std::string& fallback) const;
+  std::string required(const std::string& name) const;  // ValueError when absent
+  long long integer(const std::string& name, long long fallback) const;  // ValueError when not an integer
+  double number(const std::string& name, double fallback) const;
+  bool flag(const std::string& name) const { return flags_set_.count(name) > 0; }
+  // Values of a comma-separated option, e.g. --size 240,240,155.
+  std::vector<std::string> list(const std::string& name) const;
+
+ private:
+  std::string command_;
+  std::map<std::string, std::string> values_;
+  std::set<std::string> flags_set_;
+};
+
+}  // namespace asyndgan::app

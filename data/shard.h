@@ -1,0 +1,62 @@
+// Training shards: one file per site holding its prepared 2-D samples (condition maps and modality images
+// of one size), a header describing them, and a checksum; opened by memory-mapping, never parsed per sample.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace asyndgan::data {
+
+enum class Split : uint8_t { train = 0, val = 1, test = 2 };
+const char* split_name(Split s);
+
+struct SampleInfo {
+  std::string subject;      // subject id (patient data stays at the site: these ids never leave it)
+  int32_t slice = 0;        // axial slice index in the source volume
+  Split split = Split::train;
+  uint32_t available = 0;   // bit m set when image channel m is real (missing modalities are zero-filled)
+};
+
+struct ShardHeader {
+  std::string site;
+  int64_t height = 0, width = 0;
+  std::vector<std::string> condition_channels;  // e.g. background, ncr, ed, et, brain
+  std::vector<std::string> image_channels;      // e.g. t1, t1ce, t2, flair
+  std::vector<SampleInfo> samples;              // filled by the writer as samples are added
+};
+
+// Appends samples, then finish() writes header, data and checksum to a temporary file, syncs and renames.
+class ShardWriter {
+ public:
+  ShardWriter(std::string path, ShardHeader header);  // header.samples must be empty
+  ~ShardWriter();
+  // condition: [condition_channels, H, W] values in [0, 1]; image: [image_channels, H, W] in [-1, 1] (or
+  // z-scores); both row-major float.
+  void add(const float* condition, const float* image, const SampleInfo& info);
+  void finish();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// A shard opened read-only by mmap. open() checks magic, version, sizes and (unless told not to) the
+// checksum; a mismatch is a FormatError naming the file and suggesting to re-run `asyndgan prepare`.
+class Shard {
+ public:
+  static std::shared_ptr<Shard> open(const std::string& path, bool verify_checksum = true);
+  ~Shard();
+  const ShardHeader& header() const;
+  int64_t size() const;  // number of samples
+  // Decodes sample i into caller buffers of [C, H, W] floats.
+  void read_condition(int64_t i, float* out) const;
+  void read_image(int64_t i, float* out) const;
+
+ private:
+  Shard() = default;
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace asyndgan::data
