@@ -18,6 +18,13 @@ struct SampleInfo {
   uint32_t available = 0;   // bit m set when image channel m is real (missing modalities are zero-filled)
 };
 
+// The format version this build writes and the newest it reads (data/shard.cpp documents the layout).
+constexpr uint32_t kShardVersion = 1;
+
+// How image channels are stored. float16 halves the file and keeps ~3.3 significant digits (absolute error
+// <= 2^-12 on [-1, 1], relative <= 2^-11 for z-scores up to 65504); float32 stores them exactly.
+enum class ImageEncoding : uint32_t { f16 = 0, f32 = 1 };
+
 struct ShardHeader {
   std::string site;
   int64_t height = 0, width = 0;
@@ -29,10 +36,12 @@ struct ShardHeader {
 // Appends samples, then finish() writes header, data and checksum to a temporary file, syncs and renames.
 class ShardWriter {
  public:
-  ShardWriter(std::string path, ShardHeader header);  // header.samples must be empty
+  ShardWriter(std::string path, ShardHeader header,  // header.samples must be empty
+              ImageEncoding encoding = ImageEncoding::f16);
   ~ShardWriter();
-  // condition: [condition_channels, H, W] values in [0, 1]; image: [image_channels, H, W] in [-1, 1] (or
-  // z-scores); both row-major float.
+  // condition: [condition_channels, H, W] values in [0, 1], stored as round(255 v) (0 and 1 exact, others
+  // within 1/510); image: [image_channels, H, W] in [-1, 1] (or z-scores); both row-major float. Values
+  // outside those ranges, NaN or Inf are a ValueError naming the shard and sample.
   void add(const float* condition, const float* image, const SampleInfo& info);
   void finish();
 
@@ -52,6 +61,19 @@ class Shard {
   // Decodes sample i into caller buffers of [C, H, W] floats.
   void read_condition(int64_t i, float* out) const;
   void read_image(int64_t i, float* out) const;
+
+  // A window of a sample: rows [top, top + height), columns [left, left + width), mirrored left-right when
+  // flip; height/width 0 mean the full size. The loader's crops decode straight into batch tensors.
+  struct Window {
+    int64_t top = 0, left = 0, height = 0, width = 0;
+    bool flip = false;
+  };
+  // Decodes one channel of sample i through a window into [height, width] floats.
+  void read_condition_plane(int64_t i, int64_t channel, const Window& w, float* out) const;
+  void read_image_plane(int64_t i, int64_t channel, const Window& w, float* out) const;
+
+  const std::string& path() const;
+  ImageEncoding image_encoding() const;
 
  private:
   Shard() = default;

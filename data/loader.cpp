@@ -1,0 +1,283 @@
+// The loader: a sequential planner (which site, which samples, which crop/flip) feeding a background thread
+// that decodes planned batches into a bounded queue. Only the planner decides anything random, and it runs
+// in one thread in draw order, so the batches do not depend on the prefetch depth or thread timing.
+#include "data/loader.h"
+#include <algorithm>
+#include <condition_variable>
+#include <deque>
+#include <exception>
+#include <mutex>
+#include <thread>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+#include "engine/error.h"
+#include "kernels/common/philox.h"
+
+namespace asyndgan::data {
+
+namespace {
+
+// Distinct keys for the two uses of the seed, so shuffles and augmentations are independent streams.
+constexpr uint64_t kAugTag = 0x6175676d656e7421ull, kShuffleTag = 0x73687566666c6521ull;
+
+kern::Philox4 philox(uint64_t seed, uint64_t tag, uint64_t a, uint64_t b) {
+  return kern::philox4x32_10(kern::Philox4{{static_cast<uint32_t>(a), static_cast<uint32_t>(a >> 32),
+                                            static_cast<uint32_t>(b), static_cast<uint32_t>(b >> 32)}},
+                             kern::philox_key(seed ^ tag));
+}
+
+}  // namespace
+
+CropFlip crop_flip(uint64_t seed, uint64_t draw, int64_t index, int64_t crop, int64_t height, int64_t width, bool flip) {
+  if (crop < 0 || crop > height || crop > width)
+    throw ValueError(msg("crop_flip: crop ", crop, " does not fit ", height, "x", width, " samples"));
+  const kern::Philox4 r = philox(seed, kAugTag, draw, static_cast<uint64_t>(index));
+  CropFlip a;
+  if (crop > 0) {  // the modulo bias is below 2^-16 for any sample size the format allows
+    a.top = static_cast<int32_t>(r.v[0] % static_cast<uint32_t>(height - crop + 1));
+    a.left = static_cast<int32_t>(r.v[1] % static_cast<uint32_t>(width - crop + 1));
+  }
+  a.flip = flip && (r.v[2] & 1u);
+  return a;
+}
+
+Batch make_batch(const Shard& shard, const std::vector<int64_t>& indices, const std::vector<CropFlip>& aug, int64_t crop, int threads) {
+  const ShardHeader& h = shard.header();
+  const auto where = [&] { return msg("make_batch ('", shard.path(), "')"); };
+  if (indices.empty()) throw ValueError(msg(where(), ": no indices"));
+  if (aug.size() != indices.size())
+    throw ValueError(msg(where(), ": ", indices.size(), " indices but ", aug.size(), " augmentations"));
+  if (crop < 0 || crop > h.height || crop > h.width)
+    throw ValueError(msg(where(), ": crop ", crop, " does not fit ", h.height, "x", h.width, " samples"));
+  const int64_t ch = crop ? crop : h.height, cw = crop ? crop : h.width;
+  const auto B = static_cast<int64_t>(indices.size());
+  for (int64_t b = 0; b < B; ++b) {
+    if (indices[b] < 0 || indices[b] >= shard.size())
+      throw ValueError(msg(where(), ": index ", indices[b], " outside the shard's ", shard.size(), " samples"));
+    if (aug[b].top < 0 || aug[b].left < 0 || aug[b].top + ch > h.height || aug[b].left + cw > h.width)
+      throw ValueError(msg(where(), ": crop ", ch, "x", cw, " at (", aug[b].top, ", ", aug[b].left, ") does not fit ",
+                           h.height, "x", h.width, " samples"));
+  }
+  const auto Cc = static_cast<int64_t>(h.condition_channels.size()), Cm = static_cast<int64_t>(h.image_channels.size());
+  Batch batch;
+  batch.site = h.site;
+  batch.indices = indices;
+  batch.aug = aug;
+  batch.condition = Tensor::empty({B, Cc, ch, cw});
+  batch.image = Tensor::empty({B, Cm, ch, cw});
+  batch.available = Tensor::empty({B, Cm});
+  float* cond = batch.condition.data<float>();
+  float* img = batch.image.data<float>();
+  float* avail = batch.available.data<float>();
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t m = 0; m < Cm; ++m) avail[b * Cm + m] = (h.samples[static_cast<size_t>(indices[b])].available >> m) & 1u ? 1.0f : 0.0f;
+
+  // One task per (sample, channel) plane, so even a batch of one sample spreads over the threads.
+  const int64_t planes = B * (Cc + Cm), plane = ch * cw;
+  int nt = threads;
+#ifdef _OPENMP
+  if (nt <= 0) nt = omp_get_max_threads();
+#endif
+  nt = static_cast<int>(std::min<int64_t>(std::max(nt, 1), planes));
+  std::exception_ptr error;
+  std::mutex error_mutex;
+#pragma omp parallel for schedule(dynamic) num_threads(nt)
+  for (int64_t t = 0; t < planes; ++t) {
+    try {
+      const int64_t b = t / (Cc + Cm), c = t % (Cc + Cm);
+      const Shard::Window w{aug[b].top, aug[b].left, ch, cw, aug[b].flip};
+      if (c < Cc)
+        shard.read_condition_plane(indices[b], c, w, cond + (b * Cc + c) * plane);
+      else
+        shard.read_image_plane(indices[b], c - Cc, w, img + (b * Cm + (c - Cc)) * plane);
+    } catch (...) {  // an exception must not leave an OpenMP region
+      std::lock_guard<std::mutex> lock(error_mutex);
+      if (!error) error = std::current_exception();
+    }
+  }
+  if (error) std::rethrow_exception(error);
+  return batch;
+}
+
+namespace {
+
+struct Plan {
+  size_t site = 0;
+  std::vector<int64_t> indices;
+  std::vector<CropFlip> aug;
+};
+
+// Decides every batch in order. Each site has its own epochs: a Philox permutation of its eligible samples
+// per (site, epoch); a batch that reaches the end of one continues in the next.
+class Planner {
+ public:
+  Planner(std::vector<std::vector<int64_t>> eligible, const LoaderOptions& o, int64_t height, int64_t width)
+      : sites_(eligible.size()), o_(o), height_(height), width_(width) {
+    for (size_t s = 0; s < sites_.size(); ++s) sites_[s].eligible = std::move(eligible[s]);
+    for (const auto& s : sites_) total_ += static_cast<int64_t>(s.eligible.size());
+  }
+
+  Plan next() {
+    Plan p;
+    p.site = pick_site();
+    Site& s = sites_[p.site];
+    for (int64_t j = 0; j < o_.batch_per_site; ++j) {
+      if (s.pos == s.order.size()) start_epoch(p.site);
+      const int64_t index = s.order[s.pos++];
+      p.indices.push_back(index);
+      p.aug.push_back(crop_flip(o_.seed, draws_++, index, o_.crop, height_, width_, o_.flip));
+    }
+    ++steps_;
+    return p;
+  }
+
+ private:
+  struct Site {
+    std::vector<int64_t> eligible, order;
+    size_t pos = 0;
+    uint64_t epoch = 0;
+    int64_t credit = 0;  // smooth weighted round-robin state for uniform sampling
+  };
+
+  size_t pick_site() {
+    if (o_.sampling == Sampling::balance) return static_cast<size_t>(steps_ % sites_.size());
+    // Every site gains its size, the richest is chosen and pays the total: over any run of `total_`
+    // batches each site gets exactly its share, spread out rather than in runs.
+    size_t best = 0;
+    for (size_t s = 0; s < sites_.size(); ++s) {
+      sites_[s].credit += static_cast<int64_t>(sites_[s].eligible.size());
+      if (sites_[s].credit > sites_[best].credit) best = s;
+    }
+    sites_[best].credit -= total_;
+    return best;
+  }
+
+  void start_epoch(size_t site) {
+    Site& s = sites_[site];
+    s.order = s.eligible;
+    // Fisher-Yates from the Philox stream of (site, epoch).
+    kern::Philox4 block{};
+    for (size_t i = s.order.size(); i-- > 1;) {
+      const size_t k = s.order.size() - 1 - i;
+      if (k % 4 == 0) block = philox(o_.seed, kShuffleTag, k / 4, (static_cast<uint64_t>(site) << 32) | (s.epoch & 0xffffffffu));
+      std::swap(s.order[i], s.order[block.v[k % 4] % (i + 1)]);
+    }
+    ++s.epoch;
+    s.pos = 0;
+  }
+
+  std::vector<Site> sites_;
+  LoaderOptions o_;
+  int64_t height_, width_;
+  int64_t total_ = 0;
+  uint64_t steps_ = 0, draws_ = 0;
+};
+
+}  // namespace
+
+struct Loader::Impl {
+  std::vector<std::shared_ptr<Shard>> shards;
+  LoaderOptions options;
+  std::unique_ptr<Planner> planner;
+  std::vector<int64_t> site_sizes;
+
+  std::mutex mutex;
+  std::condition_variable ready, room;
+  std::deque<Batch> queue;
+  std::exception_ptr error;
+  bool stop = false;
+  std::thread worker;
+
+  Batch produce() {
+    Plan p = planner->next();
+    return make_batch(*shards[p.site], p.indices, p.aug, options.crop, options.threads);
+  }
+
+  void run() {
+    for (;;) {
+      {
+        std::unique_lock<std::mutex> lock(mutex);
+        room.wait(lock, [&] { return stop || queue.size() < static_cast<size_t>(options.prefetch); });
+        if (stop) return;
+      }
+      try {
+        Batch b = produce();
+        std::lock_guard<std::mutex> lock(mutex);
+        queue.push_back(std::move(b));
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(mutex);
+        error = std::current_exception();
+        ready.notify_all();
+        return;
+      }
+      ready.notify_one();
+    }
+  }
+};
+
+Loader::Loader(std::vector<std::shared_ptr<Shard>> shards, LoaderOptions options) : impl_(std::make_unique<Impl>()) {
+  const LoaderOptions& o = options;
+  if (shards.empty()) throw ValueError("Loader: no shards");
+  for (const auto& s : shards)
+    if (!s) throw ValueError("Loader: a shard pointer is null");
+  const ShardHeader& first = shards[0]->header();
+  for (const auto& s : shards) {
+    const ShardHeader& h = s->header();
+    if (h.height != first.height || h.width != first.width || h.condition_channels != first.condition_channels ||
+        h.image_channels != first.image_channels)
+      throw ValueError(msg("Loader: shard '", s->path(), "' (", h.height, "x", h.width, ", ", h.condition_channels.size(), "+",
+                           h.image_channels.size(), " channels) does not match '", shards[0]->path(), "' (", first.height, "x",
+                           first.width, ", ", first.condition_channels.size(), "+", first.image_channels.size(),
+                           " channels): prepare all sites with the same options"));
+  }
+  if (o.batch_per_site < 1) throw ValueError(msg("Loader: batch_per_site must be at least 1, got ", o.batch_per_site));
+  if (o.crop < 0 || o.crop > first.height || o.crop > first.width)
+    throw ValueError(msg("Loader: crop ", o.crop, " does not fit the ", first.height, "x", first.width, " samples"));
+  if (o.prefetch < 0) throw ValueError(msg("Loader: prefetch must be 0 or more, got ", o.prefetch));
+  if (o.sampling != Sampling::balance && o.sampling != Sampling::uniform) throw ValueError("Loader: unknown sampling");
+
+  std::vector<std::vector<int64_t>> eligible(shards.size());
+  for (size_t s = 0; s < shards.size(); ++s) {
+    const auto& samples = shards[s]->header().samples;
+    for (size_t i = 0; i < samples.size(); ++i)
+      if (!o.split || samples[i].split == *o.split) eligible[s].push_back(static_cast<int64_t>(i));
+    if (eligible[s].empty())
+      throw ValueError(msg("Loader: site '", shards[s]->header().site, "' ('", shards[s]->path(), "') has no ",
+                           o.split ? split_name(*o.split) : "", " samples"));
+    impl_->site_sizes.push_back(static_cast<int64_t>(eligible[s].size()));
+  }
+  impl_->planner = std::make_unique<Planner>(std::move(eligible), o, first.height, first.width);
+  impl_->shards = std::move(shards);
+  impl_->options = std::move(options);
+  if (impl_->options.prefetch > 0) impl_->worker = std::thread([this] { impl_->run(); });
+}
+
+Loader::~Loader() {
+  if (!impl_->worker.joinable()) return;
+  {
+    std::lock_guard<std::mutex> lock(impl_->mutex);
+    impl_->stop = true;
+  }
+  impl_->room.notify_all();
+  impl_->worker.join();
+}
+
+Batch Loader::next() {
+  Impl& m = *impl_;
+  if (m.options.prefetch == 0) return m.produce();
+  std::unique_lock<std::mutex> lock(m.mutex);
+  m.ready.wait(lock, [&] { return !m.queue.empty() || m.error; });
+  if (m.queue.empty()) std::rethrow_exception(m.error);
+  Batch b = std::move(m.queue.front());
+  m.queue.pop_front();
+  lock.unlock();
+  m.room.notify_one();
+  return b;
+}
+
+int64_t Loader::num_sites() const { return static_cast<int64_t>(impl_->shards.size()); }
+std::vector<int64_t> Loader::site_sizes() const { return impl_->site_sizes; }
+const LoaderOptions& Loader::options() const { return impl_->options; }
+
+}  // namespace asyndgan::data
