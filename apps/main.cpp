@@ -10,6 +10,7 @@ namespace {
 const asyndgan::app::Command kCommands[] = {
     {"info", "version, compiled features, BLAS and devices", asyndgan::app::run_info},
     {"demo", "train a tiny conv net on generated data and print its falling loss", asyndgan::app::run_demo},
+    {"phantom", "write a BraTS-layout directory of synthetic multi-site tumor MRI", asyndgan::app::run_phantom},
 };
 
 void usage(std::FILE* out) {
