@@ -1,5 +1,5 @@
 // The training loader: draws per-site batches from shards with seeded crop/flip augmentation, decoding them
-// on a background thread into a bounded queue so a training step never waits on data.
+// on background threads into a bounded queue so a training step never waits on data.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -51,8 +51,10 @@ struct LoaderOptions {
   std::optional<Split> split = Split::train;  // only samples of this split; nullopt: all
   Sampling sampling = Sampling::balance;
   uint64_t seed = 0;
-  int prefetch = 2;     // ready batches kept queued by the background thread; 0: decode inside next()
-  int threads = 2;      // OpenMP threads decoding a batch
+  int prefetch = 4;     // batches decoded ahead (queued or in progress); 0: decode inside next()
+  // Background threads, each decoding whole batches (no barrier inside a batch, no OpenMP team spinning
+  // beside the trainer's); at most `prefetch` of them. With prefetch 0: OpenMP threads inside next().
+  int threads = 2;
 };
 
 // Batches from one shard per site. Each site walks through its samples in a fresh Philox permutation every
@@ -62,7 +64,7 @@ class Loader {
  public:
   // All shards must share sample size and channel names; each needs samples of the chosen split.
   Loader(std::vector<std::shared_ptr<Shard>> shards, LoaderOptions options);
-  ~Loader();  // stops and joins the prefetch thread, even with a full queue
+  ~Loader();  // stops and joins the prefetch threads, even with a full queue
   Loader(const Loader&) = delete;
   Loader& operator=(const Loader&) = delete;
 
