@@ -1,73 +1,26 @@
-// conv2d and conv_transpose2d (NCHW) on the CPU: im2col + GEMM per image, forward and backward.
-#include <memory>
+// conv2d and conv_transpose2d (NCHW) on the CPU: batched im2col + GEMM, forward and backward.
 #include "engine/autograd.h"
 #include "engine/dispatch.h"
 #include "engine/ops.h"
 #include "kernels/cpu/conv.h"
+#include "kernels/cpu/conv_lowered.h"
 
 namespace asyndgan {
 namespace {
 
 using kern::cpu::ConvGeometry;
 
-// Both ops reduce to three per-image building blocks on a weight matrix Wm [rows, g.col_rows()]: conv2d's
-// weight [Cout, Cin, kh, kw] is Wm with rows = Cout over input images, the transposed weight [Cin, Cout, kh, kw]
-// is Wm with rows = Cin over output images. One op's forward is the other's backward-data.
-
-template <class T> std::unique_ptr<T[]> scratch(const ConvGeometry& g) {
-  return g.is_identity() ? nullptr : std::unique_ptr<T[]>(new T[static_cast<size_t>(g.col_rows() * g.col_cols())]);
-}
-
-// out[n] [rows, P] = Wm * im2col(image[n]).
-template <class T>
-void lower_multiply(const T* image, const T* wm, int64_t rows, const ConvGeometry& g, int64_t batch, T* out) {
-  auto col = scratch<T>(g);
-  const int64_t k = g.col_rows(), p = g.col_cols();
-  for (int64_t n = 0; n < batch; ++n) {
-    const T* img = image + n * g.image_size();
-    const T* c = img;
-    if (col) {
-      kern::cpu::im2col(img, g, col.get());
-      c = col.get();
-    }
-    kern::cpu::gemm<T>(false, false, rows, p, k, T(1), wm, k, c, p, T(0), out + n * rows * p, p);
-  }
-}
-
-// image[n] = col2im(Wm^T * in[n]) with in[n] [rows, P]: the adjoint of lower_multiply in its image.
-template <class T>
-void multiply_scatter(const T* in, const T* wm, int64_t rows, const ConvGeometry& g, int64_t batch, T* image) {
-  auto col = scratch<T>(g);
-  const int64_t k = g.col_rows(), p = g.col_cols();
-  for (int64_t n = 0; n < batch; ++n) {
-    T* img = image + n * g.image_size();
-    kern::cpu::gemm<T>(true, false, k, p, rows, T(1), wm, k, in + n * rows * p, p, T(0), col ? col.get() : img, p);
-    if (col) kern::cpu::col2im(col.get(), g, img);
-  }
-}
-
-// dWm [rows, K] = sum over n of in[n] [rows, P] * im2col(image[n])^T: the adjoint of lower_multiply in Wm.
-template <class T>
-void weight_gradient(const T* image, const T* in, int64_t rows, const ConvGeometry& g, int64_t batch, T* dwm) {
-  auto col = scratch<T>(g);
-  const int64_t k = g.col_rows(), p = g.col_cols();
-  for (int64_t n = 0; n < batch; ++n) {
-    const T* img = image + n * g.image_size();
-    const T* c = img;
-    if (col) {
-      kern::cpu::im2col(img, g, col.get());
-      c = col.get();
-    }
-    kern::cpu::gemm<T>(false, true, rows, k, p, T(1), in + n * rows * p, p, c, p, n == 0 ? T(0) : T(1), dwm, k);
-  }
-}
+// Both ops reduce to the three batched drivers of kernels/cpu/conv_lowered.h on a weight matrix Wm
+// [rows, g.col_rows()]: conv2d's weight [Cout, Cin, kh, kw] is Wm with rows = Cout over input images, the
+// transposed weight [Cin, Cout, kh, kw] is Wm with rows = Cin over output images. One op's forward is the
+// other's backward-data.
 
 Tensor forward_data(const char* op, const Tensor& image, const Tensor& wm, int64_t rows, const ConvGeometry& g,
                     const Shape& out_shape) {
   Tensor out = Tensor::empty(out_shape, image.dtype());
   dispatch_floating(op, image.dtype(), [&](auto tag) {
     using T = decltype(tag);
-    lower_multiply<T>(image.data<T>(), wm.data<T>(), rows, g, out_shape[0], out.data<T>());
+    kern::cpu::lower_multiply<T>(image.data<T>(), wm.data<T>(), rows, g, out_shape[0], out.data<T>());
   });
   return out;
 }
@@ -77,7 +30,7 @@ Tensor backward_data(const char* op, const Tensor& in, const Tensor& wm, int64_t
   Tensor image = Tensor::empty(image_shape, in.dtype());
   dispatch_floating(op, in.dtype(), [&](auto tag) {
     using T = decltype(tag);
-    multiply_scatter<T>(in.data<T>(), wm.data<T>(), rows, g, image_shape[0], image.data<T>());
+    kern::cpu::multiply_scatter<T>(in.data<T>(), wm.data<T>(), rows, g, image_shape[0], image.data<T>());
   });
   return image;
 }
@@ -87,7 +40,7 @@ Tensor backward_weight(const char* op, const Tensor& image, const Tensor& in, in
   Tensor dw = Tensor::empty(weight_shape, in.dtype());
   dispatch_floating(op, in.dtype(), [&](auto tag) {
     using T = decltype(tag);
-    weight_gradient<T>(image.data<T>(), in.data<T>(), rows, g, image.size(0), dw.data<T>());
+    kern::cpu::weight_gradient<T>(image.data<T>(), in.data<T>(), rows, g, image.size(0), dw.data<T>());
   });
   return dw;
 }

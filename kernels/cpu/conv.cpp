@@ -1,8 +1,9 @@
-// im2col / col2im, the GEMM wrapper and the bias helpers behind the CPU convolutions.
+// im2col / col2im blocks, the GEMM wrapper and the bias helpers behind the CPU convolutions.
 #include "kernels/cpu/conv.h"
 #include "kernels/cpu/blas.h"
 #include <algorithm>
 #include <cstring>
+#include <vector>
 #include <omp.h>
 
 namespace asyndgan::kern::cpu {
@@ -21,18 +22,17 @@ inline void valid_taps(int64_t offset, int64_t stride, int64_t size, int64_t out
 
 int copy_threads() { return blas_shares_openmp_pool() || blas_threads() <= 1 ? omp_get_max_threads() : 1; }
 
-template <class T> void im2col(const T* image, const ConvGeometry& g, T* col) {
-  const int64_t rows = g.col_rows(), ow = g.out_w, plane = g.col_cols();
-  // Each column row (channel, ki, kj) is written by one iteration, so rows parallelize without races
-  // and, being plain copies, give the same bits for any thread count.
-#pragma omp parallel for schedule(static) num_threads(copy_threads()) if (rows * plane > kParallelMin)
-  for (int64_t r = 0; r < rows; ++r) {
+template <class T>
+void im2col_block(const T* image, const ConvGeometry& g, int64_t r0, int64_t r1, int64_t oy0, int64_t oy1, T* col,
+                  int64_t ld) {
+  const int64_t ow = g.out_w;
+  for (int64_t r = r0; r < r1; ++r) {
     const int64_t c = r / (g.kernel_h * g.kernel_w), ki = (r / g.kernel_w) % g.kernel_h, kj = r % g.kernel_w;
     const T* src = image + c * g.height * g.width;
-    T* dst = col + r * plane;
+    T* dst = col + (r - r0) * ld;
     int64_t lo, hi;
     valid_taps(kj - g.pad_w, g.stride_w, g.width, ow, lo, hi);
-    for (int64_t oy = 0; oy < g.out_h; ++oy, dst += ow) {
+    for (int64_t oy = oy0; oy < oy1; ++oy, dst += ow) {
       const int64_t iy = oy * g.stride_h - g.pad_h + ki;
       if (iy < 0 || iy >= g.height) {
         std::fill(dst, dst + ow, T(0));
@@ -43,6 +43,8 @@ template <class T> void im2col(const T* image, const ConvGeometry& g, T* col) {
       const int64_t base = iy * g.width + kj - g.pad_w;
       if (g.stride_w == 1) {
         std::memcpy(dst + lo, src + base + lo, static_cast<size_t>(hi - lo) * sizeof(T));
+      } else if (g.stride_w == 2) {  // a constant stride lets the compiler vectorize the gather (the U-Net's case)
+        for (int64_t ox = lo; ox < hi; ++ox) dst[ox] = src[base + 2 * ox];
       } else {
         for (int64_t ox = lo; ox < hi; ++ox) dst[ox] = src[base + ox * g.stride_w];
       }
@@ -51,26 +53,41 @@ template <class T> void im2col(const T* image, const ConvGeometry& g, T* col) {
   }
 }
 
-template <class T> void col2im(const T* col, const ConvGeometry& g, T* image) {
-  const int64_t plane = g.col_cols(), ow = g.out_w;
-  // Gather form: each (channel, image row) is owned by one iteration, which adds every column entry that
-  // lands on it in a fixed (ki, kj, ox) order, so there are no races and the sums do not depend on threads.
-#pragma omp parallel for collapse(2) schedule(static) num_threads(copy_threads()) if (g.col_rows() * plane > kParallelMin)
-  for (int64_t c = 0; c < g.channels; ++c) {
+template <class T> void col2im_channels(const T* col, int64_t ld, const ConvGeometry& g, int64_t c0, int64_t c1, T* image) {
+  const int64_t ow = g.out_w, half = (g.width + 1) / 2;
+  // Stride 2: each column entry row lands on every other pixel; summing into the even and the odd pixels as two
+  // contiguous rows lets the adds vectorize. Same terms in the same order either way.
+  std::vector<T> parity(g.stride_w == 2 ? static_cast<size_t>(2 * half) : 0);
+  // Gather form: each image row adds every column entry that lands on it in a fixed (ki, kj, ox) order.
+  for (int64_t c = c0; c < c1; ++c) {
     for (int64_t iy = 0; iy < g.height; ++iy) {
       T* dst = image + (c * g.height + iy) * g.width;
-      std::fill(dst, dst + g.width, T(0));
+      T* acc = g.stride_w == 2 ? parity.data() : dst;
+      std::fill(acc, acc + (g.stride_w == 2 ? 2 * half : g.width), T(0));
       for (int64_t ki = 0; ki < g.kernel_h; ++ki) {
         const int64_t t = iy + g.pad_h - ki;
         if (t < 0 || t % g.stride_h != 0 || t / g.stride_h >= g.out_h) continue;
         const int64_t oy = t / g.stride_h;
         for (int64_t kj = 0; kj < g.kernel_w; ++kj) {
-          const T* src = col + ((c * g.kernel_h + ki) * g.kernel_w + kj) * plane + oy * ow;
+          const T* src = col + (((c - c0) * g.kernel_h + ki) * g.kernel_w + kj) * ld + oy * ow;
           const int64_t shift = kj - g.pad_w;
           int64_t lo, hi;
           valid_taps(shift, g.stride_w, g.width, ow, lo, hi);
-          for (int64_t ox = lo; ox < hi; ++ox) dst[shift + ox * g.stride_w] += src[ox];
+          if (g.stride_w == 2) {
+            const int64_t odd = shift & 1;  // pixel shift + 2 * ox is pixel ox + (shift - odd) / 2 of that parity
+            T* row = acc + odd * half + (shift - odd) / 2;
+            for (int64_t ox = lo; ox < hi; ++ox) row[ox] += src[ox];
+          } else {
+            for (int64_t ox = lo; ox < hi; ++ox) dst[shift + ox * g.stride_w] += src[ox];
+          }
         }
+      }
+      if (g.stride_w == 2) {
+        for (int64_t m = 0; m < g.width / 2; ++m) {  // interleave back; written this way it vectorizes
+          dst[2 * m] = acc[m];
+          dst[2 * m + 1] = acc[half + m];
+        }
+        if (g.width & 1) dst[g.width - 1] = acc[half - 1];
       }
     }
   }
@@ -110,8 +127,8 @@ template <class T> void sum_per_channel(const T* dy, int64_t batch, int64_t chan
 }
 
 #define ASYNDGAN_INSTANTIATE(T)                                            \
-  template void im2col<T>(const T*, const ConvGeometry&, T*);             \
-  template void col2im<T>(const T*, const ConvGeometry&, T*);             \
+  template void im2col_block<T>(const T*, const ConvGeometry&, int64_t, int64_t, int64_t, int64_t, T*, int64_t); \
+  template void col2im_channels<T>(const T*, int64_t, const ConvGeometry&, int64_t, int64_t, T*);             \
   template void add_channel_bias<T>(T*, const T*, int64_t, int64_t);      \
   template void sum_per_channel<T>(const T*, int64_t, int64_t, int64_t, T*);
 ASYNDGAN_INSTANTIATE(float)

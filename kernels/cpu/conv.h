@@ -22,17 +22,23 @@ struct ConvGeometry {
   }
 };
 
-// col = the window contents of `image` (zeros where the window hangs over the padding).
-template <class T> void im2col(const T* image, const ConvGeometry& g, T* col);
-// image = the sum, at each pixel, of the column entries that im2col would have read from it (the adjoint).
-template <class T> void col2im(const T* col, const ConvGeometry& g, T* image);
+// The column matrix's rows [r0, r1) restricted to window rows [oy0, oy1) (columns oy0*out_w .. oy1*out_w), written
+// to col (row r0 first) with row stride ld; zeros where the window hangs over the padding. Serial: the callers
+// (kernels/cpu/conv_lowered.cpp) give each thread its own block.
+template <class T>
+void im2col_block(const T* image, const ConvGeometry& g, int64_t r0, int64_t r1, int64_t oy0, int64_t oy1, T* col,
+                  int64_t ld);
+// Channels [c0, c1) of image = the sum, at each pixel, of the column entries that im2col would have read from it
+// (the adjoint), reading the column rows of those channels from col (channel c0's first row first, row stride
+// ld, all out_h*out_w columns). Serial; each pixel is summed in a fixed order.
+template <class T> void col2im_channels(const T* col, int64_t ld, const ConvGeometry& g, int64_t c0, int64_t c1, T* image);
 
 // Row-major C[m,n] = alpha * op(A) op(B) + beta * C, op transposing when asked; threads come from BLAS.
 template <class T>
 void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t lda, const T* b,
           int64_t ldb, T beta, T* c, int64_t ldc);
 
-// Threads for the OpenMP loops in this file. They run between GEMMs. With the OpenMP build of OpenBLAS both
+// Threads for the OpenMP loops of the CPU convolution. With the OpenMP build of OpenBLAS both
 // share one pool: the whole team. With the pthread build, OpenBLAS's workers keep spinning for a while after
 // each GEMM, so an OpenMP team on top would put more runnable threads than cores (measured 1.5-2.5x slower on
 // 2 cores): the calling thread alone unless BLAS is single-threaded. The results never depend on the choice.
