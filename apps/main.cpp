@@ -11,6 +11,7 @@ const asyndgan::app::Command kCommands[] = {
     {"info", "version, compiled features, BLAS and devices", asyndgan::app::run_info},
     {"demo", "train a tiny conv net on generated data and print its falling loss", asyndgan::app::run_demo},
     {"phantom", "write a BraTS-layout directory of synthetic multi-site tumor MRI", asyndgan::app::run_phantom},
+    {"prepare", "preprocess a BraTS directory or CSV manifest into one training shard per site", asyndgan::app::run_prepare},
 };
 
 void usage(std::FILE* out) {
