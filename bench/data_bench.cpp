@@ -49,6 +49,27 @@ void make_template(int t, std::vector<float>& cond, std::vector<float>& img) {
     }
 }
 
+// Max and mean absolute round-trip error of the images (float16) and conditions (u8) of the templates.
+void report_quantization(const Shard& shard) {
+  double img_max = 0, img_sum = 0, cond_max = 0;
+  int64_t img_n = 0;
+  std::vector<float> cond, img, cond_back(kCond * kSide * kSide), img_back(kImg * kSide * kSide);
+  for (int t = 0; t < kTemplates && t < shard.size(); ++t) {
+    make_template(t, cond, img);
+    shard.read_condition(t, cond_back.data());
+    shard.read_image(t, img_back.data());
+    for (size_t k = 0; k < img.size(); ++k) {
+      const double e = std::fabs(static_cast<double>(img_back[k]) - img[k]);
+      img_max = std::max(img_max, e);
+      img_sum += e;
+      ++img_n;
+    }
+    for (size_t k = 0; k < cond.size(); ++k) cond_max = std::max(cond_max, std::fabs(static_cast<double>(cond_back[k]) - cond[k]));
+  }
+  std::printf("  round trip: images (float16, values in [-1, 1]) max |error| %.3g (bound 2^-12 = %.3g), mean %.3g; "
+              "one-hot conditions max |error| %g\n", img_max, std::ldexp(1.0, -12), img_sum / static_cast<double>(img_n), cond_max);
+}
+
 double write_shard(const std::string& path, int64_t samples) {
   ShardHeader h;
   h.site = "bench";
@@ -157,6 +178,7 @@ int main(int argc, char** argv) {
       std::printf("  open + CRC-32 check (%s): %.3f s, %.2f GB/s\n", pass ? "warm" : "first", sec, bytes / 1e9 / sec);
     }
     auto shard = Shard::open(path, false);
+    report_quantization(*shard);
     std::printf("\nloader: next() with prefetch 4 and %d decode threads\n", threads);
     std::printf("  %-6s %-22s %12s %20s %22s\n", "batch", "augmentation", "samples/s", "CPU ms per sample", "capacity of 2 cores");
     for (int64_t batch : {4, 16})

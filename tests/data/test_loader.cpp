@@ -273,3 +273,26 @@ TEST_CASE("loader: the destructor returns promptly with a full queue and mid-dec
   }
   CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(5));
 }
+
+TEST_CASE("loader: recycled buffers never overwrite a batch the caller still holds") {
+  ScratchDir dir("loader_buffers");
+  auto shard = coded_shard(dir, "a", 6);
+  LoaderOptions o;
+  o.batch_per_site = 2;
+  o.crop = 16;
+  o.flip = true;
+  o.seed = 5;
+  Loader loader({shard}, o);
+  const Batch held = loader.next();
+  const auto held_image = held.image.to_vector<float>();
+  Tensor view = loader.next().condition.narrow(0, 0, 1);  // a view keeps its storage alive too
+  const auto view_values = view.to_vector<float>();
+  for (int i = 0; i < 30; ++i) {
+    Batch b = loader.next();
+    CHECK_FALSE(b.image.requires_grad());
+    if (i == 3) b.image.set_requires_grad(true);  // must not carry over when the buffer is reused
+    REQUIRE(same_batch(b, make_batch(*shard, b.indices, b.aug, 16, 1)));
+  }
+  CHECK(held.image.to_vector<float>() == held_image);
+  CHECK(view.to_vector<float>() == view_values);
+}

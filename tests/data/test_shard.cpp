@@ -6,6 +6,7 @@
 #include "data/shard.h"
 #include "engine/error.h"
 #include "engine/file_test_util.h"
+#include "kernels/common/half.h"
 #include "kernels/common/philox.h"
 
 using namespace asyndgan;
@@ -48,7 +49,11 @@ Sample make_sample(int i) {
     s.image[k] = 2.0f * kern::uniform01(kern::philox_word(key, 1000 * i + 500, k)) - 1.0f;
   s.image[0] = -1.0f;
   s.image[1] = 1.0f;
-  s.image[2] = 7.3f;  // a z-score
+  s.image[2] = 7.3f;                 // a z-score
+  s.image[3] = 1e-6f;                // float16 subnormal
+  s.image[4] = 1.0f + 0x1p-11f;      // halfway cases: ties go to even
+  s.image[5] = -(1.0f + 3 * 0x1p-11f);
+  s.image[6] = 65504.0f;             // float16's largest
   s.info = {"subj-" + std::to_string(i / 2), 40 + i, i == 4 ? Split::test : (i == 3 ? Split::val : Split::train),
             i % 2 ? 0b01u : 0b11u};
   return s;
@@ -106,10 +111,14 @@ TEST_CASE("shard: round trip keeps header fields and samples within the quantiza
       const float v = s.image[k];
       // float16 keeps 11 significant bits: half an ulp is 2^-12 on [0.5, 1], relative 2^-11 elsewhere.
       REQUIRE(std::fabs(img[k] - v) <= std::max(std::fabs(v) * 0x1p-11f, 0x1p-25f));
+      REQUIRE(img[k] == kern::f16_to_float(kern::float_to_f16(v)));  // vector and scalar paths agree
       if (std::fabs(v) <= 1.0f) REQUIRE(std::fabs(img[k] - v) <= 0x1p-12f);
     }
     CHECK(img[0] == -1.0f);
     CHECK(img[1] == 1.0f);
+    CHECK(img[4] == 1.0f);
+    CHECK(img[5] == -(1.0f + 4 * 0x1p-11f));
+    CHECK(img[6] == 65504.0f);
   }
 }
 
