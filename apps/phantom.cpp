@@ -91,7 +91,7 @@ void check_out(const std::string& out) {
 }  // namespace
 
 int run_phantom(int argc, char** argv) {
-  Args args(argc, argv, {"--out", "--sites", "--subjects-per-site", "--size", "--missing", "--seed"});
+  Args args(argc, argv, {"--out", "--sites", "--subjects-per-site", "--size", "--missing", "--seed"}, {"--keep-skull"});
   PhantomOptions opt;
   const std::string out = args.required("--out");
   if (out.empty()) throw ValueError("phantom: option --out needs a directory");
@@ -102,6 +102,7 @@ int run_phantom(int argc, char** argv) {
   const long long seed = args.integer("--seed", 0);
   if (seed < 0) throw ValueError(msg("phantom: option --seed must be >= 0, got ", seed));
   opt.seed = static_cast<uint64_t>(seed);
+  opt.skull_strip = !args.flag("--keep-skull");
   check_out(out);
 
   const auto t0 = std::chrono::steady_clock::now();

@@ -2,6 +2,7 @@
 #include "data/phantom.h"
 #include <algorithm>
 #include <cstdio>
+#include <exception>
 #include <filesystem>
 #include "data/nifti.h"
 #include "engine/error.h"
@@ -67,7 +68,14 @@ PhantomSubject generate_phantom_subject(const PhantomOptions& opt, int site, int
   const auto& mods = phantom_modalities();
   for (int m = 0; m < static_cast<int>(mods.size()); ++m) {
     if (lacking != opt.missing.end() && lacking->second.count(mods[m])) continue;
-    out.images.emplace(mods[m], phantom_image(opt, site, subject, m, out.tissue));
+    Volume img = phantom_image(opt, site, subject, m, out.tissue);
+    if (opt.skull_strip) {
+      for (size_t i = 0; i < out.tissue.size(); ++i) {
+        const auto t = static_cast<Tissue>(out.tissue[i]);
+        if (t == Tissue::background || t == Tissue::scalp || t == Tissue::skull) img.voxels[i] = 0.0f;
+      }
+    }
+    out.images.emplace(mods[m], std::move(img));
   }
   return out;
 }
@@ -95,20 +103,32 @@ void write_phantom(const std::string& dir, const PhantomOptions& opt) {
   std::string csv =
       "Grade,BraTS_2017_subject_ID,BraTS_2018_subject_ID,TCGA_TCIA_subject_ID,BraTS_2019_subject_ID,"
       "BraTS_2020_subject_ID\n";
-  for (int site = 0; site < opt.sites; ++site) {
-    const std::string site_name = phantom_site_name(site);
-    for (int subject = 0; subject < opt.subjects_per_site; ++subject) {
+  // Subjects are independent and their writes are mostly serial gzip: one subject per thread. Rows of the
+  // CSV are kept per subject so the file is the same whatever the thread count.
+  const int total = opt.sites * opt.subjects_per_site;
+  std::vector<std::string> rows(static_cast<size_t>(total));
+  std::vector<std::exception_ptr> errors(static_cast<size_t>(total));
+#pragma omp parallel for schedule(dynamic, 1)
+  for (int k = 0; k < total; ++k) {
+    try {
+      const int site = k / opt.subjects_per_site, subject = k % opt.subjects_per_site;
       PhantomSubject s = generate_phantom_subject(opt, site, subject);
       const std::string sub_dir = dir + "/" + s.id;
-      fs::create_directories(sub_dir, ec);
-      if (ec) throw IOError(msg(sub_dir, ": cannot create the subject directory: ", ec.message()));
+      std::error_code dir_ec;
+      fs::create_directories(sub_dir, dir_ec);
+      if (dir_ec) throw IOError(msg(sub_dir, ": cannot create the subject directory: ", dir_ec.message()));
       for (const auto& [mod, vol] : s.images)
         write_nifti(sub_dir + "/" + s.id + "_" + mod + ".nii.gz", vol, {.dtype = NiftiDType::i16});
       write_nifti(sub_dir + "/" + s.id + "_seg.nii.gz", s.label, {.dtype = NiftiDType::u8});
-      const std::string code = site_name + "_" + subject_code(subject) + "_1";
-      csv += "HGG,Brats17_" + code + ",Brats18_" + code + ",NA,BraTS19_" + code + "," + s.id + "\n";
+      const std::string code = phantom_site_name(site) + "_" + subject_code(subject) + "_1";
+      rows[static_cast<size_t>(k)] = "HGG,Brats17_" + code + ",Brats18_" + code + ",NA,BraTS19_" + code + "," + s.id + "\n";
+    } catch (...) {
+      errors[static_cast<size_t>(k)] = std::current_exception();
     }
   }
+  for (const auto& e : errors)
+    if (e) std::rethrow_exception(e);
+  for (const auto& r : rows) csv += r;
   AtomicFileWriter w(dir + "/name_mapping.csv");
   w.write(csv.data(), csv.size());
   w.commit();

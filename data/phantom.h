@@ -17,6 +17,9 @@ struct PhantomOptions {
   std::array<int64_t, 3> size{240, 240, 155};
   std::map<std::string, std::set<std::string>> missing;  // site name (phantom_site_name) -> modalities it lacks
   uint64_t seed = 0;
+  // BraTS images are skull-stripped: scalp and skull voxels are written as 0, so "any modality > 0" is the
+  // brain mask downstream. Off keeps the whole head.
+  bool skull_strip = true;
 };
 
 // The tissue of one voxel. Tumor classes replace the tissue they grow in.
@@ -55,6 +58,7 @@ struct PhantomSubject {
   std::vector<uint8_t> tissue;                // Tissue per voxel
   Volume label;                               // values 0, 1, 2, 4
   std::map<std::string, Volume> images;       // the modalities the site has; integer-valued, 0 outside the head
+                                              // (outside the brain when skull_strip)
 };
 // One subject in memory, exactly as write_phantom writes it.
 PhantomSubject generate_phantom_subject(const PhantomOptions& opt, int site, int subject);

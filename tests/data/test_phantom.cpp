@@ -150,12 +150,14 @@ TEST_CASE("phantom: labels are 0/1/2/4, every tumor class is present and the tum
       CHECK(count[2] > 0);
       CHECK(count[4] > 0);
       CHECK(count[3] == 0);
-      // Background exactly 0 and the head > 0 in every modality, so "any modality > 0" is the head.
+      // Skull-stripped as BraTS: background, scalp and skull exactly 0 and the brain > 0 in every modality, so
+      // "any modality > 0" is the brain mask.
       for (const auto& [m, img] : s.images) {
         bool zero_out = true, positive_in = true, integral = true;
         for (size_t i = 0; i < s.tissue.size(); ++i) {
           const float v = img.voxels[i];
-          if (s.tissue[i] == static_cast<uint8_t>(Tissue::background)) zero_out &= v == 0.0f;
+          const auto t = static_cast<Tissue>(s.tissue[i]);
+          if (t == Tissue::background || t == Tissue::scalp || t == Tissue::skull) zero_out &= v == 0.0f;
           else positive_in &= v >= 1.0f;
           integral &= v == std::round(v);
         }
@@ -405,4 +407,21 @@ TEST_CASE("phantom: the CLI writes the BraTS tree and name_mapping.csv, and name
     CHECK(text.find(option) != std::string::npos);
   }
   CHECK_FALSE(std::filesystem::exists(scratch.file("fresh")));
+}
+
+TEST_CASE("phantom: --keep-skull (skull_strip off) keeps scalp and skull signal in every modality") {
+  PhantomOptions opt = small_options(3);
+  opt.skull_strip = false;
+  PhantomSubject s = generate_phantom_subject(opt, 0, 0);
+  for (const auto& [m, img] : s.images) {
+    CAPTURE(m);
+    int64_t scalp = 0, scalp_positive = 0;
+    for (size_t i = 0; i < s.tissue.size(); ++i)
+      if (static_cast<Tissue>(s.tissue[i]) == Tissue::scalp) {
+        ++scalp;
+        scalp_positive += img.voxels[i] >= 1.0f;
+      }
+    REQUIRE(scalp > 0);
+    CHECK(scalp_positive == scalp);
+  }
 }
