@@ -36,6 +36,9 @@ class AccumulateGrad final : public Node {
     if (leaf->grad) {
       Tensor acc(leaf->grad);
       add_(acc, g);
+    } else if (g.impl_ptr().use_count() == 1 && g.impl().storage.use_count() == 1 && g.is_contiguous() &&
+               g.offset() == 0) {
+      leaf->grad = g.impl_ptr();  // nobody else holds this gradient: adopt it instead of copying
     } else {
       leaf->grad = g.detach().clone().impl_ptr();
     }

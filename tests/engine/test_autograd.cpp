@@ -77,3 +77,12 @@ TEST_CASE("autograd: backward from a tensor that needs no grad is refused") {
   Tensor x = Tensor::ones({2});
   CHECK_THROWS_AS(sum(x).backward(), ValueError);
 }
+
+TEST_CASE("autograd: a leaf's gradient never aliases a tensor the caller still holds") {
+  Tensor x = leaf({1, 2});
+  Tensor g = Tensor::from_vector(std::vector<double>{3, 4}, {2});
+  x.backward(g);  // the root is the leaf itself: its gradient is the caller's tensor
+  g.fill_(0);
+  CHECK(x.grad().to_doubles() == std::vector<double>{3, 4});
+  CHECK(x.grad().impl().storage != g.impl().storage);
+}
