@@ -40,8 +40,9 @@ class ShardWriter {
               ImageEncoding encoding = ImageEncoding::f16);
   ~ShardWriter();
   // condition: [condition_channels, H, W] values in [0, 1], stored as round(255 v) (0 and 1 exact, others
-  // within 1/510); image: [image_channels, H, W] in [-1, 1] (or z-scores); both row-major float. Values
-  // outside those ranges, NaN or Inf are a ValueError naming the shard and sample.
+  // within 1/510); image: [image_channels, H, W] in [-1, 1] (or z-scores); both row-major float. A
+  // condition outside [0, 1], or an image value that is NaN, Inf or (float16) beyond 65504, is a ValueError
+  // naming the shard and sample.
   void add(const float* condition, const float* image, const SampleInfo& info);
   void finish();
 
