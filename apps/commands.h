@@ -14,5 +14,6 @@ int run_info(int argc, char** argv);
 int run_demo(int argc, char** argv);
 int run_phantom(int argc, char** argv);
 int run_prepare(int argc, char** argv);
+int run_shards(int argc, char** argv);
 
 }  // namespace asyndgan::app

@@ -12,6 +12,7 @@ const asyndgan::app::Command kCommands[] = {
     {"demo", "train a tiny conv net on generated data and print its falling loss", asyndgan::app::run_demo},
     {"phantom", "write a BraTS-layout directory of synthetic multi-site tumor MRI", asyndgan::app::run_phantom},
     {"prepare", "preprocess a BraTS directory or CSV manifest into one training shard per site", asyndgan::app::run_prepare},
+    {"shards", "verify and summarize prepared shards, and load batches from them", asyndgan::app::run_shards},
 };
 
 void usage(std::FILE* out) {

@@ -1,7 +1,6 @@
 // Tests of the multi-site phantom: determinism, labels and tumor placement, tissue contrasts per modality,
 // per-site scanner effects, missing modalities, and the `asyndgan phantom` command's output and errors.
 #include <doctest/doctest.h>
-#include <sys/wait.h>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -11,6 +10,7 @@
 #include "data/phantom.h"
 #include "engine/error.h"
 #include "engine/file_test_util.h"
+#include "data/cli_util.h"
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -64,8 +64,6 @@ std::array<double, kTissueCount> class_means(const Volume& img, const std::vecto
 
 double mean_of(const std::array<double, kTissueCount>& m, Tissue t) { return m[static_cast<int>(t)]; }
 
-int exit_code(int status) { return status == -1 ? -1 : WIFEXITED(status) ? WEXITSTATUS(status) : 128; }
-
 std::string read_text(const std::string& path) {
   std::ifstream in(path);
   std::stringstream ss;
@@ -73,10 +71,8 @@ std::string read_text(const std::string& path) {
   return ss.str();
 }
 
-// Runs the CLI with `args`, stdout and stderr into `log`; returns the exit code.
-int run_cli(const std::string& args, const std::string& log) {
-  return exit_code(std::system((std::string(ASYNDGAN_CLI) + " phantom " + args + " >" + log + " 2>&1").c_str()));
-}
+// Runs `asyndgan phantom` with `args`; returns the exit code and output.
+test::CliResult run_phantom_cli(const std::string& args, const std::string& log) { return test::run_cli("phantom " + args, log); }
 
 }  // namespace
 
@@ -343,8 +339,10 @@ TEST_CASE("phantom: the CLI writes the BraTS tree and name_mapping.csv, and name
   asyndgan::test::ScratchDir scratch("phantom_cli");
   const std::string out = scratch.file("ph"), log = scratch.file("log.txt");
   std::filesystem::create_directories(out);  // an existing empty directory is fine
-  REQUIRE(run_cli("--out " + out + " --sites 3 --subjects-per-site 2 --size 48,48,32 --missing SiteC:t2 --seed 9", log) == 0);
-  const std::string printed = read_text(log);
+  const test::CliResult run =
+      run_phantom_cli("--out " + out + " --sites 3 --subjects-per-site 2 --size 48,48,32 --missing SiteC:t2 --seed 9", log);
+  REQUIRE(run.code == 0);
+  const std::string printed = run.output;
   CHECK(printed.find("3 sites x 2 subjects") != std::string::npos);
   CHECK(printed.find("missing: t2") != std::string::npos);
 
@@ -401,8 +399,9 @@ TEST_CASE("phantom: the CLI writes the BraTS tree and name_mapping.csv, and name
   };
   for (const auto& [args, option] : bad) {
     CAPTURE(args);
-    CHECK(run_cli(args, log) != 0);
-    const std::string text = read_text(log);
+    const test::CliResult run = run_phantom_cli(args, log);
+    CHECK(run.code != 0);
+    const std::string text = run.output;
     CAPTURE(text);
     CHECK(text.find(option) != std::string::npos);
   }

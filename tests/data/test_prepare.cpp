@@ -13,6 +13,7 @@
 #include "data/shard.h"
 #include "engine/error.h"
 #include "engine/file_test_util.h"
+#include "data/cli_util.h"
 #include "engine/io/json.h"
 #ifdef _OPENMP
 #include <omp.h>
@@ -397,22 +398,17 @@ TEST_CASE("prepare: the CLI prepares a manifest and rejects bad options") {
   write_nifti(tmp.file("b_t1.nii"), s.images[0]);
   write_nifti(tmp.file("b_seg.nii"), s.label);
   std::ofstream(tmp.file("m.csv")) << "subject,site,label,t1\na,h1,a_seg.nii,a_t1.nii\nb,h2,b_seg.nii,b_t1.nii\n";
-  const std::string cli = ASYNDGAN_CLI;
-  const std::string log = tmp.file("log.txt");
-  int rc = std::system((cli + " prepare --manifest " + tmp.file("m.csv") + " --label-values 0,1,2,4 --out " +
-                        tmp.file("out") + " --size 32,32 --min-tumor 3 > " + log + " 2>&1").c_str());
-  auto text = bytes(log);
-  std::string out(text.begin(), text.end());
-  CHECK(rc == 0);
+  const test::CliResult run = test::run_cli("prepare --manifest " + tmp.file("m.csv") + " --label-values 0,1,2,4 --out " +
+                                                tmp.file("out") + " --size 32,32 --min-tumor 3", tmp.file("log.txt"));
+  const std::string& out = run.output;
+  CHECK(run.code == 0);
   CHECK(out.find("volumes/s") != std::string::npos);
   CHECK(out.find("site h1") != std::string::npos);
   CHECK(fs::exists(tmp.dir / "out" / "h2.shard"));
   CHECK(Shard::open(tmp.file("out/h1.shard"))->header().image_channels == std::vector<std::string>{"t1"});
-  rc = std::system((cli + " prepare --manifest " + tmp.file("m.csv") + " --out " + tmp.file("o2") +
-                    " --norm minmax > " + log + " 2>&1").c_str());
-  CHECK(rc != 0);
-  text = bytes(log);
-  CHECK(std::string(text.begin(), text.end()).find("use percentile or zscore") != std::string::npos);
-  rc = std::system((cli + " prepare --out x --brats a --manifest b > " + log + " 2>&1").c_str());
-  CHECK(rc != 0);
+  const test::CliResult bad_norm =
+      test::run_cli("prepare --manifest " + tmp.file("m.csv") + " --out " + tmp.file("o2") + " --norm minmax", tmp.file("log.txt"));
+  CHECK(bad_norm.code != 0);
+  CHECK(bad_norm.output.find("use percentile or zscore") != std::string::npos);
+  CHECK(test::run_cli("prepare --out x --brats a --manifest b", tmp.file("log.txt")).code != 0);
 }
