@@ -1,6 +1,7 @@
 // Option parsing shared by the subcommands.
 #include "apps/args.h"
 #include "engine/error.h"
+#include "engine/io/text.h"
 
 namespace asyndgan::app {
 
@@ -41,47 +42,49 @@ std::string Args::required(const std::string& name) const {
 long long Args::integer(const std::string& name, long long fallback) const {
   auto it = values_.find(name);
   if (it == values_.end()) return fallback;
-  size_t used = 0;
-  long long v = 0;
-  try {
-    v = std::stoll(it->second, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  if (used == 0 || used != it->second.size())
-    throw ValueError(command_ + ": option " + name + " takes an integer, got '" + it->second + "'");
-  return v;
+  auto v = parse_integer(it->second);
+  if (!v) throw ValueError(command_ + ": option " + name + " takes an integer, got '" + it->second + "'");
+  return *v;
 }
 
 double Args::number(const std::string& name, double fallback) const {
   auto it = values_.find(name);
   if (it == values_.end()) return fallback;
-  size_t used = 0;
-  double v = 0;
-  try {
-    v = std::stod(it->second, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  if (used == 0 || used != it->second.size())
-    throw ValueError(command_ + ": option " + name + " takes a number, got '" + it->second + "'");
-  return v;
+  auto v = parse_number(it->second);
+  if (!v) throw ValueError(command_ + ": option " + name + " takes a number, got '" + it->second + "'");
+  return *v;
 }
 
 std::vector<std::string> Args::list(const std::string& name) const {
-  std::vector<std::string> out;
   auto it = values_.find(name);
-  if (it == values_.end()) return out;
-  std::string cur;
-  for (char c : it->second) {
-    if (c == ',') {
-      out.push_back(cur);
-      cur.clear();
-    } else {
-      cur += c;
-    }
+  return it == values_.end() ? std::vector<std::string>{} : split_commas(it->second);
+}
+
+std::vector<long long> Args::integers(const std::string& name, size_t count) const {
+  std::vector<long long> out;
+  for (const std::string& item : list(name)) {
+    auto v = parse_integer(item);
+    if (!v) throw ValueError(command_ + ": option " + name + " takes " + std::to_string(count) +
+                             " comma-separated integers, got '" + str(name, "") + "'");
+    out.push_back(*v);
   }
-  out.push_back(cur);
+  if (out.size() != count)
+    throw ValueError(command_ + ": option " + name + " takes " + std::to_string(count) +
+                     " comma-separated integers, got '" + str(name, "") + "'");
+  return out;
+}
+
+std::vector<double> Args::numbers(const std::string& name, size_t count) const {
+  std::vector<double> out;
+  for (const std::string& item : list(name)) {
+    auto v = parse_number(item);
+    if (!v) throw ValueError(command_ + ": option " + name + " takes " + std::to_string(count) +
+                             " comma-separated numbers, got '" + str(name, "") + "'");
+    out.push_back(*v);
+  }
+  if (out.size() != count)
+    throw ValueError(command_ + ": option " + name + " takes " + std::to_string(count) +
+                     " comma-separated numbers, got '" + str(name, "") + "'");
   return out;
 }
 

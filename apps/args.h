@@ -19,8 +19,11 @@ class Args {
   long long integer(const std::string& name, long long fallback) const;  // ValueError when not an integer
   double number(const std::string& name, double fallback) const;
   bool flag(const std::string& name) const { return flags_set_.count(name) > 0; }
-  // Values of a comma-separated option, e.g. --size 240,240,155.
+  // Values of a comma-separated option, e.g. --missing SiteC:t2,SiteB:t1 (empty when absent).
   std::vector<std::string> list(const std::string& name) const;
+  // Exactly `count` comma-separated integers or numbers, e.g. --size 240,240,155 (ValueError otherwise).
+  std::vector<long long> integers(const std::string& name, size_t count) const;
+  std::vector<double> numbers(const std::string& name, size_t count) const;
 
  private:
   std::string command_;

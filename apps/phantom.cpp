@@ -10,6 +10,7 @@
 #include "apps/commands.h"
 #include "data/phantom.h"
 #include "engine/error.h"
+#include "engine/io/text.h"
 
 namespace asyndgan::app {
 namespace {
@@ -25,22 +26,12 @@ int positive(const Args& args, const std::string& name, long long fallback) {
 std::array<int64_t, 3> parse_size(const Args& args) {
   std::array<int64_t, 3> size{240, 240, 155};
   if (!args.has("--size")) return size;
-  auto parts = args.list("--size");
-  if (parts.size() != 3)
-    throw ValueError("phantom: option --size takes three positive integers X,Y,Z (e.g. 240,240,155)");
+  auto parts = args.integers("--size", 3);
   for (int i = 0; i < 3; ++i) {
-    size_t used = 0;
-    long long v = 0;
-    try {
-      v = std::stoll(parts[i], &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    if (used == 0 || used != parts[i].size() || v <= 0)
-      throw ValueError(msg("phantom: option --size takes three positive integers X,Y,Z, got '", args.str("--size", ""), "'"));
-    if (v < 16 || v > 4096)
-      throw ValueError(msg("phantom: option --size: each axis must be 16..4096 voxels (the anatomy needs 16), got ", v));
-    size[static_cast<size_t>(i)] = v;
+    if (parts[i] < 16 || parts[i] > 4096)
+      throw ValueError(msg("phantom: option --size: each axis must be 16..4096 voxels (the anatomy needs 16), got ",
+                           parts[i]));
+    size[static_cast<size_t>(i)] = parts[i];
   }
   return size;
 }
@@ -60,7 +51,7 @@ std::map<std::string, std::set<std::string>> parse_missing(const Args& args, int
     const std::string site = item.substr(0, colon), mod = lower(item.substr(colon + 1));
     std::string name;
     if (std::all_of(site.begin(), site.end(), [](unsigned char c) { return std::isdigit(c); })) {
-      long long idx = site.size() > 6 ? sites : std::stoll(site);
+      long long idx = parse_integer(site).value_or(sites);
       if (idx < sites) name = data::phantom_site_name(static_cast<int>(idx));
     } else {
       for (int s = 0; s < sites && name.empty(); ++s)

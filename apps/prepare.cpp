@@ -18,36 +18,17 @@ constexpr const char* kUsage =
     "[--norm percentile|zscore] [--clip 0.5,99.5] [--min-tumor 10] [--healthy-share 0.1] "
     "[--condition onehot|asyndgan] [--split 0.8,0.1,0.1] [--seed S]";
 
-std::vector<double> numbers(const Args& a, const std::string& name, size_t count) {
-  std::vector<double> out;
-  for (const auto& s : a.list(name)) {
-    size_t used = 0;
-    double v = 0;
-    try {
-      v = std::stod(s, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    if (s.empty() || used != s.size()) throw ValueError(msg("prepare: ", name, " takes numbers, got '", s, "'"));
-    out.push_back(v);
-  }
-  if (out.size() != count) throw ValueError(msg("prepare: ", name, " takes ", count, " comma-separated values"));
-  return out;
-}
-
 data::PrepareOptions options(const Args& a) {
   data::PrepareOptions o;
   if (a.has("--size")) {
-    auto s = numbers(a, "--size", 2);
-    o.height = static_cast<int64_t>(s[0]);
-    o.width = static_cast<int64_t>(s[1]);
-    if (static_cast<double>(o.height) != s[0] || static_cast<double>(o.width) != s[1])
-      throw ValueError("prepare: --size takes two integers H,W");
+    auto s = a.integers("--size", 2);
+    o.height = s[0];
+    o.width = s[1];
   }
   o.resize = a.flag("--resize");
   o.norm = data::parse_normalization(a.str("--norm", "percentile"));
   if (a.has("--clip")) {
-    auto c = numbers(a, "--clip", 2);
+    auto c = a.numbers("--clip", 2);
     o.clip_low = c[0];
     o.clip_high = c[1];
   }
@@ -55,7 +36,7 @@ data::PrepareOptions options(const Args& a) {
   o.healthy_share = a.number("--healthy-share", 0.1);
   o.condition = data::parse_condition(a.str("--condition", "onehot"));
   if (a.has("--split")) {
-    auto s = numbers(a, "--split", 3);
+    auto s = a.numbers("--split", 3);
     o.split = {s[0], s[1], s[2]};
   }
   long long seed = a.integer("--seed", 0);

@@ -1,10 +1,12 @@
 // Label sets, the dataset's site list and CSV manifests (any modalities, any label set).
 #include "data/dataset.h"
 #include <algorithm>
+#include <cstdint>
 #include <filesystem>
 #include <set>
 #include "data/csv.h"
 #include "engine/error.h"
+#include "engine/io/text.h"
 
 namespace asyndgan::data {
 
@@ -29,21 +31,6 @@ std::vector<std::string> Dataset::sites() const {
 
 namespace {
 
-std::vector<std::string> split_commas(const std::string& s) {
-  std::vector<std::string> out;
-  std::string cur;
-  for (char c : s + ",") {
-    if (c == ',') {
-      size_t b = cur.find_first_not_of(' '), e = cur.find_last_not_of(' ');
-      out.push_back(b == std::string::npos ? "" : cur.substr(b, e - b + 1));
-      cur.clear();
-    } else {
-      cur += c;
-    }
-  }
-  return out;
-}
-
 LabelSet parse_label_set(const std::string& values, const std::string& names, const std::string& where) {
   if (values.empty()) {
     if (!names.empty()) throw ValueError(msg(where, ": label names given without label values"));
@@ -51,15 +38,10 @@ LabelSet parse_label_set(const std::string& values, const std::string& names, co
   }
   LabelSet ls;
   for (const auto& v : split_commas(values)) {
-    size_t used = 0;
-    int x = 0;
-    try {
-      x = std::stoi(v, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    if (v.empty() || used != v.size())
+    auto parsed = parse_integer(v);
+    if (!parsed || *parsed < INT32_MIN || *parsed > INT32_MAX)
       throw ValueError(msg(where, ": label values must be integers like 0,1,2,4, got '", values, "'"));
+    const int x = static_cast<int>(*parsed);
     if (ls.internal(x) >= 0) throw ValueError(msg(where, ": label value ", x, " is listed twice in '", values, "'"));
     ls.file_values.push_back(x);
   }
