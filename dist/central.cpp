@@ -1,0 +1,193 @@
+// The central node: G forward per participating site, Requests out, Gradients in, one weighted backward
+// through every G(x_j) at once, one Adam step.
+#include "dist/central.h"
+#include <algorithm>
+#include <cstring>
+#include "engine/autograd.h"
+#include "engine/io/checkpoint_state.h"
+#include "engine/ops.h"
+#include "models/factory.h"
+
+namespace asyndgan::dist {
+
+namespace {
+
+constexpr uint64_t kDropoutTag = 0x64726f706f757421ull;
+
+template <class M, class V>
+M expect(V&& v, int64_t site, const char* want) {
+  if (auto* m = std::get_if<M>(&v)) return std::move(*m);
+  throw ValueError(msg("central: site ", site, " sent a '", message_type_name(type_of(v)), "' message where a '", want,
+                       "' was due: the site runs another protocol or lost its place"));
+}
+
+}  // namespace
+
+Central::Central(std::shared_ptr<nn::Module> generator, CentralChannel& channel, TrainOptions options)
+    : g_(std::move(generator)), channel_(channel), o_(std::move(options)), dropout_gen_(o_.seed ^ kDropoutTag) {
+  if (!g_) throw ValueError("Central: the generator is null");
+  models::set_dropout_generator(*g_, dropout_gen_);
+  adam_ = std::make_unique<optim::Adam>(g_->parameters(), o_.adam_g);
+}
+
+void Central::connect() {
+  const int64_t n = channel_.num_sites();
+  hellos_.clear();
+  keys_.clear();
+  uploads_.clear();
+  for (int64_t j = 0; j < n; ++j) {
+    Hello h = expect<Hello>(channel_.receive(j), j, "hello");
+    ConditionUpload up = expect<ConditionUpload>(channel_.receive(j), j, "conditions");
+    const auto Cc = static_cast<int64_t>(h.condition_channels.size());
+    if (h.samples < 1 || static_cast<int64_t>(up.keys.size()) != h.samples ||
+        up.conditions.shape() != Shape{h.samples, Cc, h.height, h.width})
+      throw ValueError(msg("central: site ", j, " ('", h.site, "') announced ", h.samples, " samples of ", Cc, "x", h.height, "x",
+                           h.width, " but uploaded ", up.keys.size(), " keys and conditions ", shape_str(up.conditions.shape())));
+    if (j > 0) {
+      const Hello& f = hellos_[0];
+      if (h.height != f.height || h.width != f.width || h.condition_channels != f.condition_channels ||
+          h.image_channels != f.image_channels)
+        throw ValueError(msg("central: site ", j, " ('", h.site, "') holds ", h.height, "x", h.width, " samples with ", Cc, "+",
+                             h.image_channels.size(), " channels, unlike site 0 ('", f.site, "'): prepare all sites with the same options"));
+    }
+    hellos_.push_back(std::move(h));
+    keys_.push_back(std::move(up.keys));
+    uploads_.push_back(std::move(up.conditions));
+  }
+  for (size_t m = 0; m < hellos_[0].image_channels.size(); ++m)
+    if (std::none_of(hellos_.begin(), hellos_.end(), [&](const Hello& h) { return h.has_modality[m] != 0; }))
+      throw ValueError(msg("central: no site has modality '", hellos_[0].image_channels[m],
+                           "', so nothing would train that generator channel: drop it when preparing the data"));
+  std::vector<int64_t> sizes;
+  for (const auto& h : hellos_) sizes.push_back(h.samples);
+  sampler_ = std::make_unique<Sampler>(sizes, o_.sampling, o_.batch_per_site, o_.seed, o_.crop, hellos_[0].height,
+                                       hellos_[0].width, o_.flip);
+}
+
+double Central::weight(int64_t site) const {
+  if (hellos_.empty()) throw ValueError("Central::weight: connect() first");
+  if (o_.weighting == Weighting::equal) return 1.0 / static_cast<double>(hellos_.size());
+  int64_t total = 0;
+  for (const auto& h : hellos_) total += h.samples;
+  return static_cast<double>(hellos_.at(static_cast<size_t>(site)).samples) / static_cast<double>(total);
+}
+
+Tensor Central::conditions(int64_t site, const std::vector<int64_t>& positions, const std::vector<data::CropFlip>& aug) const {
+  const Tensor& up = uploads_.at(static_cast<size_t>(site));
+  const int64_t Cc = up.size(1), H = up.size(2), W = up.size(3);
+  const int64_t h = o_.crop ? o_.crop : H, w = o_.crop ? o_.crop : W;
+  const auto B = static_cast<int64_t>(positions.size());
+  Tensor x = Tensor::empty({B, Cc, h, w});
+  float* out = x.data<float>();
+  const uint8_t* src = up.data<uint8_t>();
+  for (int64_t b = 0; b < B; ++b) {
+    const data::CropFlip& a = aug[static_cast<size_t>(b)];
+    if (positions[b] < 0 || positions[b] >= up.size(0) || a.top < 0 || a.left < 0 || a.top + h > H || a.left + w > W)
+      throw ValueError(msg("Central::conditions: sample ", positions[b], " with crop at (", a.top, ", ", a.left, ") is outside site ", site));
+    for (int64_t c = 0; c < Cc; ++c)
+      for (int64_t y = 0; y < h; ++y) {
+        const uint8_t* row = src + ((positions[b] * Cc + c) * H + a.top + y) * W + a.left;
+        float* o = out + ((b * Cc + c) * h + y) * w;
+        // The shard's decoding (u8 / 255.0f) and mirroring, so G sees what the site's make_batch would give.
+        for (int64_t i = 0; i < w; ++i) o[a.flip ? w - 1 - i : i] = static_cast<float>(row[i]) / 255.0f;
+      }
+  }
+  return x;
+}
+
+void Central::start() {
+  if (!sampler_) throw ValueError("Central::start: connect() first");
+  for (int64_t j = 0; j < channel_.num_sites(); ++j) channel_.send(j, Control{ControlKind::start, steps_});
+  started_ = true;
+}
+
+void Central::begin_step() {
+  if (!sampler_) throw ValueError("Central::begin_step: connect() first");
+  if (in_step_) throw ValueError("Central::begin_step: the previous step was not finished (call finish_step)");
+  if (!started_) start();
+  g_->train();
+  pending_.clear();
+  for (const Draw& d : sampler_->next_step()) {
+    Tensor x = conditions(d.site, d.positions, d.aug);
+    Tensor fake = g_->forward(x);
+    const auto Cm = static_cast<int64_t>(hellos_[0].image_channels.size());
+    if (fake.dim() != 4 || fake.size(0) != x.size(0) || fake.size(1) != Cm || fake.size(2) != x.size(2) || fake.size(3) != x.size(3))
+      throw ShapeError(msg("central: the generator maps ", shape_str(x.shape()), " to ", shape_str(fake.shape()), "; expected [",
+                           x.size(0), ", ", Cm, ", ", x.size(2), ", ", x.size(3), "] (one channel per modality)"));
+    Request r;
+    r.step = steps_;
+    r.crop = o_.crop;
+    for (int64_t p : d.positions) r.keys.push_back(keys_[static_cast<size_t>(d.site)][static_cast<size_t>(p)]);
+    r.aug = d.aug;
+    r.synthetic = fake.detach();
+    channel_.send(d.site, r);
+    pending_.push_back({d.site, std::move(fake), static_cast<int64_t>(d.positions.size())});
+  }
+  in_step_ = true;
+}
+
+std::vector<int64_t> Central::requested_sites() const {
+  std::vector<int64_t> out;
+  if (in_step_)
+    for (const auto& p : pending_) out.push_back(p.site);
+  return out;
+}
+
+StepResult Central::finish_step() {
+  if (!in_step_) throw ValueError("Central::finish_step: no step begun (call begin_step)");
+  in_step_ = false;
+  StepResult res;
+  res.step = steps_;
+  res.sites.resize(hellos_.size());
+  for (size_t j = 0; j < hellos_.size(); ++j) res.sites[j].site = static_cast<int64_t>(j);
+  int64_t total = 0;
+  for (const auto& p : pending_) total += hellos_[static_cast<size_t>(p.site)].samples;
+  std::vector<Tensor> roots, grads;
+  for (const auto& p : pending_) {
+    Gradient g = expect<Gradient>(channel_.receive(p.site), p.site, "gradient");
+    if (g.step != steps_ || g.samples != p.samples || g.grad.shape() != p.fake.shape())
+      throw ValueError(msg("central: site ", p.site, " answered step ", g.step, " with ", g.samples, " samples and a gradient of ",
+                           shape_str(g.grad.shape()), "; expected step ", steps_, ", ", p.samples, " samples, ",
+                           shape_str(p.fake.shape())));
+    const double w = o_.weighting == Weighting::equal
+                         ? 1.0 / static_cast<double>(pending_.size())
+                         : static_cast<double>(hellos_[static_cast<size_t>(p.site)].samples) / static_cast<double>(total);
+    SiteStep& s = res.sites[static_cast<size_t>(p.site)];
+    s.participated = true;
+    s.samples = p.samples;
+    s.weight = w;
+    s.stats = g.stats;
+    roots.push_back(p.fake);
+    grads.push_back(mul_scalar(g.grad, w));
+  }
+  adam_->zero_grad();
+  backward(roots, grads);
+  adam_->step();
+  pending_.clear();
+  ++steps_;
+  return res;
+}
+
+void Central::stop() {
+  for (int64_t j = 0; j < channel_.num_sites(); ++j) channel_.send(j, Control{ControlKind::stop, steps_});
+}
+
+void Central::save_state(Checkpoint& ckpt, const std::string& prefix) const {
+  if (in_step_) throw ValueError("Central::save_state: in the middle of a step (finish it first)");
+  put_module(ckpt, prefix + "g.", *g_);
+  put_optimizer(ckpt, prefix + "adam.", *adam_);
+  put_generator(ckpt, prefix + "dropout", dropout_gen_);
+  put_int(ckpt, prefix + "step", steps_);
+  if (sampler_) sampler_->save(ckpt, prefix + "sampler.");
+}
+
+void Central::load_state(const Checkpoint& ckpt, const std::string& prefix) {
+  if (!sampler_) throw ValueError("Central::load_state: connect() first (the sampler needs the sites' sizes)");
+  get_module(ckpt, prefix + "g.", *g_);
+  get_optimizer(ckpt, prefix + "adam.", *adam_);
+  get_generator(ckpt, prefix + "dropout", dropout_gen_);
+  sampler_->load(ckpt, prefix + "sampler.");
+  steps_ = get_int(ckpt, prefix + "step");
+}
+
+}  // namespace asyndgan::dist

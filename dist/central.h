@@ -1,0 +1,88 @@
+// The central node's role: owns the generator G and its Adam, the sampler and the aggregation. It sees only
+// the sites' condition maps (uploaded once, under opaque keys) and the gradients they return.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+#include "dist/channel.h"
+#include "dist/options.h"
+#include "dist/sampler.h"
+#include "engine/io/checkpoint.h"
+#include "engine/nn/module.h"
+#include "engine/optim/adam.h"
+#include "engine/rng.h"
+
+namespace asyndgan::dist {
+
+// One site's part in a step, as the central node saw it.
+struct SiteStep {
+  int64_t site = 0;
+  bool participated = false;
+  int64_t samples = 0;   // b_j this step
+  double weight = 0;     // the weight its gradient was scaled by
+  SiteStats stats;       // as the site reported them
+};
+
+struct StepResult {
+  int64_t step = 0;              // the step just taken, from 0
+  std::vector<SiteStep> sites;   // one per site, in site order
+};
+
+class Central {
+ public:
+  // generator: in = condition channels, out = image channels of the sites. Every nn::Dropout inside it is
+  // pointed at the central node's own Philox stream (seeded from options.seed), checkpointed with it.
+  Central(std::shared_ptr<nn::Module> generator, CentralChannel& channel, TrainOptions options);
+
+  // Receives every site's Hello and ConditionUpload (in site order), checks that the sites agree on sizes
+  // and channel names and that every modality has a site, and builds the sampler. ValueError naming the
+  // site otherwise.
+  void connect();
+
+  // One iteration in two halves, so a single thread can drive in-process sites between them:
+  // begin_step draws the step's samples, runs G(x_j) for each participating site and sends the Requests
+  // (the first call also sends Control start); finish_step receives each site's Gradient, calls backward on
+  // every G(x_j) with weight_j * grad_j in one pass, and takes one Adam step.
+  void start();  // sends Control start (with steps_done()) to every site; begin_step calls it when needed
+  void begin_step();
+  StepResult finish_step();
+  StepResult step() { begin_step(); return finish_step(); }  // for sites that serve on their own
+  void stop();  // sends Control stop to every site
+  std::vector<int64_t> requested_sites() const;  // sites sent a Request whose Gradient is still awaited
+
+  int64_t steps_done() const { return steps_; }
+  const std::vector<Hello>& sites() const { return hellos_; }
+  double weight(int64_t site) const;  // pi_j among all sites (the weight when every site takes part)
+  nn::Module& generator() { return *g_; }
+  optim::Adam& optimizer() { return *adam_; }
+  void set_lr(double lr) { adam_->set_lr(lr); }
+  // Site j's uploaded conditions at `positions` with crop/flip, as f32 [B, Cc, h, w] (what G is fed).
+  Tensor conditions(int64_t site, const std::vector<int64_t>& positions, const std::vector<data::CropFlip>& aug) const;
+
+  // G, its Adam, the dropout stream, the sampler and the step count, under `prefix` (e.g. "central.").
+  // load_state after connect().
+  void save_state(Checkpoint& ckpt, const std::string& prefix) const;
+  void load_state(const Checkpoint& ckpt, const std::string& prefix);
+
+ private:
+  struct Pending {
+    int64_t site;
+    Tensor fake;   // G(x_j) with its graph
+    int64_t samples;
+  };
+  std::shared_ptr<nn::Module> g_;
+  std::unique_ptr<optim::Adam> adam_;
+  CentralChannel& channel_;
+  TrainOptions o_;
+  Generator dropout_gen_;
+  std::vector<Hello> hellos_;
+  std::vector<std::vector<uint64_t>> keys_;
+  std::vector<Tensor> uploads_;  // u8 [n_j, Cc, H, W]
+  std::unique_ptr<Sampler> sampler_;
+  std::vector<Pending> pending_;
+  int64_t steps_ = 0;
+  bool started_ = false, in_step_ = false;
+};
+
+}  // namespace asyndgan::dist

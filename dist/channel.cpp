@@ -1,0 +1,96 @@
+// The channel ends' encode/decode/count wrappers around an implementation's byte transport.
+#include "dist/channel.h"
+
+namespace asyndgan::dist {
+
+uint64_t Traffic::site_bytes(int64_t site) const {
+  uint64_t n = 0;
+  for (uint64_t b : bytes.at(static_cast<size_t>(site))) n += b;
+  return n;
+}
+
+uint64_t Traffic::type_bytes(MessageType t) const {
+  uint64_t n = 0;
+  for (const auto& row : bytes) n += row[static_cast<size_t>(t)];
+  return n;
+}
+
+uint64_t Traffic::total_bytes() const {
+  uint64_t n = 0;
+  for (size_t s = 0; s < bytes.size(); ++s) n += site_bytes(static_cast<int64_t>(s));
+  return n;
+}
+
+namespace {
+
+void add(Traffic& t, size_t row, std::span<const uint8_t> b) {
+  if (t.bytes.size() <= row) {
+    t.bytes.resize(row + 1);
+    t.messages.resize(row + 1);
+  }
+  const auto type = static_cast<size_t>(peek_type(b));
+  t.bytes[row][type] += b.size();
+  t.messages[row][type] += 1;
+}
+
+void check_site(int64_t site, int64_t n) {
+  if (site < 0 || site >= n) throw ValueError(msg("channel: site ", site, " outside the run's ", n, " sites"));
+}
+
+}  // namespace
+
+void CentralChannel::count(int64_t site, std::span<const uint8_t> bytes) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (traffic_.bytes.size() < static_cast<size_t>(num_sites())) {
+    traffic_.bytes.resize(static_cast<size_t>(num_sites()));
+    traffic_.messages.resize(static_cast<size_t>(num_sites()));
+  }
+  add(traffic_, static_cast<size_t>(site), bytes);
+}
+
+void CentralChannel::send(int64_t site, const ToSite& m) {
+  check_site(site, num_sites());
+  std::vector<uint8_t> bytes = encode(m);
+  count(site, bytes);
+  send_bytes(site, std::move(bytes));
+}
+
+ToCentral CentralChannel::receive(int64_t site) {
+  check_site(site, num_sites());
+  const std::vector<uint8_t> bytes = receive_bytes(site);
+  ToCentral m = decode_to_central(bytes);  // counted only once it is known to be a valid message
+  count(site, bytes);
+  return m;
+}
+
+Traffic CentralChannel::traffic() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  Traffic t = traffic_;
+  t.bytes.resize(static_cast<size_t>(num_sites()));
+  t.messages.resize(static_cast<size_t>(num_sites()));
+  return t;
+}
+
+void SiteChannel::send(const ToCentral& m) {
+  std::vector<uint8_t> bytes = encode(m);
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    add(traffic_, 0, bytes);
+  }
+  send_bytes(std::move(bytes));
+}
+
+ToSite SiteChannel::receive() {
+  const std::vector<uint8_t> bytes = receive_bytes();
+  ToSite m = decode_to_site(bytes);
+  std::lock_guard<std::mutex> lock(mutex_);
+  add(traffic_, 0, bytes);
+  return m;
+}
+
+Traffic SiteChannel::traffic() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return traffic_;
+}
+
+}  // namespace asyndgan::dist

@@ -1,0 +1,323 @@
+// Encoding and validated decoding of the protocol messages (layout in dist/messages.h).
+#include "dist/messages.h"
+#include <algorithm>
+#include <bit>
+#include <cstring>
+#include <limits>
+#include <type_traits>
+
+namespace asyndgan::dist {
+
+const char* message_type_name(MessageType t) {
+  switch (t) {
+    case MessageType::hello: return "hello";
+    case MessageType::conditions: return "conditions";
+    case MessageType::request: return "request";
+    case MessageType::gradient: return "gradient";
+    case MessageType::control: return "control";
+  }
+  return "unknown";
+}
+
+MessageType type_of(const ToSite& m) {
+  return std::holds_alternative<Request>(m) ? MessageType::request : MessageType::control;
+}
+
+MessageType type_of(const ToCentral& m) {
+  if (std::holds_alternative<Hello>(m)) return MessageType::hello;
+  if (std::holds_alternative<ConditionUpload>(m)) return MessageType::conditions;
+  return MessageType::gradient;
+}
+
+namespace {
+
+constexpr uint32_t kMaxDims = 8;
+
+class Writer {
+ public:
+  explicit Writer(MessageType t) { u8(kProtocolVersion); u8(static_cast<uint8_t>(t)); }
+  void u8(uint8_t v) { out_.push_back(v); }
+  template <class T>
+  void le(T v) {  // integers and doubles, little-endian
+    static_assert(std::is_trivially_copyable_v<T>);
+    uint8_t b[sizeof(T)];
+    std::memcpy(b, &v, sizeof(T));
+    if constexpr (std::endian::native == std::endian::big) std::reverse(b, b + sizeof(T));
+    out_.insert(out_.end(), b, b + sizeof(T));
+  }
+  void str(const std::string& s) {
+    le<uint32_t>(static_cast<uint32_t>(s.size()));
+    out_.insert(out_.end(), s.begin(), s.end());
+  }
+  void tensor(const Tensor& t, const char* field) {
+    if (!t.defined()) throw ValueError(msg("message encode: tensor '", field, "' is undefined"));
+    if (t.dtype() != DType::f32 && t.dtype() != DType::u8)
+      throw DTypeError(msg("message encode: tensor '", field, "' is ", t.describe(), "; the protocol carries f32 or u8"));
+    const Tensor c = t.device().is_cpu() ? t.contiguous() : t.to(Device::cpu()).contiguous();
+    u8(static_cast<uint8_t>(c.dtype()));
+    le<uint32_t>(static_cast<uint32_t>(c.dim()));
+    for (int64_t d : c.shape()) le<int64_t>(d);
+    if (c.dtype() == DType::u8) {
+      const auto* p = c.data<uint8_t>();
+      out_.insert(out_.end(), p, p + c.numel());
+    } else {
+      const float* p = c.data<float>();
+      if constexpr (std::endian::native == std::endian::little) {
+        const auto* b = reinterpret_cast<const uint8_t*>(p);
+        out_.insert(out_.end(), b, b + c.numel() * 4);
+      } else {
+        for (int64_t i = 0; i < c.numel(); ++i) le<float>(p[i]);
+      }
+    }
+  }
+  std::vector<uint8_t> take() { return std::move(out_); }
+
+ private:
+  std::vector<uint8_t> out_;
+};
+
+class Reader {
+ public:
+  Reader(std::span<const uint8_t> b, const char* type) : b_(b), type_(type) {}
+  [[noreturn]] void fail(const std::string& what) const {
+    throw FormatError(msg("malformed '", type_, "' message (", b_.size(), " bytes): ", what, " at byte ", pos_,
+                          "; the sender speaks another protocol version or the bytes were damaged"));
+  }
+  void need(uint64_t n, const char* field) {
+    if (n > b_.size() - pos_) fail(msg("field '", field, "' needs ", n, " bytes but ", b_.size() - pos_, " remain"));
+  }
+  uint8_t u8(const char* field) {
+    need(1, field);
+    return b_[pos_++];
+  }
+  template <class T>
+  T le(const char* field) {
+    need(sizeof(T), field);
+    uint8_t b[sizeof(T)];
+    std::memcpy(b, b_.data() + pos_, sizeof(T));
+    if constexpr (std::endian::native == std::endian::big) std::reverse(b, b + sizeof(T));
+    pos_ += sizeof(T);
+    T v;
+    std::memcpy(&v, b, sizeof(T));
+    return v;
+  }
+  int64_t count(const char* field, uint64_t item_bytes) {
+    const uint64_t n = le<uint64_t>(field);
+    if (item_bytes > 0 && n > (b_.size() - pos_) / item_bytes)
+      fail(msg("field '", field, "' claims ", n, " items of ", item_bytes, " bytes but ", b_.size() - pos_, " bytes remain"));
+    return static_cast<int64_t>(n);
+  }
+  std::string str(const char* field) {
+    const uint32_t n = le<uint32_t>(field);
+    need(n, field);
+    std::string s(reinterpret_cast<const char*>(b_.data() + pos_), n);
+    pos_ += n;
+    return s;
+  }
+  Tensor tensor(const char* field, DType want) {
+    const uint8_t code = u8(field);
+    if (code != static_cast<uint8_t>(want))
+      fail(msg("tensor '", field, "' has dtype code ", int(code), ", expected ", int(static_cast<uint8_t>(want))));
+    const uint32_t nd = le<uint32_t>(field);
+    if (nd > kMaxDims) fail(msg("tensor '", field, "' has ", nd, " dimensions (at most ", kMaxDims, ")"));
+    Shape shape(nd);
+    uint64_t numel = 1;
+    const uint64_t esize = dtype_size(want);
+    for (uint32_t d = 0; d < nd; ++d) {
+      const int64_t s = le<int64_t>(field);
+      if (s < 0) fail(msg("tensor '", field, "' has negative dimension ", s));
+      if (s != 0 && numel > (b_.size() - pos_) / esize / static_cast<uint64_t>(s) + 1)
+        fail(msg("tensor '", field, "' shape is larger than the message"));
+      shape[d] = s;
+      numel *= static_cast<uint64_t>(s);
+    }
+    need(numel * esize, field);
+    Tensor t = Tensor::empty(shape, want);
+    if (want == DType::f32 && std::endian::native == std::endian::big) {
+      float* p = t.data<float>();
+      for (uint64_t i = 0; i < numel; ++i) p[i] = le<float>(field);
+    } else {
+      std::memcpy(t.raw_data(), b_.data() + pos_, numel * esize);
+      pos_ += numel * esize;
+    }
+    return t;
+  }
+  void end() {
+    if (pos_ != b_.size()) fail(msg(b_.size() - pos_, " trailing bytes"));
+  }
+
+ private:
+  std::span<const uint8_t> b_;
+  const char* type_;
+  size_t pos_ = 2;
+};
+
+void write(Writer& w, const Hello& m) {
+  w.str(m.site);
+  w.le<int64_t>(m.samples);
+  w.le<int64_t>(m.height);
+  w.le<int64_t>(m.width);
+  for (const auto* list : {&m.condition_channels, &m.image_channels}) {
+    w.le<uint64_t>(list->size());
+    for (const auto& s : *list) w.str(s);
+  }
+  w.le<uint64_t>(m.has_modality.size());
+  for (uint8_t v : m.has_modality) w.u8(v);
+}
+
+void write(Writer& w, const ConditionUpload& m) {
+  w.le<uint64_t>(m.keys.size());
+  for (uint64_t k : m.keys) w.le<uint64_t>(k);
+  w.tensor(m.conditions, "conditions");
+}
+
+void write(Writer& w, const Request& m) {
+  if (m.aug.size() != m.keys.size())
+    throw ValueError(msg("request encode: ", m.keys.size(), " keys but ", m.aug.size(), " augmentations"));
+  w.le<int64_t>(m.step);
+  w.le<int64_t>(m.crop);
+  w.le<uint64_t>(m.keys.size());
+  for (size_t i = 0; i < m.keys.size(); ++i) {
+    w.le<uint64_t>(m.keys[i]);
+    w.le<int32_t>(m.aug[i].top);
+    w.le<int32_t>(m.aug[i].left);
+    w.u8(m.aug[i].flip ? 1 : 0);
+  }
+  w.tensor(m.synthetic, "synthetic");
+}
+
+void write(Writer& w, const Gradient& m) {
+  w.le<int64_t>(m.step);
+  w.le<int64_t>(m.samples);
+  for (double v : {m.stats.d_loss, m.stats.g_gan, m.stats.g_l1, m.stats.g_loss, m.stats.d_real, m.stats.d_fake}) w.le<double>(v);
+  w.tensor(m.grad, "grad");
+}
+
+void write(Writer& w, const Control& m) {
+  w.u8(static_cast<uint8_t>(m.kind));
+  w.le<int64_t>(m.step);
+}
+
+template <class M>
+MessageType type_for();
+template <> MessageType type_for<Hello>() { return MessageType::hello; }
+template <> MessageType type_for<ConditionUpload>() { return MessageType::conditions; }
+template <> MessageType type_for<Request>() { return MessageType::request; }
+template <> MessageType type_for<Gradient>() { return MessageType::gradient; }
+template <> MessageType type_for<Control>() { return MessageType::control; }
+
+template <class Variant>
+std::vector<uint8_t> encode_variant(const Variant& v) {
+  return std::visit([](const auto& m) {
+    Writer w(type_for<std::decay_t<decltype(m)>>());
+    write(w, m);
+    return w.take();
+  }, v);
+}
+
+Hello read_hello(Reader& r) {
+  Hello m;
+  m.site = r.str("site");
+  m.samples = r.le<int64_t>("samples");
+  m.height = r.le<int64_t>("height");
+  m.width = r.le<int64_t>("width");
+  for (auto* list : {&m.condition_channels, &m.image_channels}) {
+    const int64_t n = r.count("channels", 4);
+    for (int64_t i = 0; i < n; ++i) list->push_back(r.str("channel name"));
+  }
+  const int64_t n = r.count("has_modality", 1);
+  for (int64_t i = 0; i < n; ++i) m.has_modality.push_back(r.u8("has_modality"));
+  if (m.samples < 0 || m.height < 0 || m.width < 0) r.fail("negative count or size");
+  if (m.has_modality.size() != m.image_channels.size()) r.fail("has_modality does not match the image channels");
+  return m;
+}
+
+ConditionUpload read_conditions(Reader& r) {
+  ConditionUpload m;
+  const int64_t n = r.count("keys", 8);
+  m.keys.resize(static_cast<size_t>(n));
+  for (auto& k : m.keys) k = r.le<uint64_t>("keys");
+  m.conditions = r.tensor("conditions", DType::u8);
+  if (m.conditions.dim() != 4 || m.conditions.size(0) != n) r.fail("conditions are not [keys, C, H, W]");
+  return m;
+}
+
+Request read_request(Reader& r) {
+  Request m;
+  m.step = r.le<int64_t>("step");
+  m.crop = r.le<int64_t>("crop");
+  const int64_t n = r.count("keys", 17);
+  for (int64_t i = 0; i < n; ++i) {
+    m.keys.push_back(r.le<uint64_t>("keys"));
+    data::CropFlip a;
+    a.top = r.le<int32_t>("top");
+    a.left = r.le<int32_t>("left");
+    const uint8_t f = r.u8("flip");
+    if (f > 1) r.fail("flip is neither 0 nor 1");
+    a.flip = f == 1;
+    m.aug.push_back(a);
+  }
+  m.synthetic = r.tensor("synthetic", DType::f32);
+  if (m.synthetic.dim() != 4 || m.synthetic.size(0) != n) r.fail("synthetic images are not [keys, C, h, w]");
+  if (m.crop < 0) r.fail("negative crop");
+  return m;
+}
+
+Gradient read_gradient(Reader& r) {
+  Gradient m;
+  m.step = r.le<int64_t>("step");
+  m.samples = r.le<int64_t>("samples");
+  for (double* v : {&m.stats.d_loss, &m.stats.g_gan, &m.stats.g_l1, &m.stats.g_loss, &m.stats.d_real, &m.stats.d_fake})
+    *v = r.le<double>("stats");
+  m.grad = r.tensor("grad", DType::f32);
+  if (m.grad.dim() != 4 || m.grad.size(0) != m.samples) r.fail("grad is not [samples, C, h, w]");
+  return m;
+}
+
+Control read_control(Reader& r) {
+  Control m;
+  const uint8_t k = r.u8("kind");
+  if (k > static_cast<uint8_t>(ControlKind::checkpoint)) r.fail(msg("unknown control kind ", int(k)));
+  m.kind = static_cast<ControlKind>(k);
+  m.step = r.le<int64_t>("step");
+  return m;
+}
+
+}  // namespace
+
+std::vector<uint8_t> encode(const ToSite& m) { return encode_variant(m); }
+std::vector<uint8_t> encode(const ToCentral& m) { return encode_variant(m); }
+
+MessageType peek_type(std::span<const uint8_t> bytes) {
+  if (bytes.size() < 2) throw FormatError(msg("malformed message: ", bytes.size(), " bytes, shorter than its 2-byte header"));
+  if (bytes[0] != kProtocolVersion)
+    throw FormatError(msg("message of protocol version ", int(bytes[0]), "; this build speaks version ", int(kProtocolVersion),
+                          ": run the same asyndgan version at the central node and every site"));
+  if (bytes[1] >= kMessageTypes) throw FormatError(msg("message of unknown type ", int(bytes[1])));
+  return static_cast<MessageType>(bytes[1]);
+}
+
+ToSite decode_to_site(std::span<const uint8_t> bytes) {
+  const MessageType t = peek_type(bytes);
+  Reader r(bytes, message_type_name(t));
+  ToSite out;
+  if (t == MessageType::request) out = read_request(r);
+  else if (t == MessageType::control) out = read_control(r);
+  else r.fail("a site receives only request and control messages");
+  r.end();
+  return out;
+}
+
+ToCentral decode_to_central(std::span<const uint8_t> bytes) {
+  const MessageType t = peek_type(bytes);
+  Reader r(bytes, message_type_name(t));
+  ToCentral out;
+  if (t == MessageType::hello) out = read_hello(r);
+  else if (t == MessageType::conditions) out = read_conditions(r);
+  else if (t == MessageType::gradient) out = read_gradient(r);
+  else r.fail("the central node receives only hello, conditions and gradient messages");
+  r.end();
+  return out;
+}
+
+}  // namespace asyndgan::dist

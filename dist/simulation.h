@@ -1,0 +1,69 @@
+// A whole AsynDGAN run in one process: the central node and N sites joined by an in-process channel, built
+// from shard paths and options, so the trainer CLI only parses, loops, logs and checkpoints.
+#pragma once
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+#include "data/shard.h"
+#include "dist/central.h"
+#include "dist/in_process_channel.h"
+#include "dist/site.h"
+
+namespace asyndgan::dist {
+
+struct SimulationSpec {
+  std::vector<std::string> shards;                   // one per site
+  std::vector<std::vector<std::string>> modalities;  // per site (empty or missing entry: automatic)
+  TrainOptions options;
+  GeneratorFactory make_generator;                   // (condition channels, image channels)
+  DiscriminatorFactory make_discriminator;
+};
+
+struct SiteReport {
+  std::string site;
+  bool participated = false;
+  int64_t samples = 0;      // this step
+  double weight = 0;
+  SiteStats stats;
+  std::array<uint64_t, kMessageTypes> bytes{};  // this step, per message type (both directions)
+};
+
+struct StepReport {
+  int64_t step = 0;
+  std::vector<SiteReport> sites;
+};
+
+class Simulation {
+ public:
+  // Opens the shards, seeds default_generator() with options.seed, builds G then each site's
+  // discriminators (so initial weights depend only on the spec), connects every site.
+  explicit Simulation(SimulationSpec spec);
+  ~Simulation();
+
+  StepReport step();
+  int64_t steps_done() const;
+
+  // Central and every site under "central." and "site<j>."; load into a Simulation of the same spec
+  // continues bit-identically.
+  void save(Checkpoint& ckpt) const;
+  void load(const Checkpoint& ckpt);
+  void set_lr(double lr);  // G's and every D's Adam (a schedule's step)
+
+  int64_t num_sites() const;
+  Central& central();
+  Site& site(int64_t j);
+  const data::Shard& shard(int64_t j) const;  // for sample grids and evaluation in the same process
+  Traffic traffic() const;                    // cumulative, as the central end counted it
+  const SimulationSpec& spec() const;
+
+ private:
+  SimulationSpec spec_;
+  std::vector<std::shared_ptr<data::Shard>> shards_;
+  std::unique_ptr<InProcessChannel> channel_;
+  std::unique_ptr<Central> central_;
+  std::vector<std::unique_ptr<Site>> sites_;
+};
+
+}  // namespace asyndgan::dist

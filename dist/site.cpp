@@ -1,0 +1,258 @@
+// A site: opaque keys for its training samples, one discriminator step per request, and the gradient of its
+// generator loss with respect to the synthetic images only.
+#include "dist/site.h"
+#include <algorithm>
+#include <cmath>
+#include <unordered_map>
+#include "engine/io/checkpoint_state.h"
+#include "engine/ops.h"
+#include "kernels/common/philox.h"
+
+namespace asyndgan::dist {
+
+namespace {
+
+constexpr uint64_t kKeyTag = 0x736974656b657921ull;
+
+// A run-unique random key per sample: nothing about the subject or slice order can be read from it.
+uint64_t draw_key(uint64_t seed, int64_t site, uint64_t i) {
+  const kern::Philox4 r = kern::philox4x32_10(
+      kern::Philox4{{static_cast<uint32_t>(i), static_cast<uint32_t>(i >> 32), static_cast<uint32_t>(site), 0u}},
+      kern::philox_key(seed ^ kKeyTag));
+  return (static_cast<uint64_t>(r.v[0]) << 32) | r.v[1];
+}
+
+// Channels `idx` of x [B, C, h, w] (one: a view; several: concatenated).
+Tensor channels(const Tensor& x, const std::vector<int64_t>& idx) {
+  if (idx.size() == 1) return x.narrow(1, idx[0], 1);
+  std::vector<Tensor> parts;
+  for (int64_t c : idx) parts.push_back(x.narrow(1, c, 1));
+  return cat(parts, 1);
+}
+
+double mean_output(const Tensor& pred, models::GanMode mode) {
+  const Tensor p = pred.detach();
+  return mean(mode == models::GanMode::vanilla ? sigmoid(p) : p).item();
+}
+
+}  // namespace
+
+Site::Site(std::shared_ptr<data::Shard> shard, SiteChannel& channel, TrainOptions options,
+           const DiscriminatorFactory& make_discriminator, int64_t site_index, std::vector<std::string> modalities)
+    : shard_(std::move(shard)), channel_(channel), o_(std::move(options)), index_(site_index) {
+  if (!shard_) throw ValueError("Site: the shard is null");
+  const data::ShardHeader& h = shard_->header();
+  const std::string where = msg("site '", h.site, "' ('", shard_->path(), "')");
+  for (size_t i = 0; i < h.samples.size(); ++i)
+    if (h.samples[i].split == data::Split::train) samples_.push_back(static_cast<int64_t>(i));
+  if (samples_.empty()) throw ValueError(msg(where, " has no training samples: prepare it with a train split"));
+
+  const auto Cm = static_cast<int64_t>(h.image_channels.size());
+  if (modalities.empty()) {
+    for (int64_t m = 0; m < Cm; ++m)
+      if (std::all_of(samples_.begin(), samples_.end(), [&](int64_t i) { return (h.samples[static_cast<size_t>(i)].available >> m) & 1u; }))
+        modality_index_.push_back(m);
+    if (modality_index_.empty())
+      throw ValueError(msg(where, ": no modality is present in all its training samples; name the site's modalities explicitly"));
+  } else {
+    for (int64_t m = 0; m < Cm; ++m)
+      if (std::find(modalities.begin(), modalities.end(), h.image_channels[static_cast<size_t>(m)]) != modalities.end())
+        modality_index_.push_back(m);
+    for (const auto& name : modalities)
+      if (std::find(h.image_channels.begin(), h.image_channels.end(), name) == h.image_channels.end())
+        throw ValueError(msg(where, ": modality '", name, "' is not one of its image channels"));
+  }
+  for (int64_t m : modality_index_) modalities_.push_back(h.image_channels[static_cast<size_t>(m)]);
+  if (o_.l1_brain_mask) {
+    auto it = std::find(h.condition_channels.begin(), h.condition_channels.end(), o_.mask_channel);
+    if (it == h.condition_channels.end())
+      throw ValueError(msg(where, ": l1_brain_mask needs condition channel '", o_.mask_channel, "', which the shard lacks"));
+    mask_channel_ = it - h.condition_channels.begin();
+  }
+
+  // Keys: random per sample; the upload goes in key order, so its order says nothing about slice order.
+  std::vector<std::pair<uint64_t, int64_t>> keyed;
+  std::unordered_map<uint64_t, int> seen;
+  uint64_t draw = 0;
+  for (int64_t i : samples_) {
+    uint64_t k;
+    do k = draw_key(o_.seed, index_, draw++); while (seen.count(k));
+    seen[k] = 1;
+    keyed.emplace_back(k, i);
+  }
+  std::sort(keyed.begin(), keyed.end());
+  samples_.clear();
+  for (const auto& [k, i] : keyed) {
+    keys_.push_back(k);
+    samples_.push_back(i);
+  }
+
+  if (!make_discriminator) throw ValueError(msg(where, ": no discriminator factory"));
+  const auto Cc = static_cast<int64_t>(h.condition_channels.size());
+  if (o_.discriminators == DiscriminatorLayout::per_modality) {
+    for (size_t k = 0; k < modality_index_.size(); ++k) ds_.push_back(make_discriminator(Cc + 1));
+  } else {
+    ds_.push_back(make_discriminator(Cc + static_cast<int64_t>(modality_index_.size())));
+  }
+  for (const auto& d : ds_) {
+    if (!d) throw ValueError(msg(where, ": the discriminator factory returned null"));
+    adams_.push_back(std::make_unique<optim::Adam>(d->parameters(), o_.adam_d));
+  }
+}
+
+const std::string& Site::name() const { return shard_->header().site; }
+int64_t Site::num_samples() const { return static_cast<int64_t>(samples_.size()); }
+const std::vector<std::string>& Site::modalities() const { return modalities_; }
+int64_t Site::num_discriminators() const { return static_cast<int64_t>(ds_.size()); }
+
+std::vector<uint8_t> Site::has_modality() const {
+  std::vector<uint8_t> has(shard_->header().image_channels.size(), 0);
+  for (int64_t m : modality_index_) has[static_cast<size_t>(m)] = 1;
+  return has;
+}
+
+void Site::set_lr(double lr) {
+  for (auto& a : adams_) a->set_lr(lr);
+}
+
+void Site::connect() {
+  const data::ShardHeader& h = shard_->header();
+  Hello hello{h.site, num_samples(), h.height, h.width, h.condition_channels, h.image_channels, has_modality()};
+  channel_.send(hello);
+  const auto Cc = static_cast<int64_t>(h.condition_channels.size());
+  const int64_t plane = Cc * h.height * h.width;
+  ConditionUpload up;
+  up.keys = keys_;
+  up.conditions = Tensor::empty({num_samples(), Cc, h.height, h.width}, DType::u8);
+  std::vector<float> buf(static_cast<size_t>(plane));
+  uint8_t* out = up.conditions.data<uint8_t>();
+  for (size_t p = 0; p < samples_.size(); ++p) {
+    shard_->read_condition(samples_[p], buf.data());  // conditions only: the upload never touches images
+    for (int64_t k = 0; k < plane; ++k)  // back to the shard's u8 (k / 255 -> k exactly)
+      out[static_cast<int64_t>(p) * plane + k] = static_cast<uint8_t>(std::lround(buf[static_cast<size_t>(k)] * 255.0f));
+  }
+  channel_.send(up);
+}
+
+bool Site::serve_one() {
+  ToSite m = channel_.receive();
+  if (auto* r = std::get_if<Request>(&m)) {
+    channel_.send(answer(*r));
+    return true;
+  }
+  const Control& c = std::get<Control>(m);
+  if (c.kind == ControlKind::stop) return false;
+  if (c.kind == ControlKind::checkpoint && on_checkpoint) on_checkpoint(c.step);
+  return true;
+}
+
+Gradient Site::answer(const Request& r) {
+  const data::ShardHeader& h = shard_->header();
+  std::unordered_map<uint64_t, int64_t> where;  // key -> shard index
+  for (size_t p = 0; p < keys_.size(); ++p) where.emplace(keys_[p], samples_[p]);
+  std::vector<int64_t> indices;
+  for (uint64_t k : r.keys) {
+    auto it = where.find(k);
+    if (it == where.end())
+      throw ValueError(msg("site '", h.site, "': the request names key ", k, ", which this site never uploaded"));
+    indices.push_back(it->second);
+  }
+  const data::Batch batch = data::make_batch(*shard_, indices, r.aug, r.crop);
+  if (r.synthetic.shape() != batch.image.shape())
+    throw ShapeError(msg("site '", h.site, "': synthetic images ", shape_str(r.synthetic.shape()), " for a batch of ",
+                         shape_str(batch.image.shape())));
+  const Tensor& x = batch.condition;
+  const Tensor& real = batch.image;
+  const models::GANLoss gan(o_.gan_loss);
+  const auto K = static_cast<int64_t>(ds_.size());
+  std::vector<std::vector<int64_t>> sel;
+  if (o_.discriminators == DiscriminatorLayout::per_modality)
+    for (int64_t m : modality_index_) sel.push_back({m});
+  else
+    sel.push_back(modality_index_);
+
+  SiteStats st;
+  // The discriminator steps, as pix2pix's backward_D: fake (detached) then real, loss halved.
+  const Tensor fake_detached = r.synthetic.detach();
+  for (int64_t k = 0; k < K; ++k) {
+    nn::Module& d = *ds_[static_cast<size_t>(k)];
+    d.train();
+    const Tensor pred_fake = d(cat({x, channels(fake_detached, sel[static_cast<size_t>(k)])}, 1));
+    const Tensor pred_real = d(cat({x, channels(real, sel[static_cast<size_t>(k)])}, 1));
+    const Tensor loss = (gan(pred_fake, false) + gan(pred_real, true)) * 0.5;
+    adams_[static_cast<size_t>(k)]->zero_grad();
+    loss.backward();
+    adams_[static_cast<size_t>(k)]->step();
+    adams_[static_cast<size_t>(k)]->zero_grad();
+    st.d_loss += loss.item() / static_cast<double>(K);
+    st.d_real += mean_output(pred_real, o_.gan_loss) / static_cast<double>(K);
+    st.d_fake += mean_output(pred_fake, o_.gan_loss) / static_cast<double>(K);
+  }
+
+  // The generator loss with the updated discriminators, differentiated w.r.t. the synthetic images only:
+  // the discriminators' parameters are frozen meanwhile, so no weight gradient is computed or kept.
+  Tensor fake = r.synthetic.detach().clone();
+  fake.set_requires_grad(true);
+  std::vector<Tensor> frozen;
+  for (const auto& d : ds_)
+    for (Tensor p : d->parameters())
+      if (p.requires_grad()) frozen.push_back(p.set_requires_grad(false));
+  Tensor mask;
+  if (mask_channel_ >= 0) mask = x.narrow(1, mask_channel_, 1);
+  Tensor total;
+  try {
+    for (int64_t k = 0; k < K; ++k) {
+      const auto& s = sel[static_cast<size_t>(k)];
+      const Tensor f = channels(fake, s), y = channels(real, s);
+      const Tensor g = gan((*ds_[static_cast<size_t>(k)])(cat({x, f}, 1)), true);
+      Tensor l1;
+      if (mask.defined()) {
+        std::vector<Tensor> m(s.size(), mask);
+        l1 = l1_loss(f, y, s.size() == 1 ? mask.contiguous() : cat(m, 1));
+      } else {
+        l1 = l1_loss(f, y);
+      }
+      const Tensor loss = g + l1 * o_.lambda_l1;
+      total = total.defined() ? total + loss : loss;
+      st.g_gan += g.item() / static_cast<double>(K);
+      st.g_l1 += l1.item() / static_cast<double>(K);
+    }
+    st.g_loss = total.item();
+    total.backward();
+  } catch (...) {
+    for (Tensor& p : frozen) p.set_requires_grad(true);
+    throw;
+  }
+  for (Tensor& p : frozen) p.set_requires_grad(true);
+
+  Gradient out;
+  out.step = r.step;
+  out.samples = static_cast<int64_t>(r.keys.size());
+  out.grad = fake.grad().defined() ? fake.grad().contiguous() : Tensor::zeros_like(fake);
+  // Channels the site lacks carry exactly zero (narrow's backward leaves them so; this makes it a guarantee).
+  const std::vector<uint8_t> has = has_modality();
+  const int64_t B = out.grad.size(0), C = out.grad.size(1), plane = out.grad.size(2) * out.grad.size(3);
+  float* g = out.grad.data<float>();
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t c = 0; c < C; ++c)
+      if (!has[static_cast<size_t>(c)]) std::fill(g + (b * C + c) * plane, g + (b * C + c + 1) * plane, 0.0f);
+  out.stats = st;
+  last_ = st;
+  return out;
+}
+
+void Site::save_state(Checkpoint& ckpt, const std::string& prefix) const {
+  for (size_t k = 0; k < ds_.size(); ++k) {
+    put_module(ckpt, msg(prefix, "d", k, "."), *ds_[k]);
+    put_optimizer(ckpt, msg(prefix, "adam", k, "."), *adams_[k]);
+  }
+}
+
+void Site::load_state(const Checkpoint& ckpt, const std::string& prefix) {
+  for (size_t k = 0; k < ds_.size(); ++k) {
+    get_module(ckpt, msg(prefix, "d", k, "."), *ds_[k]);
+    get_optimizer(ckpt, msg(prefix, "adam", k, "."), *adams_[k]);
+  }
+}
+
+}  // namespace asyndgan::dist

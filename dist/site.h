@@ -1,0 +1,65 @@
+// A site's role: keeps its shard (real images and patient ids) and its discriminators private, uploads its
+// training conditions once, and answers each Request with one D step and dL/dG(x) for the synthetic images.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+#include "data/shard.h"
+#include "dist/channel.h"
+#include "dist/options.h"
+#include "engine/io/checkpoint.h"
+#include "engine/nn/module.h"
+#include "engine/optim/adam.h"
+
+namespace asyndgan::dist {
+
+class Site {
+ public:
+  // site_index: this site's number in the run (derives its private key stream from options.seed).
+  // modalities: the image channels this site trains; empty: those every training sample has. A named
+  // channel the shard lacks, or no modality at all, is a ValueError. make_discriminator(in) builds each D.
+  Site(std::shared_ptr<data::Shard> shard, SiteChannel& channel, TrainOptions options,
+       const DiscriminatorFactory& make_discriminator, int64_t site_index, std::vector<std::string> modalities = {});
+
+  // Sends Hello and the ConditionUpload of its training samples.
+  void connect();
+  // Receives one message from the central node and handles it: a Request gets a D step and a Gradient
+  // back; Control checkpoint calls on_checkpoint. Returns false after Control stop.
+  bool serve_one();
+  void serve() { while (serve_one()) {} }
+
+  const std::string& name() const;
+  int64_t num_samples() const;                          // training samples uploaded
+  const std::vector<std::string>& modalities() const;   // those it trains, in image-channel order
+  std::vector<uint8_t> has_modality() const;            // per image channel
+  int64_t num_discriminators() const;
+  const SiteStats& last_stats() const { return last_; }
+  void set_lr(double lr);
+
+  // Called on Control checkpoint with its step: where a remote site saves its own state.
+  std::function<void(int64_t step)> on_checkpoint;
+
+  // Each discriminator ("<prefix>d<k>.") and its Adam ("<prefix>adam<k>."): the site's state stays local.
+  void save_state(Checkpoint& ckpt, const std::string& prefix) const;
+  void load_state(const Checkpoint& ckpt, const std::string& prefix);
+
+ private:
+  Gradient answer(const Request& r);
+
+  std::shared_ptr<data::Shard> shard_;  // private: the only holder of real images
+  SiteChannel& channel_;
+  TrainOptions o_;
+  int64_t index_;
+  std::vector<int64_t> samples_;        // shard indices of the training samples, by key position
+  std::vector<uint64_t> keys_;
+  std::vector<int64_t> modality_index_; // image channels trained
+  std::vector<std::string> modalities_;
+  int64_t mask_channel_ = -1;
+  std::vector<std::shared_ptr<nn::Module>> ds_;  // private: never leave the site
+  std::vector<std::unique_ptr<optim::Adam>> adams_;
+  SiteStats last_;
+};
+
+}  // namespace asyndgan::dist
