@@ -43,7 +43,9 @@ class Writer {
     uint8_t b[sizeof(T)];
     std::memcpy(b, &v, sizeof(T));
     if constexpr (std::endian::native == std::endian::big) std::reverse(b, b + sizeof(T));
-    out_.insert(out_.end(), b, b + sizeof(T));
+    const size_t at = out_.size();  // resize + memcpy: GCC 12 misreads insert() of a small array as overflowing
+    out_.resize(at + sizeof(T));
+    std::memcpy(out_.data() + at, b, sizeof(T));
   }
   void str(const std::string& s) {
     le<uint32_t>(static_cast<uint32_t>(s.size()));

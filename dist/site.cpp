@@ -85,6 +85,7 @@ Site::Site(std::shared_ptr<data::Shard> shard, SiteChannel& channel, TrainOption
   for (const auto& [k, i] : keyed) {
     keys_.push_back(k);
     samples_.push_back(i);
+    key_index_.emplace(k, i);
   }
 
   if (!make_discriminator) throw ValueError(msg(where, ": no discriminator factory"));
@@ -148,12 +149,10 @@ bool Site::serve_one() {
 
 Gradient Site::answer(const Request& r) {
   const data::ShardHeader& h = shard_->header();
-  std::unordered_map<uint64_t, int64_t> where;  // key -> shard index
-  for (size_t p = 0; p < keys_.size(); ++p) where.emplace(keys_[p], samples_[p]);
   std::vector<int64_t> indices;
   for (uint64_t k : r.keys) {
-    auto it = where.find(k);
-    if (it == where.end())
+    auto it = key_index_.find(k);
+    if (it == key_index_.end())
       throw ValueError(msg("site '", h.site, "': the request names key ", k, ", which this site never uploaded"));
     indices.push_back(it->second);
   }

@@ -5,6 +5,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 #include "data/shard.h"
 #include "dist/channel.h"
@@ -54,6 +55,7 @@ class Site {
   int64_t index_;
   std::vector<int64_t> samples_;        // shard indices of the training samples, by key position
   std::vector<uint64_t> keys_;
+  std::unordered_map<uint64_t, int64_t> key_index_;  // key -> shard index
   std::vector<int64_t> modality_index_; // image channels trained
   std::vector<std::string> modalities_;
   int64_t mask_channel_ = -1;

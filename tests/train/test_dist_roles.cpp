@@ -226,3 +226,22 @@ TEST_CASE("dist: balance visits every site every step; uniform visits them in pr
   std::sort(d.begin(), d.end());
   CHECK(d == std::vector<int64_t>{0, 1, 2, 3, 4, 5});
 }
+
+TEST_CASE("dist: a site refuses a request for a key it never uploaded, or fakes of the wrong shape") {
+  ScratchDir dir("dist_roles_badkey");
+  TrainOptions o;
+  InProcessChannel ch(1);
+  Site s(data::Shard::open(test::write_dist_shard(dir, "a", 2)), ch.site(0), o, test::tiny_discriminator, 0);
+  s.connect();
+  const auto up = std::get<ConditionUpload>((ch.central().receive(0), ch.central().receive(0)));
+  Request r;
+  r.keys = {up.keys[0] ^ 1};
+  r.aug = {data::CropFlip{}};
+  r.synthetic = Tensor::zeros({1, 2, 16, 16});
+  ch.central().send(0, r);
+  CHECK_THROWS_WITH_AS(s.serve_one(), doctest::Contains("never uploaded"), ValueError);
+  r.keys = {up.keys[0]};
+  r.synthetic = Tensor::zeros({1, 2, 8, 8});
+  ch.central().send(0, r);
+  CHECK_THROWS_AS(s.serve_one(), ShapeError);
+}
