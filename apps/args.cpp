@@ -18,6 +18,7 @@ Args::Args(int argc, char** argv, std::set<std::string> valued, std::set<std::st
     if (valued.count(a)) {
       if (i + 1 >= argc) throw ValueError(command_ + ": option " + a + " needs a value");
       values_[a] = argv[++i];
+      repeated_[a].push_back(values_[a]);
     } else if (flags.count(a)) {
       flags_set_.insert(a);
     } else {
@@ -58,6 +59,11 @@ double Args::number(const std::string& name, double fallback) const {
 std::vector<std::string> Args::list(const std::string& name) const {
   auto it = values_.find(name);
   return it == values_.end() ? std::vector<std::string>{} : split_commas(it->second);
+}
+
+std::vector<std::string> Args::all(const std::string& name) const {
+  auto it = repeated_.find(name);
+  return it == repeated_.end() ? std::vector<std::string>{} : it->second;
 }
 
 std::vector<long long> Args::integers(const std::string& name, size_t count) const {

@@ -21,6 +21,8 @@ class Args {
   bool flag(const std::string& name) const { return flags_set_.count(name) > 0; }
   // Values of a comma-separated option, e.g. --missing SiteC:t2,SiteB:t1 (empty when absent).
   std::vector<std::string> list(const std::string& name) const;
+  // Every value of an option given more than once, in order (--set a=1 --set b=2); str() sees the last.
+  std::vector<std::string> all(const std::string& name) const;
   // Exactly `count` comma-separated integers or numbers, e.g. --size 240,240,155 (ValueError otherwise).
   std::vector<long long> integers(const std::string& name, size_t count) const;
   std::vector<double> numbers(const std::string& name, size_t count) const;
@@ -28,6 +30,7 @@ class Args {
  private:
   std::string command_;
   std::map<std::string, std::string> values_;
+  std::map<std::string, std::vector<std::string>> repeated_;
   std::set<std::string> flags_set_;
 };
 

@@ -15,5 +15,8 @@ int run_demo(int argc, char** argv);
 int run_phantom(int argc, char** argv);
 int run_prepare(int argc, char** argv);
 int run_shards(int argc, char** argv);
+int run_train(int argc, char** argv);
+int run_synth(int argc, char** argv);
+int run_complete(int argc, char** argv);
 
 }  // namespace asyndgan::app

@@ -13,6 +13,9 @@ const asyndgan::app::Command kCommands[] = {
     {"phantom", "write a BraTS-layout directory of synthetic multi-site tumor MRI", asyndgan::app::run_phantom},
     {"prepare", "preprocess a BraTS directory or CSV manifest into one training shard per site", asyndgan::app::run_prepare},
     {"shards", "verify and summarize prepared shards, and load batches from them", asyndgan::app::run_shards},
+    {"train", "train AsynDGAN from a TOML config, all sites in this process", asyndgan::app::run_train},
+    {"synth", "synthesize NIfTI volumes and previews from a generator checkpoint and label maps", asyndgan::app::run_synth},
+    {"complete", "write a site's missing modalities as NIfTI volumes generated from its label maps", asyndgan::app::run_complete},
 };
 
 void usage(std::FILE* out) {

@@ -1,0 +1,147 @@
+// Label volumes -> conditions -> generator -> volumes, through prepare's per-slice functions.
+#include "apps/label_volumes.h"
+#include <algorithm>
+#include <cstring>
+#include "data/nifti.h"
+#include "data/preprocess.h"
+#include "engine/autograd.h"
+#include "engine/error.h"
+#include "engine/io/json.h"
+
+namespace asyndgan::app {
+namespace {
+
+const Json& field(const Json& o, const std::string& key, const std::string& source) {
+  const Json* v = o.is_object() ? o.find(key) : nullptr;
+  if (!v) throw FormatError(msg(source, ": prepare.json has no '", key, "' (re-run 'asyndgan prepare')"));
+  return *v;
+}
+
+float background(const PreparedFormat& f) { return f.options.norm == data::Normalization::percentile ? -1.0f : 0.0f; }
+
+bool resized(const PreparedFormat& f, const SubjectInputs& in) {
+  return f.options.resize && (in.grid.dims[1] != in.height || in.grid.dims[0] != in.width);
+}
+
+}  // namespace
+
+PreparedFormat parse_prepare_json(const std::string& text, const std::string& source) {
+  PreparedFormat f;
+  try {
+    const Json j = parse_json(text);
+    const Json& o = field(j, "options", source);
+    f.options.height = field(o, "height", source).as_int();
+    f.options.width = field(o, "width", source).as_int();
+    f.options.resize = field(o, "resize", source).as_bool();
+    f.options.norm = data::parse_normalization(field(o, "norm", source).as_string());
+    f.options.clip_low = field(o, "clip_low", source).as_number();
+    f.options.clip_high = field(o, "clip_high", source).as_number();
+    f.options.condition = data::parse_condition(field(o, "condition", source).as_string());
+    const Json& l = field(j, "labels", source);
+    for (const Json& n : field(l, "names", source).as_array()) f.labels.names.push_back(n.as_string());
+    for (const Json& v : field(l, "file_values", source).as_array()) f.labels.file_values.push_back(static_cast<int>(v.as_int()));
+  } catch (const FormatError&) {
+    throw;
+  } catch (const Error& e) {
+    throw FormatError(msg(source, ": not a prepare.json of 'asyndgan prepare': ", e.what()));
+  }
+  return f;
+}
+
+SubjectInputs subject_inputs(const PreparedFormat& f, const std::string& label_path,
+                             const std::vector<const data::Volume*>& present, const std::vector<std::string>& expected) {
+  const std::vector<std::string> names = data::condition_channels(f.labels, f.options.condition);
+  if (names != expected) {
+    std::string a, b;
+    for (const auto& n : names) a += (a.empty() ? "" : ",") + n;
+    for (const auto& n : expected) b += (b.empty() ? "" : ",") + n;
+    throw ValueError(msg("the prepared conditions [", a, "] are not the generator's inputs [", b,
+                         "]: use the prepare.json of the shards the run trained on (--prepare)"));
+  }
+  if (present.empty())
+    throw ValueError(msg(label_path, ": no modality volume of this subject was found: the brain mask, like "
+                         "prepare's, comes from them (give --real-dir, or put them next to the label map)"));
+  data::Volume label = data::read_nifti(label_path);
+  for (const data::Volume* v : present)
+    if (v->dims != label.dims)
+      throw ShapeError(msg(label_path, ": a modality volume of this subject has another grid than its label map"));
+  SubjectInputs in;
+  const std::vector<uint8_t> labels = data::map_labels(label, f.labels, label_path);
+  in.brain = data::brain_mask(present);
+  label.voxels = {};
+  in.grid = label;
+  const int64_t nx = label.dims[0], ny = label.dims[1], plane = nx * ny;
+  in.slices = label.dims[2];
+  in.height = f.options.height;
+  in.width = f.options.width;
+  const int classes = static_cast<int>(f.labels.names.size());
+  in.channels = static_cast<int64_t>(names.size());
+  const int64_t H = in.height, W = in.width, hw = H * W;
+  in.condition.resize(static_cast<size_t>(in.slices * in.channels * hw));
+  in.brain_planes.resize(static_cast<size_t>(in.slices * hw));
+  in.tumor.assign(static_cast<size_t>(in.slices), 0);
+  std::vector<uint8_t> lab(static_cast<size_t>(hw));
+  const bool resize = resized(f, in);
+  for (int64_t z = 0; z < in.slices; ++z) {
+    uint8_t* bz = in.brain_planes.data() + z * hw;
+    if (resize) {
+      data::resize_nearest(labels.data() + z * plane, ny, nx, lab.data(), H, W);
+      data::resize_nearest(in.brain.data() + z * plane, ny, nx, bz, H, W);
+    } else {
+      data::pad_crop(labels.data() + z * plane, ny, nx, lab.data(), H, W, uint8_t{0});
+      data::pad_crop(in.brain.data() + z * plane, ny, nx, bz, H, W, uint8_t{0});
+    }
+    in.tumor[static_cast<size_t>(z)] = std::count_if(lab.begin(), lab.end(), [](uint8_t v) { return v > 0; });
+    float* cond = in.condition.data() + z * in.channels * hw;
+    if (f.options.condition == data::ConditionKind::onehot) data::onehot_condition(lab.data(), bz, H, W, classes, cond);
+    else data::asyndgan_condition(lab.data(), bz, H, W, classes, cond);
+  }
+  return in;
+}
+
+std::vector<float> prepared_planes(const PreparedFormat& f, data::Volume v, const SubjectInputs& in) {
+  if (f.options.norm == data::Normalization::percentile)
+    data::normalize_percentile(v, in.brain, f.options.clip_low, f.options.clip_high);
+  else
+    data::normalize_zscore(v, in.brain);
+  const int64_t nx = v.dims[0], ny = v.dims[1], H = in.height, W = in.width;
+  std::vector<float> out(static_cast<size_t>(in.slices * H * W));
+  for (int64_t z = 0; z < in.slices; ++z) {
+    const float* src = v.voxels.data() + z * nx * ny;
+    if (resized(f, in)) data::resize_bilinear(src, ny, nx, out.data() + z * H * W, H, W);
+    else data::pad_crop(src, ny, nx, out.data() + z * H * W, H, W, background(f));
+  }
+  return out;
+}
+
+data::Volume restack(const float* planes, int64_t stride, const PreparedFormat& f, const SubjectInputs& in) {
+  data::Volume v = in.grid;
+  const int64_t nx = v.dims[0], ny = v.dims[1], plane = nx * ny, H = in.height, W = in.width;
+  v.voxels.assign(static_cast<size_t>(v.size()), background(f));
+  for (int64_t z = 0; z < in.slices; ++z) {
+    float* dst = v.voxels.data() + z * plane;
+    if (resized(f, in)) data::resize_bilinear(planes + z * stride, H, W, dst, ny, nx);
+    else data::pad_crop(planes + z * stride, H, W, dst, ny, nx, background(f));
+    const uint8_t* brain = in.brain.data() + z * plane;
+    for (int64_t i = 0; i < plane; ++i)
+      if (!brain[i]) dst[i] = background(f);
+  }
+  return v;
+}
+
+std::vector<float> run_generator(nn::Module& g, const std::vector<float>& condition, int64_t n, int64_t C, int64_t H,
+                                 int64_t W, int64_t M, int64_t batch) {
+  std::vector<float> out(static_cast<size_t>(n * M * H * W));
+  NoGradGuard ng;
+  for (int64_t b0 = 0; b0 < n; b0 += batch) {
+    const int64_t b = std::min(batch, n - b0);
+    const std::vector<float> x(condition.begin() + b0 * C * H * W, condition.begin() + (b0 + b) * C * H * W);
+    const Tensor y = g(Tensor::from_vector(x, {b, C, H, W})).contiguous();
+    if (y.size(1) != M || y.size(2) != H || y.size(3) != W)
+      throw ShapeError(msg("generator output ", y.size(1), "x", y.size(2), "x", y.size(3), " where ", M, "x", H, "x", W, " was expected"));
+    std::memcpy(out.data() + b0 * M * H * W, y.data<float>(), static_cast<size_t>(b * M * H * W) * sizeof(float));
+  }
+  return out;
+}
+
+}  // namespace asyndgan::app

@@ -1,0 +1,79 @@
+// What `asyndgan train` writes while it runs: per-iteration metrics (JSON lines and TensorBoard), sample
+// grids of condition | real | synthetic, and the progress line or log lines on stdout.
+#pragma once
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+#include "data/loader.h"
+#include "dist/simulation.h"
+#include "engine/io/json.h"
+#include "engine/io/jsonl.h"
+#include "engine/io/png.h"
+#include "engine/io/tensorboard.h"
+
+namespace asyndgan::app {
+
+// One iteration as train saw it; timing fields are the only ones a resumed run may not reproduce.
+struct IterationInfo {
+  int64_t iteration = 0;  // 1-based: iterations done after this one
+  int64_t total = 0;
+  double lr_g = 0, lr_d = 0;
+  double seconds = 0;       // this iteration's wall time
+  double images_per_s = 0;  // samples of this iteration / seconds
+};
+
+// The metrics record: {"iter", "lr_g", "lr_d", "g_loss" (the pi-weighted sum the generator stepped on),
+// "d_loss", "d_real", "d_fake" (means over the sites that took part), "sites": {name: {participated,
+// samples, weight, d_loss, g_gan, g_l1, g_loss, d_real, d_fake, bytes: {type: n}}}, "images_per_s",
+// "seconds"}.
+Json metrics_record(const IterationInfo& it, const dist::StepReport& rep);
+
+class MetricsLog {
+ public:
+  // <out>/metrics.jsonl (appended) and a new event file under <out>/tb. With resume_from > 0 the lines
+  // after that iteration (logged before an interruption) are dropped first.
+  MetricsLog(const std::string& out_dir, int64_t resume_from);
+  void write(const Json& record);  // the line, and its numbers as TensorBoard scalars
+  const std::string& jsonl_path() const { return jsonl_.path(); }
+  const std::string& tensorboard_path() const { return tb_->path(); }
+
+ private:
+  JsonlWriter jsonl_;
+  std::unique_ptr<TensorBoardWriter> tb_;
+};
+
+// A condition map [C][h][w] as a preview tile: label channels in colours over a gray brain (channels named
+// "background" are left black); a single-channel condition in gray.
+Image8 condition_tile(const float* condition, const std::vector<std::string>& names, int h, int w);
+
+// A fixed display batch per site: its first `count` validation samples (training samples when it has no
+// validation split), centre-cropped to the training crop, so grids are comparable over a run.
+std::vector<data::Batch> display_batches(const dist::Simulation& sim, int64_t count, int64_t crop);
+
+// <out>/samples/iter_<N>.png: one row per displayed sample (sites in order), columns condition | then real |
+// synthetic per modality; a modality the site lacks shows a black real tile. G runs in eval mode without
+// gradients, so the training state (batch-norm statistics, dropout stream) is untouched. In simulation the
+// trainer can read the sites' real images for this display; in distributed mode each site would render
+// its own grid, since real images never leave it.
+std::string write_sample_grid(const std::string& out_dir, dist::Simulation& sim, const std::vector<data::Batch>& batches,
+                              int64_t iteration);
+
+// stdout: on a terminal one line rewritten in place (iteration/total, ETA, G and D losses, images/s);
+// otherwise a plain line every `every` iterations and at the last.
+class Progress {
+ public:
+  Progress(int64_t start, int64_t total, int64_t every);
+  void update(const IterationInfo& it, const Json& record);
+  void note(const std::string& line);  // a message line that does not garble the live line
+  void finish();
+
+ private:
+  bool tty_;
+  int64_t start_, total_, every_;
+  std::chrono::steady_clock::time_point t0_, last_draw_;
+  bool live_ = false;
+};
+
+}  // namespace asyndgan::app

@@ -1,0 +1,239 @@
+// The training CLI end to end on a tiny phantom (2 sites at 32x32, SiteB without T2, U-Net ngf 8 / PatchGAN
+// ndf 8): train's outputs, config errors, bit-identical --resume, synth's volumes and scores, complete.
+#include <doctest/doctest.h>
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include "data/cli_util.h"
+#include "data/nifti.h"
+#include "engine/file_test_util.h"
+#include "engine/io/checkpoint.h"
+#include "engine/io/jsonl.h"
+#include "engine/io/tensorboard.h"
+#include "engine/io/toml.h"
+
+using namespace asyndgan;
+namespace fs = std::filesystem;
+
+namespace {
+
+// A phantom prepared at 32x32 and a config for it; `dir` holds everything.
+struct TinyRun {
+  test::ScratchDir dir;
+  std::string phantom, prepared, config, log;
+  explicit TinyRun(const std::string& name)
+      : dir(name), phantom(dir.file("phantom")), prepared(dir.file("prepared")), config(dir.file("run.toml")),
+        log(dir.file("log.txt")) {
+    const auto ph = test::run_cli("phantom --out " + phantom + " --sites 2 --subjects-per-site 3 --size 40,40,16 --missing SiteB:t2", log);
+    REQUIRE_MESSAGE(ph.code == 0, ph.output);
+    const auto prep = test::run_cli("prepare --brats " + phantom + " --out " + prepared +
+                                        " --size 32,32 --split 0.67,0.33,0 --min-tumor 5", log);
+    REQUIRE_MESSAGE(prep.code == 0, prep.output);
+    std::ofstream(config) << "# a tiny run\n"
+                             "[data]\n"
+                             "shards = \"" << prepared << "\"\n"
+                             "[model]\n"
+                             "ngf = 8\n"
+                             "ndf = 8\n"
+                             "norm = \"instance\"\n"
+                             "[schedule]\n"
+                             "constant = 4\n"
+                             "decay = 4\n"
+                             "[train]\n"
+                             "batch_per_site = 2\n"
+                             "flip = true\n"
+                             "[output]\n"
+                             "dir = \"" << dir.file("out") << "\"\n"
+                             "sample_every = 4\n"
+                             "checkpoint_every = 3\n";
+  }
+  test::CliResult train(const std::string& extra = "") { return test::run_cli("train --config " + config + " " + extra, log); }
+};
+
+// The metrics with the wall-clock fields removed: what a resumed run must reproduce exactly.
+std::vector<std::string> losses(const std::string& path) {
+  std::vector<std::string> out;
+  for (const Json& r : read_jsonl(path).records) {
+    Json o = Json::object();
+    for (const auto& [k, v] : r.as_object())
+      if (k != "seconds" && k != "images_per_s") o.set(k, v);
+    out.push_back(o.dump());
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("train: a tiny run writes config.toml, metrics.jsonl, TensorBoard events, sample grids and checkpoints") {
+  TinyRun run("train_cli_outputs");
+  const auto r = run.train();
+  INFO(r.output);
+  REQUIRE(r.code == 0);
+  const std::string out = run.dir.file("out");
+  CHECK(r.output.find("iter 8/8") != std::string::npos);  // not a terminal: plain log lines
+
+  const TomlConfig cfg = read_toml_file(out + "/config.toml");
+  CHECK(cfg.find("model.ngf")->value.as_int() == 8);
+  CHECK(cfg.find("model.image_size")->value.as_int() == 32);  // resolved from the shards
+  CHECK(cfg.find("loss.lambda_l1")->value.as_number() == 100.0);  // a default, recorded
+
+  const auto metrics = read_jsonl(out + "/metrics.jsonl").records;
+  REQUIRE(metrics.size() == 8);
+  for (int i = 0; i < 8; ++i) CHECK(metrics[static_cast<size_t>(i)].find("iter")->as_int() == i + 1);
+  const Json& m = metrics.back();
+  for (const char* k : {"lr_g", "lr_d", "g_loss", "d_loss", "d_real", "d_fake", "images_per_s"}) CHECK_MESSAGE(m.find(k), k);
+  CHECK(m.find("lr_g")->as_number() == doctest::Approx(2e-4 / 5));  // pix2pix decay: last of 4 decay steps
+  for (const char* site : {"SiteA", "SiteB"}) {
+    const Json* s = m.find("sites")->find(site);
+    REQUIRE(s);
+    for (const char* k : {"d_loss", "g_gan", "g_l1", "g_loss", "d_real", "d_fake", "weight"}) CHECK_MESSAGE(s->find(k), k);
+    CHECK(s->find("bytes")->find("request")->as_int() > 0);
+    CHECK(s->find("bytes")->find("gradient")->as_int() > 0);
+  }
+
+  std::vector<std::string> events;
+  for (const auto& e : fs::directory_iterator(out + "/tb")) events.push_back(e.path().string());
+  REQUIRE(events.size() == 1);
+  std::set<std::string> tags;
+  std::set<int64_t> steps;
+  for (const auto& s : read_tensorboard_scalars(events[0])) tags.insert(s.tag), steps.insert(s.step);
+  CHECK(tags.count("loss/g_loss"));
+  CHECK(tags.count("site/g_l1/SiteB"));
+  CHECK(tags.count("bytes/SiteA/gradient"));
+  CHECK(steps == std::set<int64_t>{1, 2, 3, 4, 5, 6, 7, 8});
+
+  const auto png = test::read_bytes(out + "/samples/iter_000004.png");
+  REQUIRE(png.size() > 8);
+  CHECK(std::string(png.begin() + 1, png.begin() + 4) == "PNG");
+  CHECK(fs::exists(out + "/samples/iter_000008.png"));
+  for (const char* c : {"iter_000003.ckpt", "iter_000006.ckpt", "iter_000008.ckpt", "latest.ckpt"})
+    CHECK_MESSAGE(fs::exists(out + "/checkpoints/" + c), c);
+  CHECK(load_checkpoint(out + "/checkpoints/latest.ckpt").meta.at("train.iteration") == "8");
+
+  const auto again = run.train();  // the same output.dir without --resume
+  CHECK(again.code != 0);
+  CHECK(again.output.find("--resume") != std::string::npos);
+}
+
+TEST_CASE("train: unknown keys and bad values are errors naming the key and where it was set") {
+  test::ScratchDir dir("train_cli_errors");
+  const std::string cfg = dir.file("bad.toml"), log = dir.file("log.txt");
+  std::ofstream(cfg) << "[data]\nshards = \"nowhere\"\n[model]\nngf = 8\ngenerater = \"unet\"\n";
+  auto r = test::run_cli("train --config " + cfg, log);
+  CHECK(r.code != 0);
+  CHECK(r.output.find("bad.toml:5") != std::string::npos);
+  CHECK(r.output.find("'model.generater' is not a train setting") != std::string::npos);
+  CHECK(r.output.find("model.generator") != std::string::npos);  // the known keys are listed
+
+  std::ofstream(cfg) << "[data]\nshards = \"nowhere\"\n[train]\nbatch_per_site = 0\n";
+  r = test::run_cli("train --config " + cfg, log);
+  CHECK(r.output.find("bad.toml:4: 'train.batch_per_site' is out of range") != std::string::npos);
+
+  std::ofstream(cfg) << "[data]\nshards = \"nowhere\"\n";
+  r = test::run_cli("train --config " + cfg + " --set model.norm=layer", log);
+  CHECK(r.output.find("--set model.norm=layer: 'model.norm' must be one of batch, instance") != std::string::npos);
+  r = test::run_cli("train --config " + cfg + " --set loss.lambda_l1=\\\"big\\\"", log);
+  CHECK(r.output.find("'loss.lambda_l1' takes a number") != std::string::npos);
+  r = test::run_cli("train --config " + cfg, log);
+  CHECK(r.code != 0);
+  CHECK(r.output.find("'data.shards'") != std::string::npos);
+  CHECK(r.output.find("nowhere") != std::string::npos);
+
+  std::ofstream(cfg) << "[model]\nngf = 8\n";
+  r = test::run_cli("train --config " + cfg, log);
+  CHECK(r.output.find("'data.shards' is required") != std::string::npos);
+}
+
+TEST_CASE("train: --stop-at then --resume gives the metrics and weights of an uninterrupted run, bit for bit") {
+  TinyRun run("train_cli_resume");
+  const std::string straight = run.dir.file("straight"), split = run.dir.file("split");
+  REQUIRE(run.train("--set output.dir=" + straight).code == 0);
+  const auto first = run.train("--set output.dir=" + split + " --stop-at 5");  // checkpoints at 3 and at 5
+  INFO(first.output);
+  REQUIRE(first.code == 0);
+  CHECK(first.output.find("stopped after 5 of 8") != std::string::npos);
+  // Metrics logged past the checkpoint (as by a run killed after iteration 5) must be dropped on resume.
+  const auto second = run.train("--set output.dir=" + split + " --resume");
+  INFO(second.output);
+  REQUIRE(second.code == 0);
+  const auto a = losses(straight + "/metrics.jsonl"), b = losses(split + "/metrics.jsonl");
+  REQUIRE(a.size() == 8);
+  CHECK(a == b);
+  const Checkpoint ca = load_checkpoint(straight + "/checkpoints/latest.ckpt");
+  const Checkpoint cb = load_checkpoint(split + "/checkpoints/latest.ckpt");
+  REQUIRE(ca.tensors.size() == cb.tensors.size());
+  for (const auto& [name, t] : ca.tensors) {
+    const Tensor& u = cb.tensors.at(name);
+    REQUIRE(t.numel() == u.numel());
+    CHECK_MESSAGE(std::memcmp(t.raw_data(), u.raw_data(), static_cast<size_t>(t.nbytes())) == 0, name);
+  }
+
+  const auto changed = run.train("--set output.dir=" + split + " --resume --set model.ngf=4");
+  CHECK(changed.code != 0);
+  CHECK(changed.output.find("'model.ngf' differs") != std::string::npos);
+}
+
+TEST_CASE("synth: label volumes -> synthetic NIfTI with the source affine, previews, PSNR and SSIM; complete fills SiteB's T2") {
+  TinyRun run("synth_cli");
+  REQUIRE(run.train("--set schedule.constant=2 --set schedule.decay=0").code == 0);
+  const std::string ckpt = run.dir.file("out/checkpoints/latest.ckpt"), syn = run.dir.file("syn");
+  const std::string subject = "BraTS20_Training_001", seg = run.phantom + "/" + subject + "/" + subject + "_seg.nii.gz";
+  const auto r = test::run_cli("synth --checkpoint " + ckpt + " --labels " + seg + " --out " + syn, run.log);
+  INFO(r.output);
+  REQUIRE(r.code == 0);
+  const data::Volume src = data::read_nifti(seg);
+  for (const char* m : {"t1", "t1ce", "t2", "flair"}) {
+    const data::Volume v = data::read_nifti(syn + "/" + subject + "_" + m + "_synth.nii.gz");
+    CHECK(v.dims == src.dims);
+    for (int i = 0; i < 4; ++i)
+      for (int j = 0; j < 4; ++j) CHECK(v.affine[i][j] == doctest::Approx(src.affine[i][j]).epsilon(1e-6));
+    CHECK(std::all_of(v.voxels.begin(), v.voxels.end(), [](float x) { return x >= -1.0f && x <= 1.0f; }));
+  }
+  CHECK(fs::exists(syn + "/" + subject + "_preview.png"));
+  for (const char* m : {"t1 ", "t2 ", "flair "}) CHECK_MESSAGE(r.output.find(std::string("  ") + m) != std::string::npos, m);
+  CHECK(r.output.find("PSNR") != std::string::npos);
+  CHECK(r.output.find("SSIM") != std::string::npos);
+  const std::vector<char> bytes = test::read_bytes(syn + "/synth_metrics.json");
+  const Json scores = parse_json(std::string(bytes.begin(), bytes.end()));
+  CHECK(scores.find("t2")->find("psnr")->as_number() > 0);
+
+  const auto shards = test::run_cli("synth --checkpoint " + ckpt + " --shards " + run.prepared + " --split val --out " + run.dir.file("syn2"), run.log);
+  INFO(shards.output);
+  CHECK(shards.code == 0);
+  CHECK(shards.output.find("PSNR") != std::string::npos);
+
+  const std::string done = run.dir.file("completed");
+  const auto c = test::run_cli("complete --checkpoint " + ckpt + " --brats " + run.phantom + " --site SiteB --out " + done, run.log);
+  INFO(c.output);
+  REQUIRE(c.code == 0);
+  int written = 0;
+  for (const auto& e : fs::directory_iterator(run.phantom)) {
+    const std::string id = e.path().filename().string();
+    if (!e.is_directory()) continue;
+    const bool lacks_t2 = !fs::exists(e.path() / (id + "_t2.nii.gz"));
+    CHECK(fs::exists(done + "/" + id + "/" + id + "_t2.nii.gz") == lacks_t2);
+    CHECK(!fs::exists(done + "/" + id + "/" + id + "_t1.nii.gz"));
+    if (!lacks_t2) continue;
+    const data::Volume t2 = data::read_nifti(done + "/" + id + "/" + id + "_t2.nii.gz");
+    CHECK(t2.dims == data::read_nifti((e.path() / (id + "_seg.nii.gz")).string()).dims);
+    ++written;
+  }
+  CHECK(written == 3);
+  const auto a = test::run_cli("complete --checkpoint " + ckpt + " --brats " + run.phantom + " --site SiteA --out " + done, run.log);
+  CHECK(a.code == 0);
+  CHECK(a.output.find("0 volume(s) written") != std::string::npos);
+  const auto none = test::run_cli("complete --checkpoint " + ckpt + " --brats " + run.phantom + " --site SiteZ --out " + done, run.log);
+  CHECK(none.code != 0);
+  CHECK(none.output.find("SiteA, SiteB") != std::string::npos);
+}
+
+TEST_CASE("train: configs/example.toml names only real keys and checks out against prepared shards") {
+  TinyRun run("train_cli_example");
+  const std::string example = std::string(ASYNDGAN_GOLDEN_DIR) + "/../../configs/example.toml";
+  const auto r = test::run_cli("train --config " + example + " --set data.shards=" + run.prepared + " --check", run.log);
+  INFO(r.output);
+  CHECK(r.code == 0);
+  CHECK(r.output.find("2 shard(s) check out") != std::string::npos);
+}
