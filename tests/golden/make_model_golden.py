@@ -374,6 +374,10 @@ G_CFG = gen_cfg("unet", 5, 2, 4, "instance", 32, dropout=False)
 D_CFG = disc_cfg(6, 4, "instance")
 
 CONVENTIONS = """One AsynDGAN iteration (METHOD.md), two sites, float32 data, reference computed in float64.
+x/site{j}: conditions k / 255 with k uniform in 0..255 (float32 division), exactly the u8 values a shard and
+the protocol carry; real/site{j}: float32 in [-1, 1] (exact in an f32-image shard). n_j = (30, 10) are the
+sites' training-sample counts; the batch of each site is the 2 samples given, so a test stores them at the
+positions its sampler draws first and fills the other n_j - 2 with anything.
 G: pix2pix U-Net, 5 levels (32x32), ngf 4, instance norm (no affine), no dropout, in 5 out 2 (one channel
 per modality), train mode. Each site j has one PatchGAN D_jm (ndf 4, n_layers 3, instance norm, input =
 cat(x_j, one image channel) = 6 channels, 2x2 logits) per modality m it has: site 0 has m 0 and 1, site 1
@@ -413,7 +417,8 @@ def asyndgan_step():
         for m in mods:
             D0[(j, m)] = build(D_CFG)
             init_pix2pix(D0[(j, m)], gen)
-    xs = [torch.randn(B, C, H, H, generator=gen) for _ in s["site_sizes"]]
+    # Conditions k / 255 (k in 0..255), so that the shards' u8 quantization and the protocol carry them exactly.
+    xs = [torch.randint(0, 256, (B, C, H, H), generator=gen).to(torch.float32) / 255 for _ in s["site_sizes"]]
     # Real images in [-1, 1], kept at least 0.02 from the generator's output so that no |fake - real| sits
     # at the L1 kink (its gradient sign would then depend on rounding).
     reals = []
