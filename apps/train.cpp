@@ -195,6 +195,11 @@ int run_train(int argc, char** argv) {
     if ((cfg.checkpoint_every > 0 && it % cfg.checkpoint_every == 0) || it == stop)
       progress.note("train: checkpoint " + checkpoint(it));
   }
+  if (stop <= start) {  // nothing to run (e.g. --stop-at 0): still leave a checkpoint of this state, such as
+                        // the untrained generator to compare a trained one against
+    if (cfg.sample_every > 0) write_sample_grid(out, sim, display, start);
+    progress.note("train: checkpoint " + checkpoint(start));
+  }
   progress.finish();
   std::printf("train: %s after %lld of %lld iterations; metrics %s, TensorBoard %s/tb, samples %s/samples, "
               "checkpoint %s\n",

@@ -175,6 +175,18 @@ TEST_CASE("train: --stop-at then --resume gives the metrics and weights of an un
   CHECK(changed.output.find("'model.ngf' differs") != std::string::npos);
 }
 
+TEST_CASE("train: --stop-at 0 leaves a checkpoint of the untrained state, and resuming from it matches a straight run") {
+  TinyRun run("train_cli_stop0");
+  const std::string straight = run.dir.file("straight"), split = run.dir.file("split");
+  REQUIRE(run.train("--set output.dir=" + straight).code == 0);
+  const auto zero = run.train("--set output.dir=" + split + " --stop-at 0");
+  INFO(zero.output);
+  REQUIRE(zero.code == 0);
+  CHECK(std::filesystem::exists(split + "/checkpoints/iter_000000.ckpt"));
+  REQUIRE(run.train("--set output.dir=" + split + " --resume").code == 0);
+  CHECK(losses(straight + "/metrics.jsonl") == losses(split + "/metrics.jsonl"));
+}
+
 TEST_CASE("synth: label volumes -> synthetic NIfTI with the source affine, previews, PSNR and SSIM; complete fills SiteB's T2") {
   TinyRun run("synth_cli");
   REQUIRE(run.train("--set schedule.constant=2 --set schedule.decay=0").code == 0);
