@@ -26,7 +26,7 @@ test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
 
 quickstart: build
-	$(BUILD_DIR)/apps/asyndgan demo
+	BUILD_DIR=$(BUILD_DIR) scripts/quickstart.sh
 
 bench: build
 	$(BUILD_DIR)/bench/bench_conv_bench
