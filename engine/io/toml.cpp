@@ -1,6 +1,7 @@
 // TOML reader: a recursive-descent parser over the text that tracks the line for errors and flattens
 // tables into dotted keys as it goes.
 #include "engine/io/toml.h"
+#include "engine/io/text.h"
 #include <cctype>
 #include <cerrno>
 #include <charconv>
@@ -110,24 +111,6 @@ bool number_from_token(std::string_view tok, Json& out, std::string& why) {
   }
   out = Json(v);
   return true;
-}
-
-void append_utf8(std::string& out, uint32_t cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
 }
 
 std::string join(const std::vector<std::string>& parts, size_t from = 0) {
