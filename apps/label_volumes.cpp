@@ -17,12 +17,6 @@ const Json& field(const Json& o, const std::string& key, const std::string& sour
   return *v;
 }
 
-float background(const PreparedFormat& f) { return f.options.norm == data::Normalization::percentile ? -1.0f : 0.0f; }
-
-bool resized(const PreparedFormat& f, const SubjectInputs& in) {
-  return f.options.resize && (in.grid.dims[1] != in.height || in.grid.dims[0] != in.width);
-}
-
 }  // namespace
 
 PreparedFormat parse_prepare_json(const std::string& text, const std::string& source) {
@@ -81,50 +75,37 @@ SubjectInputs subject_inputs(const PreparedFormat& f, const std::string& label_p
   in.brain_planes.resize(static_cast<size_t>(in.slices * hw));
   in.tumor.assign(static_cast<size_t>(in.slices), 0);
   std::vector<uint8_t> lab(static_cast<size_t>(hw));
-  const bool resize = resized(f, in);
+  const data::PlaneFit fit(f.options, ny, nx);
   for (int64_t z = 0; z < in.slices; ++z) {
     uint8_t* bz = in.brain_planes.data() + z * hw;
-    if (resize) {
-      data::resize_nearest(labels.data() + z * plane, ny, nx, lab.data(), H, W);
-      data::resize_nearest(in.brain.data() + z * plane, ny, nx, bz, H, W);
-    } else {
-      data::pad_crop(labels.data() + z * plane, ny, nx, lab.data(), H, W, uint8_t{0});
-      data::pad_crop(in.brain.data() + z * plane, ny, nx, bz, H, W, uint8_t{0});
-    }
+    fit.mask(labels.data() + z * plane, lab.data());
+    fit.mask(in.brain.data() + z * plane, bz);
     in.tumor[static_cast<size_t>(z)] = std::count_if(lab.begin(), lab.end(), [](uint8_t v) { return v > 0; });
-    float* cond = in.condition.data() + z * in.channels * hw;
-    if (f.options.condition == data::ConditionKind::onehot) data::onehot_condition(lab.data(), bz, H, W, classes, cond);
-    else data::asyndgan_condition(lab.data(), bz, H, W, classes, cond);
+    data::plane_condition(f.options, classes, lab.data(), bz, H, W, in.condition.data() + z * in.channels * hw);
   }
   return in;
 }
 
 std::vector<float> prepared_planes(const PreparedFormat& f, data::Volume v, const SubjectInputs& in) {
-  if (f.options.norm == data::Normalization::percentile)
-    data::normalize_percentile(v, in.brain, f.options.clip_low, f.options.clip_high);
-  else
-    data::normalize_zscore(v, in.brain);
-  const int64_t nx = v.dims[0], ny = v.dims[1], H = in.height, W = in.width;
-  std::vector<float> out(static_cast<size_t>(in.slices * H * W));
-  for (int64_t z = 0; z < in.slices; ++z) {
-    const float* src = v.voxels.data() + z * nx * ny;
-    if (resized(f, in)) data::resize_bilinear(src, ny, nx, out.data() + z * H * W, H, W);
-    else data::pad_crop(src, ny, nx, out.data() + z * H * W, H, W, background(f));
-  }
+  data::normalize(v, in.brain, f.options);
+  const data::PlaneFit fit(f.options, v.dims[1], v.dims[0]);
+  const int64_t plane = v.dims[0] * v.dims[1], hw = in.height * in.width;
+  std::vector<float> out(static_cast<size_t>(in.slices * hw));
+  for (int64_t z = 0; z < in.slices; ++z) fit.image(v.voxels.data() + z * plane, out.data() + z * hw);
   return out;
 }
 
 data::Volume restack(const float* planes, int64_t stride, const PreparedFormat& f, const SubjectInputs& in) {
   data::Volume v = in.grid;
-  const int64_t nx = v.dims[0], ny = v.dims[1], plane = nx * ny, H = in.height, W = in.width;
-  v.voxels.assign(static_cast<size_t>(v.size()), background(f));
+  const data::PlaneFit fit(f.options, v.dims[1], v.dims[0]);
+  const int64_t plane = v.dims[0] * v.dims[1];
+  v.voxels.assign(static_cast<size_t>(v.size()), fit.background);
   for (int64_t z = 0; z < in.slices; ++z) {
     float* dst = v.voxels.data() + z * plane;
-    if (resized(f, in)) data::resize_bilinear(planes + z * stride, H, W, dst, ny, nx);
-    else data::pad_crop(planes + z * stride, H, W, dst, ny, nx, background(f));
+    fit.unfit_image(planes + z * stride, dst);
     const uint8_t* brain = in.brain.data() + z * plane;
     for (int64_t i = 0; i < plane; ++i)
-      if (!brain[i]) dst[i] = background(f);
+      if (!brain[i]) dst[i] = fit.background;
   }
   return v;
 }

@@ -8,6 +8,7 @@
 #include <vector>
 #include "data/dataset.h"
 #include "data/shard.h"
+#include "data/volume.h"
 
 namespace asyndgan::data {
 
@@ -35,6 +36,23 @@ std::vector<std::string> condition_channels(const LabelSet& labels, ConditionKin
 // The split of every subject: a split given by the dataset (a manifest's column) is kept; the others are
 // split per site by `split` fractions (cumulative rounding), ordered by a draw from (seed, subject id).
 std::map<std::string, Split> assign_splits(const Dataset& ds, const PrepareOptions& opt);
+
+// How a subject's axial planes become prepared samples: shared by prepare_subject and by synthesis from
+// label volumes (apps/label_volumes.cpp), so both build exactly the same generator inputs.
+struct PlaneFit {
+  PlaneFit(const PrepareOptions& opt, int64_t ny, int64_t nx);
+  int64_t ny, nx, height, width;
+  bool resize;       // resize (bilinear / nearest) rather than pad or crop
+  float background;  // image value outside the brain and in padding (-1 percentile, 0 z-score)
+  void mask(const uint8_t* src, uint8_t* dst) const;       // labels or brain mask, ny x nx -> height x width
+  void image(const float* src, float* dst) const;          // a normalized plane, ny x nx -> height x width
+  void unfit_image(const float* src, float* dst) const;    // height x width -> ny x nx (restacking a volume)
+};
+// Normalizes one modality volume inside the brain mask as the options say.
+void normalize(Volume& v, const std::vector<uint8_t>& brain, const PrepareOptions& opt);
+// The condition map [channels, H, W] of one plane from its fitted labels (internal values) and brain mask.
+void plane_condition(const PrepareOptions& opt, int classes, const uint8_t* labels, const uint8_t* brain, int64_t h,
+                     int64_t w, float* out);
 
 // One subject's samples, ready for a ShardWriter: condition [n][C][H][W], image [n][M][H][W].
 struct PreparedSubject {

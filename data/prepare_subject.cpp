@@ -39,45 +39,28 @@ PreparedSubject prepare_subject(const Dataset& ds, const Subject& s, Split split
   const std::array<int64_t, 3> dims = label.dims;
   label.voxels = {};
   const std::vector<uint8_t> brain = brain_mask(present);
-  for (size_t m = 0; m < nmod; ++m) {
-    if (!(available & (1u << m))) continue;
-    if (opt.norm == Normalization::percentile) normalize_percentile(mods[m], brain, opt.clip_low, opt.clip_high);
-    else normalize_zscore(mods[m], brain);
-  }
+  for (size_t m = 0; m < nmod; ++m)
+    if (available & (1u << m)) normalize(mods[m], brain, opt);
   const std::vector<int> slices = select_slices(labels, brain, dims, opt.min_tumor, opt.healthy_share, opt.seed, s.id);
 
-  const int64_t nx = dims[0], ny = dims[1], plane = nx * ny, H = opt.height, W = opt.width, hw = H * W;
+  const PlaneFit fit(opt, dims[1], dims[0]);
+  const int64_t plane = dims[0] * dims[1], hw = opt.height * opt.width;
   const int classes = static_cast<int>(ds.labels.names.size());
   const int64_t C = opt.condition == ConditionKind::onehot ? classes + 1 : 1, M = static_cast<int64_t>(nmod);
-  const bool resize = opt.resize && (ny != H || nx != W);
-  const float background = opt.norm == Normalization::percentile ? -1.0f : 0.0f;
   out.condition.resize(static_cast<size_t>(slices.size() * C * hw));
   out.image.resize(static_cast<size_t>(slices.size() * M * hw));
   std::vector<uint8_t> lab_t(static_cast<size_t>(hw)), brain_t(static_cast<size_t>(hw));
   for (size_t i = 0; i < slices.size(); ++i) {
     const int64_t z = slices[i];
-    const uint8_t* lz = labels.data() + z * plane;
-    const uint8_t* bz = brain.data() + z * plane;
-    if (resize) {
-      resize_nearest(lz, ny, nx, lab_t.data(), H, W);
-      resize_nearest(bz, ny, nx, brain_t.data(), H, W);
-    } else {
-      pad_crop(lz, ny, nx, lab_t.data(), H, W, uint8_t{0});
-      pad_crop(bz, ny, nx, brain_t.data(), H, W, uint8_t{0});
-    }
+    fit.mask(labels.data() + z * plane, lab_t.data());
+    fit.mask(brain.data() + z * plane, brain_t.data());
     for (int64_t m = 0; m < M; ++m) {
       float* dst = out.image.data() + (static_cast<int64_t>(i) * M + m) * hw;
-      if (!(available & (1u << m))) {
-        std::fill(dst, dst + hw, 0.0f);
-        continue;
-      }
-      const float* src = mods[m].voxels.data() + z * plane;
-      if (resize) resize_bilinear(src, ny, nx, dst, H, W);
-      else pad_crop(src, ny, nx, dst, H, W, background);
+      if (available & (1u << m)) fit.image(mods[m].voxels.data() + z * plane, dst);
+      else std::fill(dst, dst + hw, 0.0f);
     }
-    float* cond = out.condition.data() + static_cast<int64_t>(i) * C * hw;
-    if (opt.condition == ConditionKind::onehot) onehot_condition(lab_t.data(), brain_t.data(), H, W, classes, cond);
-    else asyndgan_condition(lab_t.data(), brain_t.data(), H, W, classes, cond);
+    plane_condition(opt, classes, lab_t.data(), brain_t.data(), opt.height, opt.width,
+                    out.condition.data() + static_cast<int64_t>(i) * C * hw);
     out.samples.push_back(SampleInfo{s.id, static_cast<int32_t>(z), split, available});
   }
   return out;
