@@ -2,6 +2,7 @@
 #include "engine/autograd.h"
 #include "engine/dispatch.h"
 #include "engine/ops.h"
+#include "engine/profile.h"
 #include "kernels/cpu/conv.h"
 #include "kernels/cpu/conv_lowered.h"
 
@@ -17,6 +18,7 @@ using kern::cpu::ConvGeometry;
 
 Tensor forward_data(const char* op, const Tensor& image, const Tensor& wm, int64_t rows, const ConvGeometry& g,
                     const Shape& out_shape) {
+  const profile::Scope timed(op);
   Tensor out = Tensor::empty(out_shape, image.dtype());
   dispatch_floating(op, image.dtype(), [&](auto tag) {
     using T = decltype(tag);
@@ -27,6 +29,7 @@ Tensor forward_data(const char* op, const Tensor& image, const Tensor& wm, int64
 
 Tensor backward_data(const char* op, const Tensor& in, const Tensor& wm, int64_t rows, const ConvGeometry& g,
                      const Shape& image_shape) {
+  const profile::Scope timed(op);
   Tensor image = Tensor::empty(image_shape, in.dtype());
   dispatch_floating(op, in.dtype(), [&](auto tag) {
     using T = decltype(tag);
@@ -37,6 +40,7 @@ Tensor backward_data(const char* op, const Tensor& in, const Tensor& wm, int64_t
 
 Tensor backward_weight(const char* op, const Tensor& image, const Tensor& in, int64_t rows, const ConvGeometry& g,
                        const Shape& weight_shape) {
+  const profile::Scope timed(op);
   Tensor dw = Tensor::empty(weight_shape, in.dtype());
   dispatch_floating(op, in.dtype(), [&](auto tag) {
     using T = decltype(tag);
@@ -46,6 +50,7 @@ Tensor backward_weight(const char* op, const Tensor& image, const Tensor& in, in
 }
 
 void add_bias(const char* op, Tensor& out, const Tensor& bias) {
+  const profile::Scope timed(op);
   dispatch_floating(op, out.dtype(), [&](auto tag) {
     using T = decltype(tag);
     const int64_t c = out.size(1), plane = out.size(2) * out.size(3);
@@ -55,6 +60,7 @@ void add_bias(const char* op, Tensor& out, const Tensor& bias) {
 }
 
 Tensor bias_gradient(const char* op, const Tensor& dy) {
+  const profile::Scope timed(op);
   Tensor db = Tensor::empty({dy.size(1)}, dy.dtype());
   dispatch_floating(op, dy.dtype(), [&](auto tag) {
     using T = decltype(tag);
