@@ -30,17 +30,6 @@ Tensor channels(const Tensor& x, const std::vector<int64_t>& idx) {
   return cat(parts, 1);
 }
 
-// Whether a discriminator may see fake and real as one batch with the same result: not with batch norm (whose
-// statistics pix2pix computes over fake and real separately) nor dropout (whose mask stream would be drawn
-// differently); instance norm and the other layers are per-sample.
-bool per_sample(nn::Module& d) {
-  for (const auto& [name, m] : d.named_modules()) {
-    const std::string t = m->type_name();
-    if (t == "BatchNorm2d" || t == "Dropout") return false;
-  }
-  return true;
-}
-
 double mean_output(const Tensor& pred, models::GanMode mode) {
   const Tensor p = pred.detach();
   return mean(mode == models::GanMode::vanilla ? sigmoid(p) : p).item();
@@ -109,7 +98,6 @@ Site::Site(std::shared_ptr<data::Shard> shard, SiteChannel& channel, TrainOption
   for (const auto& d : ds_) {
     if (!d) throw ValueError(msg(where, ": the discriminator factory returned null"));
     adams_.push_back(std::make_unique<optim::Adam>(d->parameters(), o_.adam_d));
-    paired_.push_back(per_sample(*d) ? 1 : 0);
   }
 }
 
@@ -188,19 +176,8 @@ Gradient Site::answer(const Request& r) {
   for (int64_t k = 0; k < K; ++k) {
     nn::Module& d = *ds_[static_cast<size_t>(k)];
     d.train();
-    const Tensor in_fake = cat({x, channels(fake_detached, sel[static_cast<size_t>(k)])}, 1);
-    const Tensor in_real = cat({x, channels(real, sel[static_cast<size_t>(k)])}, 1);
-    Tensor pred_fake, pred_real;
-    if (paired_[static_cast<size_t>(k)]) {
-      // One forward and backward at batch 2B: wider products per layer, the same per-sample outputs.
-      const int64_t B = in_fake.size(0);
-      const Tensor pred = d(cat({in_fake, in_real}, 0));
-      pred_fake = pred.narrow(0, 0, B);
-      pred_real = pred.narrow(0, B, B);
-    } else {
-      pred_fake = d(in_fake);
-      pred_real = d(in_real);
-    }
+    const Tensor pred_fake = d(cat({x, channels(fake_detached, sel[static_cast<size_t>(k)])}, 1));
+    const Tensor pred_real = d(cat({x, channels(real, sel[static_cast<size_t>(k)])}, 1));
     const Tensor loss = (gan(pred_fake, false) + gan(pred_real, true)) * 0.5;
     adams_[static_cast<size_t>(k)]->zero_grad();
     loss.backward();

@@ -61,7 +61,6 @@ class Site {
   int64_t mask_channel_ = -1;
   std::vector<std::shared_ptr<nn::Module>> ds_;  // private: never leave the site
   std::vector<std::unique_ptr<optim::Adam>> adams_;
-  std::vector<uint8_t> paired_;        // per D: fake and real go through it as one batch (per-sample layers only)
   SiteStats last_;
 };
 
