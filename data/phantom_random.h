@@ -41,6 +41,10 @@ class Stream {
   kern::Philox4 cur_{};
 };
 
+// The quintic fade 6t^5 - 15t^4 + 10t^3 both noises blend with, and its derivative.
+inline float fade(float t) { return t * t * t * (t * (t * 6.0f - 15.0f) + 10.0f); }
+inline float dfade(float t) { return 30.0f * t * t * (t - 1.0f) * (t - 1.0f); }
+
 // Value noise: uniform [-1, 1] values on a lattice of `cells` cells along each axis over [-extent, extent]^3,
 // blended with a quintic fade, so it is smooth (C2) with features about 2 * extent / cells wide.
 class SmoothNoise {
@@ -53,46 +57,57 @@ class SmoothNoise {
   }
   // Coordinates outside [-extent, extent] are clamped to it.
   float operator()(double x, double y, double z) const {
-    double gx = lattice(x), gy = lattice(y), gz = lattice(z);
-    int ix = static_cast<int>(gx), iy = static_cast<int>(gy), iz = static_cast<int>(gz);
-    float fx = fade(static_cast<float>(gx - ix)), fy = fade(static_cast<float>(gy - iy)),
-          fz = fade(static_cast<float>(gz - iz));
-    const float* p = &values_[static_cast<size_t>(ix + n_ * (iy + n_ * iz))];
-    const int sy = n_, sz = n_ * n_;
-    auto lerp = [](float a, float b, float t) { return a + (b - a) * t; };
-    return lerp(lerp(lerp(p[0], p[1], fx), lerp(p[sy], p[sy + 1], fx), fy),
-                lerp(lerp(p[sz], p[sz + 1], fx), lerp(p[sz + sy], p[sz + sy + 1], fx), fy), fz);
+    const Cell c = locate(x, y, z);
+    return lerp(c.c0, c.c1, c.fz);
   }
   // The value and its gradient (per coordinate unit; zero where clamped), from the same eight lattice values.
   float value_and_gradient(double x, double y, double z, float grad[3]) const {
-    double gx = lattice(x), gy = lattice(y), gz = lattice(z);
-    int ix = static_cast<int>(gx), iy = static_cast<int>(gy), iz = static_cast<int>(gz);
-    float fx = fade(static_cast<float>(gx - ix)), fy = fade(static_cast<float>(gy - iy)),
-          fz = fade(static_cast<float>(gz - iz));
-    const float* p = &values_[static_cast<size_t>(ix + n_ * (iy + n_ * iz))];
+    const Cell c = locate(x, y, z);
+    const float* p = c.p;
     const int sy = n_, sz = n_ * n_;
-    auto lerp = [](float a, float b, float t) { return a + (b - a) * t; };
-    const float p000 = p[0], p100 = p[1], p010 = p[sy], p110 = p[sy + 1];
-    const float p001 = p[sz], p101 = p[sz + 1], p011 = p[sz + sy], p111 = p[sz + sy + 1];
-    const float c00 = lerp(p000, p100, fx), c10 = lerp(p010, p110, fx);
-    const float c01 = lerp(p001, p101, fx), c11 = lerp(p011, p111, fx);
-    const float c0 = lerp(c00, c10, fy), c1 = lerp(c01, c11, fy);
     const float s = static_cast<float>(scale_);
-    grad[0] = inside(x) * s * dfade(static_cast<float>(gx - ix)) *
-              lerp(lerp(p100 - p000, p110 - p010, fy), lerp(p101 - p001, p111 - p011, fy), fz);
-    grad[1] = inside(y) * s * dfade(static_cast<float>(gy - iy)) * lerp(c10 - c00, c11 - c01, fz);
-    grad[2] = inside(z) * s * dfade(static_cast<float>(gz - iz)) * (c1 - c0);
-    return lerp(c0, c1, fz);
+    grad[0] = inside(x) * s * dfade(c.tx) *
+              lerp(lerp(p[1] - p[0], p[sy + 1] - p[sy], c.fy), lerp(p[sz + 1] - p[sz], p[sz + sy + 1] - p[sz + sy], c.fy),
+                   c.fz);
+    grad[1] = inside(y) * s * dfade(c.ty) * lerp(c.c10 - c.c00, c.c11 - c.c01, c.fz);
+    grad[2] = inside(z) * s * dfade(c.tz) * (c.c1 - c.c0);
+    return lerp(c.c0, c.c1, c.fz);
   }
 
  private:
+  // The lattice cell around a point: its first corner, the fractional offsets (raw t and faded f), and the
+  // blends along x (c00..c11) and then y (c0, c1) that the value and the gradient share.
+  struct Cell {
+    const float* p;
+    float tx, ty, tz, fx, fy, fz;
+    float c00, c10, c01, c11, c0, c1;
+  };
+  Cell locate(double x, double y, double z) const {
+    const double gx = lattice(x), gy = lattice(y), gz = lattice(z);
+    const int ix = static_cast<int>(gx), iy = static_cast<int>(gy), iz = static_cast<int>(gz);
+    Cell c;
+    c.tx = static_cast<float>(gx - ix);
+    c.ty = static_cast<float>(gy - iy);
+    c.tz = static_cast<float>(gz - iz);
+    c.fx = fade(c.tx);
+    c.fy = fade(c.ty);
+    c.fz = fade(c.tz);
+    c.p = &values_[static_cast<size_t>(ix + n_ * (iy + n_ * iz))];
+    const int sy = n_, sz = n_ * n_;
+    c.c00 = lerp(c.p[0], c.p[1], c.fx);
+    c.c10 = lerp(c.p[sy], c.p[sy + 1], c.fx);
+    c.c01 = lerp(c.p[sz], c.p[sz + 1], c.fx);
+    c.c11 = lerp(c.p[sz + sy], c.p[sz + sy + 1], c.fx);
+    c.c0 = lerp(c.c00, c.c10, c.fy);
+    c.c1 = lerp(c.c01, c.c11, c.fy);
+    return c;
+  }
+  static float lerp(float a, float b, float t) { return a + (b - a) * t; }
   double lattice(double v) const {
     double g = (std::clamp(v, -extent_, extent_) + extent_) * scale_;
     return std::min(g, static_cast<double>(n_ - 2) - 1e-6);
   }
   float inside(double v) const { return std::abs(v) < extent_ ? 1.0f : 0.0f; }
-  static float fade(float t) { return t * t * t * (t * (t * 6.0f - 15.0f) + 10.0f); }
-  static float dfade(float t) { return 30.0f * t * t * (t - 1.0f) * (t - 1.0f); }
   int n_;
   double scale_, extent_;
   std::vector<float> values_;
@@ -122,8 +137,8 @@ class GradientNoise {
     for (int a = 0; a < 3; ++a) {
       i[a] = static_cast<int>(g[a]);
       t[a] = static_cast<float>(g[a] - i[a]);
-      f[a] = t[a] * t[a] * t[a] * (t[a] * (t[a] * 6.0f - 15.0f) + 10.0f);
-      df[a] = 30.0f * t[a] * t[a] * (t[a] - 1.0f) * (t[a] - 1.0f);
+      f[a] = fade(t[a]);
+      df[a] = dfade(t[a]);
     }
     float value = 0, gx = 0, gy = 0, gz = 0;
     for (int c = 0; c < 8; ++c) {
