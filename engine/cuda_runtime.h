@@ -1,13 +1,37 @@
-// The few CUDA runtime services the engine core needs; a CPU-only build defines them to report no GPU.
+// The CUDA runtime services the engine core needs: devices, the caching allocator, copies, the current stream
+// and memory statistics. A CPU-only build defines them to report no GPU (engine/cuda_runtime_none.cpp).
 #pragma once
 #include <cstddef>
+#include <cstdint>
 
 namespace asyndgan::cuda_rt {
 
-int device_count();                         // 0 without a GPU or without CUDA compiled in
+int device_count();  // 0 without a GPU or without CUDA compiled in
+
+// Device memory from the caching, stream-ordered allocator (kernels/cuda/allocator.cu): a freed block goes
+// back to its size class and is reused by later allocations on the same stream without a synchronization.
 void* device_malloc(size_t nbytes, int device);
 void device_free(void* ptr, int device);
-// kind: 0 host->device, 1 device->host, 2 device->device
-void memcpy(void* dst, const void* src, size_t nbytes, int kind);
+
+// kind: 0 host->device, 1 device->host, 2 device->device. Ordered on the device's current stream; a copy to
+// the host returns once the data is there.
+void memcpy(void* dst, const void* src, size_t nbytes, int kind, int device);
+
+// The stream every kernel of `device` launches on (a cudaStream_t; void* keeps CUDA types out of the engine).
+void* current_stream(int device);
+void synchronize(int device);  // waits for all work queued on the device's current stream
+
+struct MemoryStats {
+  size_t allocated = 0;       // bytes held by live tensors now
+  size_t peak_allocated = 0;  // the most ever held at once (since the last reset)
+  size_t reserved = 0;        // bytes the cache holds from the driver (allocated + cached free blocks)
+  int64_t device_mallocs = 0; // cudaMalloc calls so far: flat once the cache is warm
+};
+MemoryStats memory_stats(int device);
+void reset_peak_memory(int device);
+void empty_cache(int device);  // returns cached free blocks to the driver
+
+// Name and compute capability of a device, for `asyndgan info` and the logs ("" when there is none).
+const char* device_name(int device);
 
 }  // namespace asyndgan::cuda_rt

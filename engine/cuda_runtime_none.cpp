@@ -1,4 +1,6 @@
-// CUDA runtime services for a build without CUDA: no devices, and a clear error on any device request.
+// CUDA runtime services and kernel table for a build without CUDA: no devices, a clear error on any device
+// request, and an empty kernel table.
+#include "engine/backend.h"
 #include "engine/cuda_runtime.h"
 #include "engine/error.h"
 
@@ -13,7 +15,17 @@ static DeviceError no_cuda() {
 int device_count() { return 0; }
 void* device_malloc(size_t, int) { throw no_cuda(); }
 void device_free(void*, int) {}
-void memcpy(void*, const void*, size_t, int) { throw no_cuda(); }
+void memcpy(void*, const void*, size_t, int, int) { throw no_cuda(); }
+void* current_stream(int) { throw no_cuda(); }
+void synchronize(int) {}
+MemoryStats memory_stats(int) { return {}; }
+void reset_peak_memory(int) {}
+void empty_cache(int) {}
+const char* device_name(int) { return ""; }
 
 }  // namespace asyndgan::cuda_rt
+
+namespace asyndgan::backend {
+void install_cuda_kernels(CudaKernels&) {}
+}  // namespace asyndgan::backend
 #endif

@@ -32,11 +32,11 @@ void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device
   if (dst_device.is_cpu() && src_device.is_cpu())
     std::memcpy(dst, src, nbytes);
   else if (src_device.is_cpu())
-    cuda_rt::memcpy(dst, src, nbytes, 0);
+    cuda_rt::memcpy(dst, src, nbytes, 0, dst_device.index);
   else if (dst_device.is_cpu())
-    cuda_rt::memcpy(dst, src, nbytes, 1);
+    cuda_rt::memcpy(dst, src, nbytes, 1, src_device.index);
   else
-    cuda_rt::memcpy(dst, src, nbytes, 2);
+    cuda_rt::memcpy(dst, src, nbytes, 2, dst_device.index);
 }
 
 }  // namespace asyndgan

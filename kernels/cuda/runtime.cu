@@ -36,9 +36,17 @@ void device_free(void* ptr, int device) {
   cudaFree(ptr);
 }
 
-void memcpy(void* dst, const void* src, size_t nbytes, int kind) {
+void memcpy(void* dst, const void* src, size_t nbytes, int kind, int device) {
   cudaMemcpyKind k = kind == 0 ? cudaMemcpyHostToDevice : kind == 1 ? cudaMemcpyDeviceToHost : cudaMemcpyDeviceToDevice;
   check(cudaMemcpy(dst, src, nbytes, k), "cudaMemcpy");
 }
+
+// PLACEHOLDER until the allocator and streams land.
+void* current_stream(int) { return nullptr; }
+void synchronize(int device) { cudaSetDevice(device); cudaDeviceSynchronize(); }
+MemoryStats memory_stats(int) { return {}; }
+void reset_peak_memory(int) {}
+void empty_cache(int) {}
+const char* device_name(int) { return ""; }
 
 }  // namespace asyndgan::cuda_rt

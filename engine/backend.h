@@ -1,0 +1,118 @@
+// The GPU kernels the ops call for cuda tensors: one table of plain functions, filled at start-up by kernels/cuda/
+// in a CUDA build (each op family registers its entries from its own file, as PyTorch's DispatchStub does) and
+// left empty in a CPU-only build, where an op on a cuda tensor throws a DeviceError naming the op. Call sites
+// need no #ifdef: `backend::cuda("relu").unary(...)`.
+//
+// Contract for every entry: the op has already checked shapes, dtypes and devices, allocated every output on
+// the inputs' device, and made every input contiguous unless the entry says "strided". Entries launch on the
+// device's current stream (engine/cuda_runtime.h) and never synchronize with the host, so a step built from them
+// can be captured in a CUDA graph; 0-D results (sums, losses) stay on the device. "Assigns" means the output is
+// overwritten; "accumulates" means added to. Supported dtypes: f32, bf16 and f64 for activations and outputs;
+// normalization weights, biases, running and saved statistics are f32 when x is bf16 (mixed precision), else x's.
+#pragma once
+#include <cstdint>
+#include <vector>
+#include "engine/tensor.h"
+#include "kernels/common/philox.h"
+
+namespace asyndgan::backend {
+
+// The activation fused after a normalization, and the standalone activation ops.
+enum class Act : unsigned char { none, relu, leaky_relu, tanh, sigmoid };
+
+// The window of a conv2d (for conv_transpose2d: of the conv2d whose backward-data it is). Dilation 1, groups 1.
+struct ConvWindow {
+  int64_t stride_h = 1, stride_w = 1, pad_h = 0, pad_w = 0;
+};
+
+struct NormConfig {
+  bool per_channel = true;  // batch norm: one group per channel over N, H, W; instance norm: one per (n, c)
+  bool training = true;     // false: normalize with the running statistics (batch norm in eval mode)
+  double momentum = 0.1, eps = 1e-5;
+  Act act = Act::none;  // applied to weight * xhat + bias
+  double slope = 0.2;   // of leaky_relu
+};
+
+// One parameter of a fused Adam launch with its own bias-corrected scalars (PyTorch counts steps per parameter).
+struct AdamSlot {
+  Tensor param, grad, exp_avg, exp_avg_sq;  // same shape; param/moments f32 (master weights), grad f32
+  double weight_decay, one_minus_beta1, beta2, one_minus_beta2, bias_correction2_sqrt, eps, neg_step_size;
+};
+
+struct CudaKernels {
+  // ---- tensor basics (engine/tensor.cpp) ----
+  void (*fill)(Tensor& dst, double value) = nullptr;             // dst strided; assigns
+  void (*copy)(const Tensor& src, Tensor& dst) = nullptr;        // both strided, same shape, any dtypes (converts)
+
+  // ---- elementwise (engine/ops/elementwise.cpp); same shapes, assigns unless noted ----
+  void (*axpby)(double alpha, const Tensor& a, double beta, const Tensor& b, Tensor& out) = nullptr;
+  void (*affine)(const Tensor& a, double scale, double shift, Tensor& out) = nullptr;  // scale * a + shift
+  void (*mul)(const Tensor& a, const Tensor& b, Tensor& out) = nullptr;
+  void (*axpy_)(Tensor& a, double alpha, const Tensor& b) = nullptr;  // a += alpha * b (accumulates)
+
+  // ---- reductions and losses (engine/ops/reduce.cpp, loss.cpp): out is 0-D on the device, f32 or f64 ----
+  void (*sum)(const Tensor& x, double scale, Tensor& out) = nullptr;  // out = scale * sum(x)
+  // mean |x - y|, or with mask: sum(mask * |x - y|) / max(sum(mask), 1); mask may be undefined.
+  void (*l1_forward)(const Tensor& x, const Tensor& y, const Tensor& mask, Tensor& out) = nullptr;
+  // gx = dL/dloss (0-D on the device) * d loss / dx.
+  void (*l1_backward)(const Tensor& grad_loss, const Tensor& x, const Tensor& y, const Tensor& mask,
+                      Tensor& gx) = nullptr;
+  void (*mse_forward)(const Tensor& x, const Tensor& y, Tensor& out) = nullptr;
+  void (*mse_backward)(const Tensor& grad_loss, const Tensor& x, const Tensor& y, Tensor& gx) = nullptr;
+  void (*bce_forward)(const Tensor& logits, const Tensor& target, Tensor& out) = nullptr;
+  // gx may be undefined (not needed); gt likewise (its gradient is -dL/dloss * x / n).
+  void (*bce_backward)(const Tensor& grad_loss, const Tensor& logits, const Tensor& target, Tensor& gx,
+                       Tensor& gt) = nullptr;
+
+  // ---- activations and dropout (engine/ops/activation.cpp) ----
+  void (*unary)(Act act, double slope, const Tensor& x, Tensor& out) = nullptr;
+  // saved: the forward output y for relu, tanh and sigmoid; the input x for leaky_relu (as on the CPU).
+  void (*unary_backward)(Act act, double slope, const Tensor& grad, const Tensor& saved, Tensor& gin) = nullptr;
+  // mask[i] = 1/(1-p) where word i of the Philox draw starting at block `first` keeps element i, else 0 (the
+  // CPU's kern::cpu::dropout_mask, bit for bit); out = x * mask.
+  void (*dropout)(kern::PhiloxKey key, uint64_t first, double p, const Tensor& x, Tensor& mask, Tensor& out) = nullptr;
+
+  // ---- shape (engine/ops/shape.cpp); cat is copy() into narrowed views of its output ----
+  void (*reflection_pad2d)(const Tensor& x, int64_t left, int64_t right, int64_t top, int64_t bottom,
+                           Tensor& out) = nullptr;
+  void (*reflection_pad2d_backward)(const Tensor& grad, int64_t left, int64_t right, int64_t top, int64_t bottom,
+                                    Tensor& gin) = nullptr;  // assigns
+
+  // ---- normalization fused with the activation that follows (engine/ops/norm.cpp) ----
+  // out = act(weight * (x - mean) * invstd + bias); weight/bias may be undefined (1 and 0). Training: batch
+  // statistics, saved to save_mean/save_invstd ([groups], f32), and running_mean/var (when defined) updated in
+  // place with the unbiased variance. Eval: the running statistics (save_* still written).
+  void (*norm_forward)(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& running_mean,
+                       Tensor& running_var, const NormConfig& cfg, Tensor& out, Tensor& save_mean,
+                       Tensor& save_invstd) = nullptr;
+  // From dL/dout and the forward's x and saved statistics (the activation's derivative is recomputed from x):
+  // gx (assigns), gweight and gbias (assign; each may be undefined when not needed).
+  void (*norm_backward)(const Tensor& grad, const Tensor& x, const Tensor& weight, const Tensor& bias,
+                        const Tensor& save_mean, const Tensor& save_invstd, const NormConfig& cfg, Tensor& gx,
+                        Tensor& gweight, Tensor& gbias) = nullptr;
+
+  // ---- convolution (engine/ops/conv.cpp): cuDNN, algorithm cached per shape, workspace capped ----
+  // x [N, Cin, H, W], w [Cout, Cin, kh, kw], y [N, Cout, oh, ow]; bias [Cout] or undefined. All assign.
+  void (*conv2d_forward)(const Tensor& x, const Tensor& w, const Tensor& bias, const ConvWindow& win,
+                         Tensor& y) = nullptr;
+  void (*conv2d_backward_data)(const Tensor& dy, const Tensor& w, const ConvWindow& win, Tensor& dx) = nullptr;
+  void (*conv2d_backward_weight)(const Tensor& x, const Tensor& dy, const ConvWindow& win, Tensor& dw) = nullptr;
+  void (*bias_grad)(const Tensor& dy, Tensor& db) = nullptr;  // db[c] = sum over n, h, w of dy
+  void (*add_channel_bias)(Tensor& y, const Tensor& bias) = nullptr;  // y[n, c, ...] += bias[c] (accumulates)
+
+  // ---- optimizer (engine/optim/adam.cpp): every slot updated in one launch ----
+  void (*adam)(const std::vector<AdamSlot>& slots) = nullptr;
+};
+
+// The table for cuda tensors; throws a DeviceError naming `op` when CUDA is not compiled in or an entry is
+// missing. Installs the table on first use.
+const CudaKernels& cuda(const char* op);
+// The table itself (entries may be null), for the registration test and the registrars.
+CudaKernels& cuda_table();
+// True when the inputs (the defined ones) live on a CUDA device; the op then calls cuda(op).
+bool on_cuda(std::initializer_list<Tensor> tensors);
+
+// Filled by kernels/cuda/registry.cpp in a CUDA build; a CPU-only build's version leaves the table empty.
+void install_cuda_kernels(CudaKernels& table);
+
+}  // namespace asyndgan::backend
