@@ -6,11 +6,16 @@
 #include <memory>
 #include <string>
 #include "data/loader.h"
+#include "engine/device.h"
 #include "engine/nn/module.h"
 #include "engine/optim/adam.h"
 #include "models/gan_loss.h"
 
 namespace asyndgan::dist {
+
+// fp32: everything in f32 (TF32 off unless allowed); bf16: mixed precision, bf16 activations and convolution
+// math with f32 master weights, Adam state and normalization statistics.
+enum class Precision { fp32, bf16 };
 
 enum class Weighting { size, equal };           // pi_j = n_j / sum(n) over the step's sites / 1 / #sites
 enum class DiscriminatorLayout { per_modality,  // one PatchGAN per modality the site has (condition + it)
@@ -30,6 +35,8 @@ struct TrainOptions {
   Weighting weighting = Weighting::size;
   DiscriminatorLayout discriminators = DiscriminatorLayout::per_modality;
   uint64_t seed = 0;                       // sampling, augmentation, dropout and each site's opaque keys
+  Device device = Device::cpu();           // where G and every D live (resolve_device picks it from config)
+  Precision precision = Precision::fp32;   // bf16 needs a CUDA device
 };
 
 // Builds a network for `in_channels` input channels (a discriminator) or in -> out (the generator); the
