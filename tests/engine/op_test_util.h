@@ -1,6 +1,9 @@
-// Helpers shared by the op tests: running code under a fixed OpenMP thread count, and random inputs kept
-// away from the kinks of relu, leaky_relu and |x|, where finite differences are meaningless.
+// Helpers shared by the op tests: running code under a fixed OpenMP thread count, random inputs kept away
+// from the kinks of relu, leaky_relu and |x|, where finite differences are meaningless, and the relative error
+// that the golden and cross-device comparisons use.
 #pragma once
+#include <algorithm>
+#include <cmath>
 #include <vector>
 #include "engine/engine.h"
 #ifdef _OPENMP
@@ -32,6 +35,21 @@ inline Tensor rand_away_from_zero(const Shape& shape, uint64_t seed, double marg
   Tensor t = Tensor::from_vector(v, shape);
   t.set_requires_grad(true);
   return t;
+}
+
+// max|actual - expected| / max(scale, or max|expected| when scale is 0, 1e-6), on any device and dtype; NaN
+// anywhere counts as infinitely wrong. Relative to the largest magnitude, not per element: sums that cancel to
+// near zero are as exact as their terms, not as their result.
+inline double relative_error(const Tensor& actual, const Tensor& expected, double scale = 0) {
+  if (actual.shape() != expected.shape()) return INFINITY;
+  const std::vector<double> a = actual.to_doubles(), e = expected.to_doubles();
+  double diff = 0, emax = 0;
+  for (size_t i = 0; i < e.size(); ++i) {
+    const double d = std::fabs(a[i] - e[i]);
+    if (!(d <= diff)) diff = d;
+    emax = std::max(emax, std::fabs(e[i]));
+  }
+  return diff / std::max(scale > 0 ? scale : emax, 1e-6);
 }
 
 }  // namespace asyndgan::test
