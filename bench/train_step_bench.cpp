@@ -9,12 +9,8 @@
 #include <string>
 #include <vector>
 #include <unistd.h>
-#include "data/shard.h"
-#include "dist/simulation.h"
-#include "engine/engine.h"
-#include "engine/nn/init.h"
+#include "bench/step_setup.h"
 #include "engine/profile.h"
-#include "models/factory.h"
 
 using namespace asyndgan;
 using Clock = std::chrono::steady_clock;
@@ -28,74 +24,6 @@ constexpr const char* kNorm = "instance";  // pix2pix's default for the U-Net/Pa
 
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
-// One site's shard: background/ncr/ed/et one-hot plus a brain mask (an ellipse with a blob of tumor classes
-// whose position depends on the sample), and four smooth modality images in [-1, 1].
-std::string write_shard(const fs::path& dir, int site, int64_t size) {
-  data::ShardHeader h;
-  h.site = "site" + std::to_string(site);
-  h.height = h.width = size;
-  h.condition_channels = {"background", "ncr", "ed", "et", "brain"};
-  h.image_channels = {"t1", "t1ce", "t2", "flair"};
-  const std::string path = (dir / (h.site + ".shard")).string();
-  data::ShardWriter w(path, h);
-  const int64_t P = size * size;
-  std::vector<float> cond(5 * P), img(4 * P);
-  for (int64_t i = 0; i < kSamplesPerSite; ++i) {
-    std::fill(cond.begin(), cond.end(), 0.f);
-    const double cx = 0.5 + 0.15 * std::sin(0.7 * static_cast<double>(i + site)), cy = 0.5 + 0.1 * std::cos(0.3 * static_cast<double>(i));
-    for (int64_t y = 0; y < size; ++y)
-      for (int64_t x = 0; x < size; ++x) {
-        const double u = (static_cast<double>(x) + 0.5) / static_cast<double>(size) - 0.5;
-        const double v = (static_cast<double>(y) + 0.5) / static_cast<double>(size) - 0.5;
-        const bool brain = u * u / 0.16 + v * v / 0.2 < 1;
-        const double r = std::hypot(u + 0.5 - cx, v + 0.5 - cy);
-        const int64_t cls = !brain ? 0 : r < 0.04 ? 1 : r < 0.07 ? 3 : r < 0.12 ? 2 : 0;
-        const int64_t p = y * size + x;
-        cond[static_cast<size_t>(cls * P + p)] = 1.f;
-        cond[static_cast<size_t>(4 * P + p)] = brain ? 1.f : 0.f;
-        for (int64_t m = 0; m < 4; ++m)
-          img[static_cast<size_t>(m * P + p)] =
-              brain ? static_cast<float>(0.6 * std::sin(7 * u * static_cast<double>(m + 1) + 5 * v) - 0.1 * static_cast<double>(cls)) : -1.f;
-      }
-    w.add(cond.data(), img.data(), {"subject-" + std::to_string(i / 16), static_cast<int32_t>(i % 16), data::Split::train, 0b1111u});
-  }
-  w.finish();
-  return path;
-}
-
-dist::SimulationSpec make_spec(const std::vector<std::string>& shards, int64_t size) {
-  dist::SimulationSpec spec;
-  spec.shards = shards;
-  spec.options.gan_loss = models::GanMode::vanilla;
-  spec.options.lambda_l1 = 100;
-  spec.options.batch_per_site = kBatch;
-  spec.options.seed = 1;
-  spec.make_generator = [size](int64_t in, int64_t out) {
-    models::GeneratorConfig g;
-    g.kind = "unet";
-    g.in_channels = in;
-    g.out_channels = out;
-    g.ngf = 64;
-    g.norm = kNorm;
-    g.dropout = true;
-    g.image_size = size;
-    auto net = models::build_generator(g);
-    nn::init_pix2pix(*net, default_generator());
-    return net;
-  };
-  spec.make_discriminator = [](int64_t in) {
-    models::DiscriminatorConfig d;
-    d.in_channels = in;
-    d.ndf = 64;
-    d.n_layers = 3;
-    d.norm = kNorm;
-    auto net = models::build_discriminator(d);
-    nn::init_pix2pix(*net, default_generator());
-    return net;
-  };
-  return spec;
-}
-
 struct Result {
   int64_t iterations = 0;
   double seconds = 0, conv_seconds = 0;
@@ -103,7 +31,7 @@ struct Result {
 };
 
 Result run(const std::vector<std::string>& shards, int64_t size, double budget, bool profiled) {
-  dist::Simulation sim(make_spec(shards, size));
+  dist::Simulation sim(bench::make_spec(shards, size, kBatch, kNorm));
   for (int64_t i = 0; i < kWarmup; ++i) sim.step();
   profile::reset();
   profile::set_enabled(profiled);
@@ -146,7 +74,7 @@ int main(int argc, char** argv) {
   for (int64_t size : {64, 128}) {
     fs::create_directories(dir / std::to_string(size));
     std::vector<std::string> shards;
-    for (int s = 0; s < 3; ++s) shards.push_back(write_shard(dir / std::to_string(size), s, size));
+    for (int s = 0; s < 3; ++s) shards.push_back(bench::write_shard(dir / std::to_string(size), s, size, kSamplesPerSite));
     for (int64_t sites : {1, 3}) {
       const std::vector<std::string> use(shards.begin(), shards.begin() + sites);
       const Result r = run(use, size, budget, profiled);
