@@ -1,5 +1,6 @@
 // Full reductions to a 0-D tensor: sum and mean.
 #include "engine/autograd.h"
+#include "engine/backend.h"
 #include "engine/dispatch.h"
 #include "engine/ops.h"
 #include "kernels/cpu/elementwise.h"
@@ -9,16 +10,25 @@ namespace {
 
 Tensor scaled_sum(const char* op, const Tensor& x, double scale) {
   check_defined(op, x, "x");
-  check_cpu(op, {x});
   Tensor xc = x.contiguous();
-  double s = dispatch_floating(op, x.dtype(), [&](auto tag) {
-    using T = decltype(tag);
-    return kern::cpu::sum<T>(xc.data<T>(), xc.numel());
-  });
-  Tensor out = Tensor::scalar(s * scale, x.dtype());
+  Tensor out;
+  if (backend::on_cuda({x})) {
+    // The result stays on the device: f64 for f64 input, else f32 (a bf16 sum would lose the total's digits).
+    out = Tensor::empty({}, x.dtype() == DType::f64 ? DType::f64 : DType::f32, x.device());
+    backend::cuda(op).sum(xc, scale, out);
+  } else {
+    double s = dispatch_floating(op, x.dtype(), [&](auto tag) {
+      using T = decltype(tag);
+      return kern::cpu::sum<T>(xc.data<T>(), xc.numel());
+    });
+    out = Tensor::scalar(s * scale, x.dtype());
+  }
   Shape shape = x.shape();
-  record(out, op, {x}, [shape, scale](const Tensor& g, const std::vector<bool>&) {
-    return std::vector<Tensor>{Tensor::full(shape, g.item() * scale, g.dtype(), g.device())};
+  DType dtype = x.dtype();
+  record(out, op, {x}, [shape, scale, dtype](const Tensor& g, const std::vector<bool>&) {
+    // x's dtype, not g's: on a GPU a bf16 x has an f32 sum. There item() waits for the device, as the kernel
+    // table has no entry that broadcasts a device scalar; sum/mean are off the training step's backward path.
+    return std::vector<Tensor>{Tensor::full(shape, g.item() * scale, dtype, g.device())};
   });
   return out;
 }

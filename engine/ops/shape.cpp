@@ -1,5 +1,6 @@
 // Shape ops: reflection padding of the last two dims and concatenation along any dim.
 #include "engine/autograd.h"
+#include "engine/backend.h"
 #include "engine/dispatch.h"
 #include "engine/ops.h"
 #include "kernels/cpu/shape.h"
@@ -17,25 +18,32 @@ Tensor reflection_pad2d(const Tensor& x, int64_t left, int64_t right, int64_t to
   if (left >= w || right >= w || top >= h || bottom >= h)
     throw ShapeError(msg(op, ": pads {left ", left, ", right ", right, ", top ", top, ", bottom ", bottom,
                          "} must each be smaller than the padded dim of input ", shape_str(x.shape())));
-  check_cpu(op, {x});
   const int64_t planes = x.numel() / (h * w);
   Shape out_shape = x.shape();
   out_shape[out_shape.size() - 2] = h + top + bottom;
   out_shape[out_shape.size() - 1] = w + left + right;
   Tensor xc = x.contiguous();
   Tensor out = Tensor::empty(out_shape, x.dtype(), x.device());
-  dispatch_floating(op, x.dtype(), [&](auto tag) {
-    using T = decltype(tag);
-    kern::cpu::reflection_pad2d<T>(xc.data<T>(), planes, h, w, left, right, top, bottom, out.data<T>());
-  });
+  if (backend::on_cuda({x})) {
+    backend::cuda(op).reflection_pad2d(xc, left, right, top, bottom, out);
+  } else {
+    dispatch_floating(op, x.dtype(), [&](auto tag) {
+      using T = decltype(tag);
+      kern::cpu::reflection_pad2d<T>(xc.data<T>(), planes, h, w, left, right, top, bottom, out.data<T>());
+    });
+  }
   Shape in_shape = x.shape();
   record(out, op, {x}, [in_shape, planes, h, w, left, right, top, bottom](const Tensor& g, const std::vector<bool>&) {
     Tensor gc = g.contiguous();
     Tensor gin = Tensor::empty(in_shape, g.dtype(), g.device());
-    dispatch_floating("reflection_pad2d", g.dtype(), [&](auto tag) {
-      using T = decltype(tag);
-      kern::cpu::reflection_pad2d_backward<T>(gc.data<T>(), planes, h, w, left, right, top, bottom, gin.data<T>());
-    });
+    if (g.device().is_cuda()) {
+      backend::cuda("reflection_pad2d").reflection_pad2d_backward(gc, left, right, top, bottom, gin);
+    } else {
+      dispatch_floating("reflection_pad2d", g.dtype(), [&](auto tag) {
+        using T = decltype(tag);
+        kern::cpu::reflection_pad2d_backward<T>(gc.data<T>(), planes, h, w, left, right, top, bottom, gin.data<T>());
+      });
+    }
     return std::vector<Tensor>{gin};
   });
   return out;
@@ -62,24 +70,32 @@ Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) {
                            shape_str(first.shape()), " outside dim ", d));
     out_shape[d] += t.shape()[d];
   }
-  for (const Tensor& t : tensors) check_cpu(op, {t});
-
-  // Row-major: each input contributes size[d] * inner contiguous elements per index of the outer dims.
-  int64_t outer = 1, inner = 1;
-  for (int64_t i = 0; i < d; ++i) outer *= out_shape[i];
-  for (int64_t i = d + 1; i < nd; ++i) inner *= out_shape[i];
-  const int64_t elem = static_cast<int64_t>(dtype_size(first.dtype()));
-  std::vector<Tensor> contiguous;
-  std::vector<const void*> srcs;
-  std::vector<int64_t> row_bytes, sizes;
-  for (const Tensor& t : tensors) {
-    contiguous.push_back(t.contiguous());
-    srcs.push_back(contiguous.back().raw_data());
-    row_bytes.push_back(t.shape()[d] * inner * elem);
-    sizes.push_back(t.shape()[d]);
-  }
   Tensor out = Tensor::empty(out_shape, first.dtype(), first.device());
-  kern::cpu::concat_rows(srcs.data(), row_bytes.data(), static_cast<int64_t>(srcs.size()), outer, out.raw_data());
+  std::vector<int64_t> sizes;
+  for (const Tensor& t : tensors) sizes.push_back(t.shape()[d]);
+  if (backend::on_cuda({first})) {
+    // Each input is copied (by the backend's strided copy, which converts nothing here) into its slice along d.
+    int64_t start = 0;
+    for (size_t k = 0; k < tensors.size(); ++k) {
+      if (sizes[k] > 0) out.narrow(d, start, sizes[k]).copy_(tensors[k]);
+      start += sizes[k];
+    }
+  } else {
+    // Row-major: each input contributes size[d] * inner contiguous elements per index of the outer dims.
+    int64_t outer = 1, inner = 1;
+    for (int64_t i = 0; i < d; ++i) outer *= out_shape[i];
+    for (int64_t i = d + 1; i < nd; ++i) inner *= out_shape[i];
+    const int64_t elem = static_cast<int64_t>(dtype_size(first.dtype()));
+    std::vector<Tensor> contiguous;
+    std::vector<const void*> srcs;
+    std::vector<int64_t> row_bytes;
+    for (const Tensor& t : tensors) {
+      contiguous.push_back(t.contiguous());
+      srcs.push_back(contiguous.back().raw_data());
+      row_bytes.push_back(t.shape()[d] * inner * elem);
+    }
+    kern::cpu::concat_rows(srcs.data(), row_bytes.data(), static_cast<int64_t>(srcs.size()), outer, out.raw_data());
+  }
 
   record(out, op, tensors, [d, sizes](const Tensor& g, const std::vector<bool>& needs) {
     std::vector<Tensor> grads(sizes.size());

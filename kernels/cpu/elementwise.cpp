@@ -2,6 +2,7 @@
 #include "kernels/cpu/elementwise.h"
 #include <cstddef>
 #include <vector>
+#include "kernels/common/elementwise_math.h"
 
 namespace asyndgan::kern::cpu {
 
@@ -21,15 +22,15 @@ template <class T> void mul(const T* a, const T* b, T* out, int64_t n) {
 }
 template <class T> void axpby(T alpha, const T* a, T beta, const T* b, T* out, int64_t n) {
 #pragma omp parallel for simd if (n > kParallelMin) schedule(static)
-  for (int64_t i = 0; i < n; ++i) out[i] = alpha * a[i] + beta * b[i];
+  for (int64_t i = 0; i < n; ++i) out[i] = axpby_value(alpha, a[i], beta, b[i]);
 }
 template <class T> void affine(const T* a, T scale, T shift, T* out, int64_t n) {
 #pragma omp parallel for simd if (n > kParallelMin) schedule(static)
-  for (int64_t i = 0; i < n; ++i) out[i] = scale * a[i] + shift;
+  for (int64_t i = 0; i < n; ++i) out[i] = affine_value(a[i], scale, shift);
 }
 template <class T> void axpy_inplace(T* a, T alpha, const T* b, int64_t n) {
 #pragma omp parallel for simd if (n > kParallelMin) schedule(static)
-  for (int64_t i = 0; i < n; ++i) a[i] += alpha * b[i];
+  for (int64_t i = 0; i < n; ++i) a[i] = axpy_value(a[i], alpha, b[i]);
 }
 
 // Fixed-size chunks summed independently, then combined in order: the result does not depend on threads.

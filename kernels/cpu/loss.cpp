@@ -1,6 +1,5 @@
 // Loss kernels: the per-element math of kernels/common/loss_math.h over buffers, parallel with OpenMP.
 #include "kernels/cpu/loss.h"
-#include <cmath>
 #include "kernels/common/loss_math.h"
 
 namespace asyndgan::kern::cpu {
@@ -9,15 +8,15 @@ constexpr int64_t kParallelMin = 1 << 15;
 
 template <class T> void l1_terms(const T* x, const T* y, const T* mask, T* out, int64_t n) {
 #pragma omp parallel for simd if (n > kParallelMin) schedule(static)
-  for (int64_t i = 0; i < n; ++i) out[i] = (mask ? mask[i] : T(1)) * std::fabs(x[i] - y[i]);
+  for (int64_t i = 0; i < n; ++i) out[i] = l1_term(x[i], y[i], mask ? mask[i] : T(1));
 }
 template <class T> void l1_grad(const T* x, const T* y, const T* mask, T scale, T* out, int64_t n) {
 #pragma omp parallel for simd if (n > kParallelMin) schedule(static)
-  for (int64_t i = 0; i < n; ++i) out[i] = scale * (mask ? mask[i] : T(1)) * sign0(x[i] - y[i]);
+  for (int64_t i = 0; i < n; ++i) out[i] = l1_grad_term(x[i], y[i], mask ? mask[i] : T(1), scale);
 }
 template <class T> void squared_diff(const T* x, const T* y, T* out, int64_t n) {
 #pragma omp parallel for simd if (n > kParallelMin) schedule(static)
-  for (int64_t i = 0; i < n; ++i) out[i] = (x[i] - y[i]) * (x[i] - y[i]);
+  for (int64_t i = 0; i < n; ++i) out[i] = squared_diff_term(x[i], y[i]);
 }
 template <class T> void bce_logits_terms(const T* x, const T* t, T* out, int64_t n) {
 #pragma omp parallel for if (n > kParallelMin) schedule(static)

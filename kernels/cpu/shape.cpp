@@ -2,18 +2,12 @@
 #include "kernels/cpu/shape.h"
 #include <cstring>
 #include <vector>
+#include "kernels/common/shape_math.h"
 
 namespace asyndgan::kern::cpu {
 namespace {
 
 constexpr int64_t kParallelMin = 1 << 15;
-
-// PyTorch's ReflectionPad index: mirror about the first and last element, which are not repeated.
-inline int64_t reflect(int64_t i, int64_t n) {
-  if (i < 0) return -i;
-  if (i >= n) return 2 * (n - 1) - i;
-  return i;
-}
 
 }  // namespace
 
@@ -23,9 +17,9 @@ template <class T> void reflection_pad2d(const T* x, int64_t planes, int64_t h, 
 #pragma omp parallel for collapse(2) if (planes * oh * ow > kParallelMin) schedule(static)
   for (int64_t p = 0; p < planes; ++p)
     for (int64_t r = 0; r < oh; ++r) {
-      const T* src = x + (p * h + reflect(r - top, h)) * w;
+      const T* src = x + (p * h + reflect_index(r - top, h)) * w;
       T* dst = out + (p * oh + r) * ow;
-      for (int64_t c = 0; c < ow; ++c) dst[c] = src[reflect(c - left, w)];
+      for (int64_t c = 0; c < ow; ++c) dst[c] = src[reflect_index(c - left, w)];
     }
 }
 
@@ -40,8 +34,8 @@ template <class T> void reflection_pad2d_backward(const T* g, int64_t planes, in
     std::memset(static_cast<void*>(dst), 0, static_cast<size_t>(h * w) * sizeof(T));
     for (int64_t r = 0; r < oh; ++r) {
       const T* src = g + (p * oh + r) * ow;
-      T* row = dst + reflect(r - top, h) * w;
-      for (int64_t c = 0; c < ow; ++c) row[reflect(c - left, w)] += src[c];
+      T* row = dst + reflect_index(r - top, h) * w;
+      for (int64_t c = 0; c < ow; ++c) row[reflect_index(c - left, w)] += src[c];
     }
   }
 }

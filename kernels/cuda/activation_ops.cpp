@@ -1,6 +1,13 @@
-// PLACEHOLDER until the activation CUDA kernels land: registers nothing (the registry test lists the missing entries).
+// Registers the CUDA activations and dropout (kernels/cuda/activation.cu) in the engine's table.
+#include "kernels/cuda/activation.cuh"
 #include "kernels/cuda/registry.h"
 
 namespace asyndgan::kern::cuda {
-void register_activation(backend::CudaKernels&) {}
+
+void register_activation(backend::CudaKernels& t) {
+  t.unary = &unary;
+  t.unary_backward = &unary_backward;
+  t.dropout = &dropout;
+}
+
 }  // namespace asyndgan::kern::cuda
