@@ -1,5 +1,7 @@
-// conv2d and conv_transpose2d (NCHW) on the CPU: batched im2col + GEMM, forward and backward.
+// conv2d and conv_transpose2d (NCHW), forward and backward: batched im2col + GEMM on the CPU, cuDNN through the
+// kernel table (engine/backend.h) for cuda tensors.
 #include "engine/autograd.h"
+#include "engine/backend.h"
 #include "engine/dispatch.h"
 #include "engine/ops.h"
 #include "engine/profile.h"
@@ -15,10 +17,30 @@ using kern::cpu::ConvGeometry;
 // [rows, g.col_rows()]: conv2d's weight [Cout, Cin, kh, kw] is Wm with rows = Cout over input images, the
 // transposed weight [Cin, Cout, kh, kw] is Wm with rows = Cin over output images. One op's forward is the
 // other's backward-data.
+//
+// On the GPU the same three roles are cuDNN's conv2d directions on the conv2d whose image is `image` and whose
+// weight is wm read as [rows, channels, kh, kw]: forward_data is its forward, backward_data its backward-data
+// (`in` as dy), backward_weight its backward-weight (`in` as dy). conv_transpose2d's weight [Cin, Cout, kh, kw]
+// is exactly that conv2d's [Cout', Cin', kh, kw] with Cout' = Cin and Cin' = Cout, so no entry needs to know
+// which op called it. (Profile scopes around GPU calls time the launch, not the kernel.)
+
+backend::ConvWindow window(const ConvGeometry& g) { return {g.stride_h, g.stride_w, g.pad_h, g.pad_w}; }
+
+// A table entry that a build may lack (a CUDA build without cuDNN has no convolution entries).
+template <class Fn>
+Fn entry(const char* op, Fn fn, const char* name) {
+  if (!fn) throw DeviceError(msg(op, ": this CUDA build has no ", name, " kernel (was cuDNN found at configure time?)"));
+  return fn;
+}
 
 Tensor forward_data(const char* op, const Tensor& image, const Tensor& wm, int64_t rows, const ConvGeometry& g,
                     const Shape& out_shape) {
   const profile::Scope timed(op);
+  if (image.device().is_cuda()) {
+    Tensor out = Tensor::empty(out_shape, image.dtype(), image.device());
+    entry(op, backend::cuda(op).conv2d_forward, "conv2d_forward")(image, wm, Tensor(), window(g), out);
+    return out;
+  }
   Tensor out = Tensor::empty(out_shape, image.dtype());
   dispatch_floating(op, image.dtype(), [&](auto tag) {
     using T = decltype(tag);
@@ -30,6 +52,11 @@ Tensor forward_data(const char* op, const Tensor& image, const Tensor& wm, int64
 Tensor backward_data(const char* op, const Tensor& in, const Tensor& wm, int64_t rows, const ConvGeometry& g,
                      const Shape& image_shape) {
   const profile::Scope timed(op);
+  if (in.device().is_cuda()) {
+    Tensor image = Tensor::empty(image_shape, in.dtype(), in.device());
+    entry(op, backend::cuda(op).conv2d_backward_data, "conv2d_backward_data")(in, wm, window(g), image);
+    return image;
+  }
   Tensor image = Tensor::empty(image_shape, in.dtype());
   dispatch_floating(op, in.dtype(), [&](auto tag) {
     using T = decltype(tag);
@@ -41,6 +68,11 @@ Tensor backward_data(const char* op, const Tensor& in, const Tensor& wm, int64_t
 Tensor backward_weight(const char* op, const Tensor& image, const Tensor& in, int64_t rows, const ConvGeometry& g,
                        const Shape& weight_shape) {
   const profile::Scope timed(op);
+  if (in.device().is_cuda()) {
+    Tensor dw = Tensor::empty(weight_shape, in.dtype(), in.device());
+    entry(op, backend::cuda(op).conv2d_backward_weight, "conv2d_backward_weight")(image, in, window(g), dw);
+    return dw;
+  }
   Tensor dw = Tensor::empty(weight_shape, in.dtype());
   dispatch_floating(op, in.dtype(), [&](auto tag) {
     using T = decltype(tag);
@@ -51,6 +83,7 @@ Tensor backward_weight(const char* op, const Tensor& image, const Tensor& in, in
 
 void add_bias(const char* op, Tensor& out, const Tensor& bias) {
   const profile::Scope timed(op);
+  if (out.device().is_cuda()) return entry(op, backend::cuda(op).add_channel_bias, "add_channel_bias")(out, bias);
   dispatch_floating(op, out.dtype(), [&](auto tag) {
     using T = decltype(tag);
     const int64_t c = out.size(1), plane = out.size(2) * out.size(3);
@@ -61,6 +94,11 @@ void add_bias(const char* op, Tensor& out, const Tensor& bias) {
 
 Tensor bias_gradient(const char* op, const Tensor& dy) {
   const profile::Scope timed(op);
+  if (dy.device().is_cuda()) {
+    Tensor db = Tensor::empty({dy.size(1)}, dy.dtype(), dy.device());
+    entry(op, backend::cuda(op).bias_grad, "bias_grad")(dy, db);
+    return db;
+  }
   Tensor db = Tensor::empty({dy.size(1)}, dy.dtype());
   dispatch_floating(op, dy.dtype(), [&](auto tag) {
     using T = decltype(tag);
@@ -69,7 +107,8 @@ Tensor bias_gradient(const char* op, const Tensor& dy) {
   return db;
 }
 
-// The checks both ops share: defined 4-D input and weight, a 1-D bias of `channels_out`, matching dtypes, CPU.
+// The checks both ops share: defined 4-D input and weight, a 1-D bias of `channels_out`, one dtype and one
+// device for all; on the GPU, a dtype cuDNN computes in (the CPU's kernels check theirs when dispatched).
 void check_common(const char* op, const Tensor& x, const Tensor& weight, const Tensor& bias) {
   check_defined(op, x, "x");
   check_defined(op, weight, "weight");
@@ -77,7 +116,8 @@ void check_common(const char* op, const Tensor& x, const Tensor& weight, const T
   check_dim(op, weight, 4, "weight");
   check_same_dtype_device(op, x, weight);
   if (bias.defined()) check_same_dtype_device(op, x, bias);
-  check_cpu(op, {x, weight, bias});
+  if (x.device().is_cuda() && x.dtype() != DType::f32 && x.dtype() != DType::f64 && x.dtype() != DType::bf16)
+    throw DTypeError(msg(op, ": CUDA kernels exist for f32, f64 and bf16, got ", dtype_name(x.dtype())));
   if (x.numel() == 0 || weight.numel() == 0)
     throw ShapeError(msg(op, ": empty input ", shape_str(x.shape()), " or weight ", shape_str(weight.shape())));
 }

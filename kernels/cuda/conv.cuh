@@ -1,0 +1,25 @@
+// cuDNN 2-D convolution over raw NCHW device buffers: forward, backward-data and backward-weight, each with its
+// algorithm chosen once per shape and cached (kernels/cuda/conv.cu). Host-only declarations.
+#pragma once
+#include <cstdint>
+#include "engine/dtype.h"
+
+namespace asyndgan::kern::cuda {
+
+// The conv2d all three directions refer to: image x [n, c_in, h, w], weight [c_out, c_in, kh, kw], output
+// y [n, c_out, oh, ow]; dilation 1, groups 1. conv_transpose2d passes the conv2d whose backward-data it is.
+struct ConvShape {
+  int64_t n = 0, c_in = 0, h = 0, w = 0, c_out = 0, kh = 0, kw = 0, oh = 0, ow = 0;
+  int64_t stride_h = 1, stride_w = 1, pad_h = 0, pad_w = 0;
+};
+
+// dtype f32, f64 or bf16 (bf16 accumulates in f32). All assign their output, on the device's current stream.
+// The first call for a shape searches for the algorithm and synchronizes the device; later calls do not.
+void conv2d_forward(DType dt, const ConvShape& s, const void* x, const void* w, void* y, int device);
+void conv2d_backward_data(DType dt, const ConvShape& s, const void* dy, const void* w, void* dx, int device);
+void conv2d_backward_weight(DType dt, const ConvShape& s, const void* x, const void* dy, void* dw, int device);
+
+// Algorithms chosen so far, for tests and logs (changing a setting needs no reset: the settings are in the key).
+size_t conv_algorithm_cache_size();
+
+}  // namespace asyndgan::kern::cuda
