@@ -7,6 +7,8 @@
 namespace asyndgan::cuda_rt {
 
 int device_count();  // 0 without a GPU or without CUDA compiled in
+// Why device_count() is 0, for the one-line CPU fallback note ("" when there are devices).
+const char* no_device_reason();
 
 // Device memory from the caching, stream-ordered allocator (kernels/cuda/allocator.cu): a freed block goes
 // back to its size class and is reused by later allocations on the same stream without a synchronization.
@@ -17,7 +19,9 @@ void device_free(void* ptr, int device);
 // the host returns once the data is there.
 void memcpy(void* dst, const void* src, size_t nbytes, int kind, int device);
 
-// The stream every kernel of `device` launches on (a cudaStream_t; void* keeps CUDA types out of the engine).
+// The stream every kernel of `device` launches on (a cudaStream_t; void* keeps CUDA types out of the engine),
+// created non-blocking on first use. Also makes `device` the calling thread's current device, so the launch
+// that follows lands on it.
 void* current_stream(int device);
 void synchronize(int device);  // waits for all work queued on the device's current stream
 

@@ -13,6 +13,7 @@ static DeviceError no_cuda() {
       "machine with the CUDA toolkit, or use device 'cpu'");
 }
 int device_count() { return 0; }
+const char* no_device_reason() { return "not compiled in"; }
 void* device_malloc(size_t, int) { throw no_cuda(); }
 void device_free(void*, int) {}
 void memcpy(void*, const void*, size_t, int, int) { throw no_cuda(); }

@@ -1,52 +1,140 @@
-// CUDA runtime services for the engine core: device count, allocation and copies, with errors that name the call.
-#include <cuda_runtime.h>
+// The CUDA runtime services of engine/cuda_runtime.h: devices and their names, one stream per device, copies
+// ordered on it, and device memory from the caching allocator (kernels/cuda/allocator.cu).
+#include <memory>
+#include <mutex>
 #include <string>
 #include "engine/cuda_runtime.h"
 #include "engine/error.h"
+#include "kernels/cuda/allocator.cuh"
+#include "kernels/cuda/launch.cuh"
 
 namespace asyndgan::cuda_rt {
+namespace {
 
-static void check(cudaError_t err, const char* what) {
-  if (err != cudaSuccess)
-    throw DeviceError(std::string("CUDA ") + what + " failed: " + cudaGetErrorString(err));
-}
+using kern::cuda::check;
 
-int device_count() {
-  int n = 0;
-  if (cudaGetDeviceCount(&n) != cudaSuccess) {
-    cudaGetLastError();  // clear the sticky "no device" error so later calls start clean
-    return 0;
-  }
-  return n;
-}
+struct Probe {
+  int count = 0;
+  std::string reason;  // why count is 0
+};
 
-void* device_malloc(size_t nbytes, int device) {
-  int n = device_count();
-  if (device >= n)
-    throw DeviceError("cuda:" + std::to_string(device) + " does not exist: this machine has " +
-                      std::to_string(n) + " CUDA device(s)");
-  check(cudaSetDevice(device), "cudaSetDevice");
-  void* p = nullptr;
-  check(cudaMalloc(&p, nbytes ? nbytes : 1), "cudaMalloc");
+// Asked once: the answer cannot change while the process runs, and Storage asks on every allocation.
+const Probe& probe() {
+  static const Probe p = [] {
+    Probe r;
+    cudaError_t err = cudaGetDeviceCount(&r.count);
+    if (err != cudaSuccess) {
+      // Initialization errors are sticky: clearing is best effort, and nothing else touches CUDA without a device.
+      cudaGetLastError();
+      r.count = 0;
+      r.reason = err == cudaErrorNoDevice ? "no GPU visible"
+                 : err == cudaErrorInsufficientDriver
+                     ? "no GPU visible: no CUDA driver, or one older than this build's CUDA runtime"
+                     : std::string("no GPU visible: ") + cudaGetErrorString(err);
+    } else if (r.count == 0) {
+      r.reason = "no GPU visible";
+    }
+    return r;
+  }();
   return p;
 }
 
+void check_device(int device, const char* what) {
+  const int n = probe().count;
+  if (device < 0 || device >= n)
+    throw DeviceError(msg(what, ": cuda:", device, " does not exist: this machine has ", n, " CUDA device(s)",
+                          n ? msg(" (cuda:0 to cuda:", n - 1, ")") : msg(" (", probe().reason, ")"),
+                          "; use one of them or 'cpu'"));
+}
+
+// Per-device state, made on first use of each device.
+struct PerDevice {
+  std::once_flag stream_once, name_once;
+  cudaStream_t stream = nullptr;
+  std::string name;
+};
+
+PerDevice& per_device(int device) {
+  static PerDevice* all = new PerDevice[probe().count > 0 ? probe().count : 1];  // never freed: see allocator.cu
+  return all[device];
+}
+
+}  // namespace
+
+int device_count() { return probe().count; }
+
+const char* no_device_reason() { return probe().reason.c_str(); }
+
+void* device_malloc(size_t nbytes, int device) {
+  check_device(device, "device_malloc");
+  return kern::cuda::cached_malloc(nbytes, device);
+}
+
 void device_free(void* ptr, int device) {
-  cudaSetDevice(device);
-  cudaFree(ptr);
+  if (ptr) kern::cuda::cached_free(ptr, device);
+}
+
+void* current_stream(int device) {
+  check_device(device, "current_stream");
+  PerDevice& d = per_device(device);
+  check(cudaSetDevice(device), "cudaSetDevice");
+  // Non-blocking: never serialized against the legacy default stream that libraries may use behind our back.
+  std::call_once(d.stream_once, [&] { check(cudaStreamCreateWithFlags(&d.stream, cudaStreamNonBlocking), "cudaStreamCreateWithFlags"); });
+  return d.stream;
+}
+
+void synchronize(int device) {
+  check(cudaStreamSynchronize(kern::cuda::stream(device)), "cudaStreamSynchronize");
 }
 
 void memcpy(void* dst, const void* src, size_t nbytes, int kind, int device) {
-  cudaMemcpyKind k = kind == 0 ? cudaMemcpyHostToDevice : kind == 1 ? cudaMemcpyDeviceToHost : cudaMemcpyDeviceToDevice;
-  check(cudaMemcpy(dst, src, nbytes, k), "cudaMemcpy");
+  if (nbytes == 0) return;
+  cudaStream_t s = kern::cuda::stream(device);
+  bool across = false;
+  if (kind == 2 && device_count() > 1) {
+    // A copy from another device's memory must wait for that device's queued writes to it.
+    cudaPointerAttributes attr{};
+    check(cudaPointerGetAttributes(&attr, src), "cudaPointerGetAttributes");
+    across = attr.type == cudaMemoryTypeDevice && attr.device != device;
+    if (across) synchronize(attr.device);
+    check(cudaSetDevice(device), "cudaSetDevice");
+  }
+  const cudaMemcpyKind k = kind == 0   ? cudaMemcpyHostToDevice
+                           : kind == 1 ? cudaMemcpyDeviceToHost
+                                       : cudaMemcpyDefault;  // device to device, peer copies included
+  // From pageable host memory the call returns once the source has been staged, so the caller may reuse it.
+  check(cudaMemcpyAsync(dst, src, nbytes, k, s), "cudaMemcpyAsync");
+  // To the host: the caller reads the data next. Across devices: the source's own stream does not order the
+  // copy, so its block must not go back to the source device's cache while the copy still reads it.
+  if (kind == 1 || across) check(cudaStreamSynchronize(s), "cudaStreamSynchronize after a copy");
 }
 
-// PLACEHOLDER until the allocator and streams land.
-void* current_stream(int) { return nullptr; }
-void synchronize(int device) { cudaSetDevice(device); cudaDeviceSynchronize(); }
-MemoryStats memory_stats(int) { return {}; }
-void reset_peak_memory(int) {}
-void empty_cache(int) {}
-const char* device_name(int) { return ""; }
+MemoryStats memory_stats(int device) {
+  check_device(device, "memory_stats");
+  return kern::cuda::cached_stats(device);
+}
+
+void reset_peak_memory(int device) {
+  check_device(device, "reset_peak_memory");
+  kern::cuda::cached_reset_peak(device);
+}
+
+void empty_cache(int device) {
+  check_device(device, "empty_cache");
+  kern::cuda::cached_empty_cache(device);
+}
+
+const char* device_name(int device) {
+  if (device < 0 || device >= device_count()) return "";
+  PerDevice& d = per_device(device);
+  std::call_once(d.name_once, [&] {
+    cudaDeviceProp prop{};
+    if (cudaGetDeviceProperties(&prop, device) == cudaSuccess)
+      d.name = msg(prop.name, " (sm_", prop.major, prop.minor, ")");
+    else
+      cudaGetLastError();
+  });
+  return d.name.c_str();
+}
 
 }  // namespace asyndgan::cuda_rt

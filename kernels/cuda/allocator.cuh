@@ -1,0 +1,17 @@
+// The CUDA caching allocator behind cuda_rt::device_malloc/device_free: engine/block_cache.h's policy over
+// cudaMalloc/cudaFree, one cache per device, with the statistics `asyndgan info` and the logs report.
+#pragma once
+#include <cstddef>
+#include "engine/cuda_runtime.h"
+
+namespace asyndgan::kern::cuda {
+
+// `device` must exist (the runtime checks it). Out of memory even after returning the cache to the driver
+// throws a DeviceError naming the request, what is allocated and reserved, and the fix.
+void* cached_malloc(size_t nbytes, int device);
+void cached_free(void* ptr, int device);  // never throws: it runs in Storage's destructor
+cuda_rt::MemoryStats cached_stats(int device);
+void cached_reset_peak(int device);
+void cached_empty_cache(int device);  // waits for the device's stream, then returns every cached free block
+
+}  // namespace asyndgan::kern::cuda
