@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstring>
 #include "engine/autograd.h"
+#include "engine/backend.h"
 #include "engine/rng.h"
 #include "kernels/cpu/copy.h"
 
@@ -45,9 +46,9 @@ Tensor Tensor::zeros(const Shape& shape, DType dtype, Device device) { return fu
 Tensor Tensor::ones(const Shape& shape, DType dtype, Device device) { return full(shape, 1.0, dtype, device); }
 
 Tensor Tensor::full(const Shape& shape, double value, DType dtype, Device device) {
-  Tensor host = empty(shape, dtype, Device::cpu());
-  kern::cpu::fill(host.raw_data(), dtype, host.numel(), value);
-  return device.is_cpu() ? host : host.to(device);
+  Tensor t = empty(shape, dtype, device);
+  t.fill_(value);
+  return t;
 }
 
 template <class T>
@@ -169,37 +170,33 @@ Tensor make_view(const Tensor& base, const Shape& shape, const Shape& strides, i
   return Tensor(std::move(impl));
 }
 
-// Contiguous copy of `src` converted to `dtype`, without autograd.
-static Tensor materialize(const Tensor& src, DType dtype) {
+// Contiguous copy of `src` converted to `dtype`, on src's device, without autograd.
+static Tensor materialize(const Tensor& src, DType dtype, const char* op) {
   Tensor out = Tensor::empty(src.shape(), dtype, src.device());
-  if (src.device().is_cpu()) {
+  if (src.device().is_cpu())
     kern::cpu::copy_strided(src.raw_data(), src.dtype(), src.shape().data(), src.strides().data(),
                             static_cast<int>(src.dim()), out.raw_data(), dtype);
-  } else if (src.is_contiguous() && src.dtype() == dtype) {
-    copy_bytes(out.raw_data(), out.device(), src.raw_data(), src.device(), src.nbytes());
-  } else {
-    throw DeviceError(msg("strided copy or dtype conversion of a ", src.describe(),
-                          " tensor needs the CUDA backend's copy kernels"));
-  }
+  else
+    backend::cuda(op).copy(src, out);
   return out;
 }
 
 Tensor Tensor::contiguous() const {
   if (is_contiguous()) return *this;
-  Tensor out = materialize(*this, dtype());
+  Tensor out = materialize(*this, dtype(), "contiguous");
   record(out, "contiguous", {*this}, [](const Tensor& g, const std::vector<bool>&) { return std::vector<Tensor>{g}; });
   return out;
 }
 
 Tensor Tensor::clone() const {
-  Tensor out = materialize(*this, dtype());
+  Tensor out = materialize(*this, dtype(), "clone");
   record(out, "clone", {*this}, [](const Tensor& g, const std::vector<bool>&) { return std::vector<Tensor>{g}; });
   return out;
 }
 
 Tensor Tensor::to(DType dt) const {
   if (dt == dtype()) return *this;
-  Tensor out = materialize(*this, dt);
+  Tensor out = materialize(*this, dt, "to(dtype)");
   if (is_floating(dt) && is_floating(dtype())) {
     DType from = dtype();
     record(out, "to_dtype", {*this},
@@ -213,8 +210,7 @@ Tensor Tensor::to(Device dev) const {
   if (dev.is_cuda() && dev.index >= cuda_device_count())
     throw DeviceError(msg("to(", dev.str(), "): this machine has ", cuda_device_count(),
                           " CUDA device(s); use 'cpu' or an existing cuda:N"));
-  Tensor src = device().is_cpu() ? contiguous() : *this;
-  if (!src.is_contiguous()) throw DeviceError(msg("to(", dev.str(), "): a strided ", describe(), " tensor needs the CUDA backend's copy kernels"));
+  Tensor src = contiguous();  // on the source device: the bytes then cross in one copy
   Tensor out = empty(shape(), dtype(), dev);
   copy_bytes(out.raw_data(), dev, src.raw_data(), src.device(), nbytes());
   Device from = device();
@@ -268,18 +264,30 @@ Tensor Tensor::narrow(int64_t d, int64_t start, int64_t length) const {
 void Tensor::copy_(const Tensor& src) {
   if (src.shape() != shape())
     throw ShapeError(msg("copy_: source shape ", shape_str(src.shape()), " does not match destination ", shape_str(shape())));
-  if (!device().is_cpu() || !src.device().is_cpu()) {
-    Tensor s = src.to(dtype());
-    if (!is_contiguous() || !s.is_contiguous()) throw DeviceError(msg("copy_: strided copy on ", device().str(), " needs the CUDA backend"));
-    copy_bytes(raw_data(), device(), s.raw_data(), s.device(), nbytes());
+  if (src.device() == device() && device().is_cuda()) {
+    backend::cuda("copy_").copy(src, *this);  // converts, and takes care of overlap with self
     return;
   }
-  Tensor c = materialize(src, dtype());  // handles overlap with self and dtype conversion
+  if (!(src.device() == device())) {
+    // Across devices only contiguous bytes of one dtype cross: convert and gather on the source device.
+    Tensor s = src.is_contiguous() && src.dtype() == dtype() ? src : materialize(src, dtype(), "copy_");
+    if (is_contiguous()) {
+      copy_bytes(raw_data(), device(), s.raw_data(), s.device(), nbytes());
+    } else {
+      Tensor staged = empty(shape(), dtype(), device());
+      copy_bytes(staged.raw_data(), device(), s.raw_data(), s.device(), nbytes());
+      copy_(staged);
+    }
+    return;
+  }
+  Tensor c = materialize(src, dtype(), "copy_");  // handles overlap with self and dtype conversion
   kern::cpu::scatter_strided(c.raw_data(), shape().data(), strides().data(), static_cast<int>(dim()), raw_data(), dtype());
 }
 
 void Tensor::fill_(double value) {
-  if (is_contiguous() && device().is_cpu()) {
+  if (device().is_cuda()) {
+    backend::cuda("fill_").fill(*this, value);
+  } else if (is_contiguous()) {
     kern::cpu::fill(raw_data(), dtype(), numel(), value);
   } else {
     copy_(full(shape(), value, dtype(), Device::cpu()));

@@ -1,0 +1,147 @@
+// Grid-stride strided copy/convert and fill kernels over CopyGeometry; same-dtype copies move bits by element size.
+#include "kernels/cuda/copy.cuh"
+#include <cstring>
+#include <type_traits>
+#include "engine/error.h"
+#include "kernels/common/half.h"
+#include "kernels/cuda/launch.cuh"
+
+namespace asyndgan::kern::cuda {
+namespace {
+
+// bf16 and f16 as their bits, converted by kernels/common/half.h exactly as on the CPU.
+struct bf16_t { uint16_t bits; };
+struct f16_t { uint16_t bits; };
+
+template <class T> ASYNDGAN_HD double load_d(const T* p) { return static_cast<double>(*p); }
+template <> ASYNDGAN_HD double load_d(const bf16_t* p) { return bf16_to_float(p->bits); }
+template <> ASYNDGAN_HD double load_d(const f16_t* p) { return f16_to_float(p->bits); }
+template <class T> ASYNDGAN_HD void store_d(T* p, double v) { *p = static_cast<T>(v); }
+template <> ASYNDGAN_HD void store_d(bf16_t* p, double v) { p->bits = float_to_bf16(static_cast<float>(v)); }
+template <> ASYNDGAN_HD void store_d(f16_t* p, double v) { p->bits = float_to_f16(static_cast<float>(v)); }
+
+// kern::cpu::copy_strided's rule: through double except the exact same-type and integer->integer paths.
+template <class S, class D> __device__ __forceinline__ void convert(const S* s, D* d) {
+  if constexpr (std::is_same_v<S, D>) *d = *s;
+  else if constexpr (std::is_integral_v<S> && std::is_integral_v<D>) *d = static_cast<D>(*s);
+  else store_d(d, load_d(s));
+}
+
+template <class S, class D, class I>
+__global__ void copy_kernel(const S* __restrict__ src, D* __restrict__ dst, CopyGeometry g) {
+  const I n = static_cast<I>(g.numel), step = static_cast<I>(blockDim.x) * static_cast<I>(gridDim.x);
+  for (I i = static_cast<I>(blockIdx.x) * static_cast<I>(blockDim.x) + static_cast<I>(threadIdx.x); i < n; i += step) {
+    I so, d;
+    copy_offsets(g, i, so, d);
+    convert(src + so, dst + d);
+  }
+}
+
+template <class T, class I>
+__global__ void fill_kernel(T* __restrict__ dst, T value, CopyGeometry g) {
+  const I n = static_cast<I>(g.numel), step = static_cast<I>(blockDim.x) * static_cast<I>(gridDim.x);
+  for (I i = static_cast<I>(blockIdx.x) * static_cast<I>(blockDim.x) + static_cast<I>(threadIdx.x); i < n; i += step) {
+    I unused, d;
+    copy_offsets(g, i, unused, d);
+    dst[d] = value;
+  }
+}
+
+template <class F> void with_type(DType dt, F&& f) {
+  switch (dt) {
+    case DType::f32: return f(float{});
+    case DType::f64: return f(double{});
+    case DType::bf16: return f(bf16_t{});
+    case DType::f16: return f(f16_t{});
+    case DType::u8: return f(uint8_t{});
+    case DType::i32: return f(int32_t{});
+    case DType::i64: return f(int64_t{});
+  }
+  throw DTypeError(msg("CUDA copy: unknown dtype code ", static_cast<int>(dt)));
+}
+
+// An unsigned integer as wide as one element: same-dtype copies and fills only move bits.
+template <class F> void with_bits(DType dt, F&& f) {
+  switch (dtype_size(dt)) {
+    case 1: return f(uint8_t{});
+    case 2: return f(uint16_t{});
+    case 4: return f(uint32_t{});
+    default: return f(uint64_t{});
+  }
+}
+
+bool one_run(const CopyGeometry& g) {
+  return g.ndim == 0 || (g.ndim == 1 && g.src_stride[0] == 1 && g.dst_stride[0] == 1);
+}
+
+template <class S, class D>
+void launch_copy(const void* src, void* dst, const CopyGeometry& g, cudaStream_t stream) {
+  const auto* s = static_cast<const S*>(src);
+  auto* d = static_cast<D*>(dst);
+  if (g.fits_int32)
+    copy_kernel<S, D, int32_t><<<grid_for(g.numel), kBlock, 0, stream>>>(s, d, g);
+  else
+    copy_kernel<S, D, int64_t><<<grid_for(g.numel), kBlock, 0, stream>>>(s, d, g);
+  check_launch("copy_kernel");
+}
+
+}  // namespace
+
+void copy_strided(const void* src, DType src_dtype, void* dst, DType dst_dtype, const CopyGeometry& g,
+                  cudaStream_t stream) {
+  if (g.numel == 0) return;
+  if (src_dtype == dst_dtype) {
+    if (one_run(g)) {
+      check(cudaMemcpyAsync(dst, src, static_cast<size_t>(g.numel) * dtype_size(src_dtype), cudaMemcpyDeviceToDevice,
+                            stream),
+            "cudaMemcpyAsync (device to device)");
+      return;
+    }
+    with_bits(src_dtype, [&](auto tag) {
+      using T = decltype(tag);
+      launch_copy<T, T>(src, dst, g, stream);
+    });
+    return;
+  }
+  // Conversions are usually between contiguous tensors (one dimension, no division), so only the 64-bit index
+  // variant is compiled for them: 42 type pairs, not 84.
+  CopyGeometry wide = g;
+  wide.fits_int32 = false;
+  with_type(src_dtype, [&](auto s_tag) {
+    with_type(dst_dtype, [&](auto d_tag) {
+      using S = decltype(s_tag);
+      using D = decltype(d_tag);
+      if constexpr (!std::is_same_v<S, D>) launch_copy<S, D>(src, dst, wide, stream);
+    });
+  });
+}
+
+void fill_strided(void* dst, DType dtype, double value, const CopyGeometry& g, cudaStream_t stream) {
+  if (g.numel == 0) return;
+  uint64_t bits = 0;  // the element's bytes, as kern::cpu::fill would store them
+  with_type(dtype, [&](auto tag) {
+    using T = decltype(tag);
+    T v;
+    store_d(&v, value);
+    std::memcpy(&bits, &v, sizeof v);
+  });
+  const size_t esize = dtype_size(dtype);
+  const bool contiguous = g.ndim == 0 || (g.ndim == 1 && g.dst_stride[0] == 1);
+  if (contiguous && (bits == 0 || esize == 1)) {
+    check(cudaMemsetAsync(dst, static_cast<int>(bits & 0xff), static_cast<size_t>(g.numel) * esize, stream),
+          "cudaMemsetAsync");
+    return;
+  }
+  with_bits(dtype, [&](auto tag) {
+    using T = decltype(tag);
+    T v;
+    std::memcpy(&v, &bits, sizeof v);  // little-endian: the low bytes hold the element
+    if (g.fits_int32)
+      fill_kernel<T, int32_t><<<grid_for(g.numel), kBlock, 0, stream>>>(static_cast<T*>(dst), v, g);
+    else
+      fill_kernel<T, int64_t><<<grid_for(g.numel), kBlock, 0, stream>>>(static_cast<T*>(dst), v, g);
+    check_launch("fill_kernel");
+  });
+}
+
+}  // namespace asyndgan::kern::cuda
