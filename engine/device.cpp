@@ -1,5 +1,9 @@
-// Device parsing and printing; the CUDA device count comes from the CUDA runtime when it is compiled in.
+// Device parsing, printing and resolving a user's setting (with the CPU fallback); the CUDA device count comes
+// from the CUDA runtime when it is compiled in.
 #include "engine/device.h"
+#include <cstdio>
+#include <mutex>
+#include "engine/cuda_runtime.h"
 #include "engine/error.h"
 
 namespace asyndgan {
@@ -16,6 +20,29 @@ Device Device::parse(const std::string& text) {
     }
   }
   throw DeviceError(msg("bad device '", text, "': expected 'cpu', 'cuda' or 'cuda:N'"));
+}
+
+Device resolve_device(const std::string& spec) {
+  const int n = cuda_device_count();
+  if (spec == "cuda" || spec == "auto") {
+    if (n > 0) return Device::cuda(0);
+    static std::once_flag noted;
+    std::call_once(noted, [] {
+      std::fprintf(stderr, "asyndgan: no CUDA device (%s); running on the CPU\n", cuda_rt::no_device_reason());
+    });
+    return Device::cpu();
+  }
+  Device d;
+  try {
+    d = Device::parse(spec);
+  } catch (const DeviceError&) {
+    throw DeviceError(msg("bad device '", spec, "': expected 'auto', 'cpu', 'cuda' or 'cuda:N'"));
+  }
+  if (d.is_cuda() && d.index >= n)
+    throw DeviceError(msg("device '", spec, "': cuda:", d.index, " does not exist, this machine has ", n,
+                          " CUDA device(s)", n ? "" : msg(" (", cuda_rt::no_device_reason(), ")"),
+                          "; use 'auto', 'cpu' or an existing cuda:N"));
+  return d;
 }
 
 std::string Device::str() const { return is_cpu() ? "cpu" : "cuda:" + std::to_string(index); }

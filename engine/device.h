@@ -24,4 +24,9 @@ struct Device {
 // Number of CUDA devices this process can use: 0 in a CPU-only build or on a machine without a GPU.
 int cuda_device_count();
 
+// The device a user's setting names: "cpu"; "cuda:N", which must exist (else a DeviceError naming N and the
+// count); "cuda" or "auto": cuda:0, or, where this build or machine has no GPU, the CPU with a one-time line on
+// stderr saying why.
+Device resolve_device(const std::string& spec);
+
 }  // namespace asyndgan

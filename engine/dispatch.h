@@ -17,7 +17,8 @@ decltype(auto) dispatch_floating(const char* op, DType dt, F&& f) {
   }
 }
 
-// Until the CUDA backend registers kernels, ops run on host tensors only; a device tensor gets a clear error.
+// For an op (or an op's path) with no CUDA kernel: a cuda tensor gets a DeviceError naming the op and the way
+// out. Ops with kernels check backend::on_cuda and call backend::cuda(op) instead (engine/backend.h).
 void check_cpu(const char* op, std::initializer_list<Tensor> tensors);
 
 }  // namespace asyndgan
