@@ -32,13 +32,23 @@ struct ConvTranspose2dOptions {
 Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const ConvTranspose2dOptions& opt);
 
 // ---- normalization (NCHW, per channel) ----
+// The activation applied to a normalization's output, as if the activation op ran after it: on the CPU it
+// does (same bits, same gradients); on the GPU the two are one kernel each way.
+struct NormActivation {
+  enum class Kind : unsigned char { none, relu, leaky_relu, tanh, sigmoid };
+  Kind kind = Kind::none;
+  double negative_slope = 0.01;  // of leaky_relu
+};
 // Training: normalizes with the batch statistics and updates running_mean/var in place (when defined)
 // with the unbiased variance, as PyTorch does. Eval: normalizes with the running statistics.
-// weight/bias [C] or undefined (no affine).
+// weight/bias [C] or undefined (no affine); they and the running statistics are x's dtype, or f32 for a bf16
+// x on a GPU (mixed precision).
 Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor running_mean,
-                  Tensor running_var, bool training, double momentum = 0.1, double eps = 1e-5);
+                  Tensor running_var, bool training, double momentum = 0.1, double eps = 1e-5,
+                  const NormActivation& act = {});
 // Per sample and channel statistics over H x W; weight/bias [C] or undefined (no affine).
-Tensor instance_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps = 1e-5);
+Tensor instance_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps = 1e-5,
+                     const NormActivation& act = {});
 
 // ---- activations ----
 Tensor relu(const Tensor& x);

@@ -1,6 +1,8 @@
 // Parameter-free activation layers: ReLU, LeakyReLU, Tanh, Sigmoid.
 #pragma once
+#include <optional>
 #include "engine/nn/module.h"
+#include "engine/ops.h"
 
 namespace asyndgan::nn {
 
@@ -29,5 +31,9 @@ class Sigmoid : public Module {
   Tensor forward(const Tensor& x) override;
   std::string type_name() const override { return "Sigmoid"; }
 };
+
+// The activation a normalization can fuse for this module: set for exactly ReLU, LeakyReLU, Tanh and Sigmoid (not
+// a subclass, whose forward may differ), empty for anything else.
+std::optional<NormActivation> fusable_activation(const Module& m);
 
 }  // namespace asyndgan::nn

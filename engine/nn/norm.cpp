@@ -25,10 +25,22 @@ BatchNorm2d::BatchNorm2d(int64_t features, double eps_, double momentum_, bool a
   num_batches_tracked = register_buffer("num_batches_tracked", Tensor::zeros({}, DType::i64));
 }
 
-Tensor BatchNorm2d::forward(const Tensor& x) {
+Tensor BatchNorm2d::forward(const Tensor& x) { return forward_fused(x, {}); }
+
+Tensor BatchNorm2d::forward_fused(const Tensor& x, const NormActivation& act) {
   check_features("BatchNorm2d", num_features, x);
-  if (is_training()) num_batches_tracked.data<int64_t>()[0] += 1;
-  return batch_norm(x, weight, bias, running_mean, running_var, is_training(), momentum, eps);
+  if (is_training()) {
+    if (num_batches_tracked.device().is_cpu()) {
+      num_batches_tracked.data<int64_t>()[0] += 1;
+    } else {
+      // No i64 kernel on the GPU yet: a round trip through the host (it synchronizes; a device-side increment
+      // belongs with the elementwise kernels).
+      Tensor count = num_batches_tracked.to(Device::cpu());
+      count.data<int64_t>()[0] += 1;
+      num_batches_tracked.copy_(count);
+    }
+  }
+  return batch_norm(x, weight, bias, running_mean, running_var, is_training(), momentum, eps, act);
 }
 
 InstanceNorm2d::InstanceNorm2d(int64_t features, bool affine, double eps_, DType dtype)
@@ -40,9 +52,11 @@ InstanceNorm2d::InstanceNorm2d(int64_t features, bool affine, double eps_, DType
   }
 }
 
-Tensor InstanceNorm2d::forward(const Tensor& x) {
+Tensor InstanceNorm2d::forward(const Tensor& x) { return forward_fused(x, {}); }
+
+Tensor InstanceNorm2d::forward_fused(const Tensor& x, const NormActivation& act) {
   check_features("InstanceNorm2d", num_features, x);
-  return instance_norm(x, weight, bias, eps);
+  return instance_norm(x, weight, bias, eps, act);
 }
 
 }  // namespace asyndgan::nn

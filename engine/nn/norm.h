@@ -2,6 +2,7 @@
 // state dicts load both ways.
 #pragma once
 #include "engine/nn/module.h"
+#include "engine/ops.h"
 
 namespace asyndgan::nn {
 
@@ -12,6 +13,9 @@ class BatchNorm2d : public Module {
   explicit BatchNorm2d(int64_t num_features, double eps = 1e-5, double momentum = 0.1, bool affine = true,
                        DType dtype = DType::f32);
   Tensor forward(const Tensor& x) override;
+  // forward followed by the activation `act` (one kernel each way on the GPU); Sequential calls it for a
+  // BatchNorm2d directly followed by an activation module.
+  Tensor forward_fused(const Tensor& x, const NormActivation& act);
   std::string type_name() const override { return "BatchNorm2d"; }
 
   Tensor weight, bias;  // undefined without affine
@@ -27,6 +31,7 @@ class InstanceNorm2d : public Module {
  public:
   explicit InstanceNorm2d(int64_t num_features, bool affine = false, double eps = 1e-5, DType dtype = DType::f32);
   Tensor forward(const Tensor& x) override;
+  Tensor forward_fused(const Tensor& x, const NormActivation& act);  // as BatchNorm2d's
   std::string type_name() const override { return "InstanceNorm2d"; }
 
   Tensor weight, bias;  // undefined without affine

@@ -1,5 +1,9 @@
-// Sequential: construction from a list, forward in order, bounds-checked indexing.
+// Sequential: construction from a list, forward in order (a normalization and the activation module right after
+// it run as one fused op), bounds-checked indexing.
 #include "engine/nn/sequential.h"
+#include <typeinfo>
+#include "engine/nn/activation.h"
+#include "engine/nn/norm.h"
 
 namespace asyndgan::nn {
 
@@ -9,7 +13,23 @@ Sequential::Sequential(std::initializer_list<std::shared_ptr<Module>> layers) {
 
 Tensor Sequential::forward(const Tensor& x) {
   Tensor h = x;
-  for (auto& layer : layers_) h = layer->forward(h);
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    Module& layer = *layers_[i];
+    // The pair computes exactly what the two modules would (the same ops on the CPU), so the activation module
+    // is skipped, not removed: state-dict keys and indices stay PyTorch's.
+    if (i + 1 < layers_.size()) {
+      const std::type_info& t = typeid(layer);
+      if (t == typeid(BatchNorm2d) || t == typeid(InstanceNorm2d)) {
+        if (std::optional<NormActivation> act = fusable_activation(*layers_[i + 1])) {
+          h = t == typeid(BatchNorm2d) ? static_cast<BatchNorm2d&>(layer).forward_fused(h, *act)
+                                       : static_cast<InstanceNorm2d&>(layer).forward_fused(h, *act);
+          ++i;
+          continue;
+        }
+      }
+    }
+    h = layer.forward(h);
+  }
   return h;
 }
 

@@ -1,7 +1,9 @@
 // Batch and instance normalization over NCHW (or any trailing spatial dims), forward and backward: one
-// computation over planes (sample x channel) that differs only in which planes share statistics.
+// computation over planes (sample x channel) that differs only in which planes share statistics. A fused
+// activation is the activation op applied after it on the CPU, and part of the kernels on the GPU.
 #include <cmath>
 #include "engine/autograd.h"
+#include "engine/backend.h"
 #include "engine/dispatch.h"
 #include "engine/ops.h"
 #include "kernels/cpu/norm.h"
@@ -48,10 +50,18 @@ Layout make_layout(const Tensor& x, bool per_channel) {
   return l;
 }
 
-// A per-channel tensor argument (weight, bias, running statistic): [C], same dtype and device as x.
+// A per-channel tensor argument (weight, bias, running statistic): [C] on x's device, of x's dtype, or f32 for
+// a bf16 x (mixed precision: the statistics and affine parameters stay in f32, as PyTorch's autocast keeps them).
 void check_channel_param(const char* op, const Tensor& x, const Tensor& t, const char* arg) {
   if (!t.defined()) return;
-  check_same_dtype_device(op, x, t);
+  if (x.dtype() == DType::bf16) {
+    if (t.dtype() != DType::f32)
+      throw DTypeError(msg(op, ": '", arg, "' must be f32 for a bf16 input (mixed precision), got ", t.describe()));
+    if (!(t.device() == x.device()))
+      throw DeviceError(msg(op, ": '", arg, "' is ", t.describe(), " but x is ", x.describe()));
+  } else {
+    check_same_dtype_device(op, x, t);
+  }
   if (t.dim() != 1 || t.size(0) != x.size(1))
     throw ShapeError(msg(op, ": '", arg, "' must have shape [", x.size(1), "] for input ", shape_str(x.shape()),
                          ", got ", shape_str(t.shape())));
@@ -147,10 +157,61 @@ std::vector<double> inverse_std(const std::vector<double>& var, double eps) {
   return out;
 }
 
+// The CPU's fused activation: the activation op itself, so results and gradients are those of the two ops.
+Tensor activate(const Tensor& y, const NormActivation& act) {
+  switch (act.kind) {
+    case NormActivation::Kind::relu: return relu(y);
+    case NormActivation::Kind::leaky_relu: return leaky_relu(y, act.negative_slope);
+    case NormActivation::Kind::tanh: return asyndgan::tanh(y);
+    case NormActivation::Kind::sigmoid: return sigmoid(y);
+    case NormActivation::Kind::none: break;
+  }
+  return y;
+}
+
+backend::Act backend_act(NormActivation::Kind k) {
+  switch (k) {
+    case NormActivation::Kind::relu: return backend::Act::relu;
+    case NormActivation::Kind::leaky_relu: return backend::Act::leaky_relu;
+    case NormActivation::Kind::tanh: return backend::Act::tanh;
+    case NormActivation::Kind::sigmoid: return backend::Act::sigmoid;
+    case NormActivation::Kind::none: break;
+  }
+  return backend::Act::none;
+}
+
+Tensor contiguous_or_none(const Tensor& t) { return t.defined() ? t.detach().contiguous() : Tensor(); }
+
+// The GPU path: one fused forward entry, and a backward that recomputes the pre-activation from x and the saved
+// statistics (so nothing but x and two numbers per group is kept). Checks are the caller's.
+Tensor norm_cuda(const char* op, const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor running_mean,
+                 Tensor running_var, const backend::NormConfig& cfg) {
+  const backend::CudaKernels& k = backend::cuda(op);
+  for (const Tensor* t : {&running_mean, &running_var})
+    if (t->defined() && !t->is_contiguous())
+      throw ValueError(msg(op, ": running statistics are updated in place and must be contiguous"));
+  const Layout l = make_layout(x, cfg.per_channel);
+  const DType stat_dtype = x.dtype() == DType::bf16 ? DType::f32 : x.dtype();
+  Tensor xc = x.detach().contiguous(), w = contiguous_or_none(weight), b = contiguous_or_none(bias);
+  Tensor out = Tensor::empty_like(xc);
+  Tensor save_mean = Tensor::empty({l.groups()}, stat_dtype, x.device());
+  Tensor save_invstd = Tensor::empty({l.groups()}, stat_dtype, x.device());
+  k.norm_forward(xc, w, b, running_mean, running_var, cfg, out, save_mean, save_invstd);
+  record(out, op, {x, weight, bias}, [op, xc, w, b, save_mean, save_invstd, cfg](const Tensor& g, const std::vector<bool>& needs) {
+    std::vector<Tensor> grads(3);
+    grads[0] = Tensor::empty_like(xc);
+    if (needs[1]) grads[1] = Tensor::empty_like(w);
+    if (needs[2]) grads[2] = Tensor::empty_like(b);
+    backend::cuda(op).norm_backward(g.contiguous(), xc, w, b, save_mean, save_invstd, cfg, grads[0], grads[1], grads[2]);
+    return grads;
+  });
+  return out;
+}
+
 }  // namespace
 
 Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor running_mean, Tensor running_var,
-                  bool training, double momentum, double eps) {
+                  bool training, double momentum, double eps, const NormActivation& act) {
   const char* op = "batch_norm";
   check_defined(op, x, "x");
   if (x.dim() < 2) throw ShapeError(msg(op, ": expected input [N, C, ...] with at least 2 dims, got ", shape_str(x.shape())));
@@ -162,10 +223,13 @@ Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, Ten
     throw ValueError(msg(op, ": running_mean and running_var must be both defined or both undefined"));
   if (!training && !running_mean.defined())
     throw ValueError(msg(op, ": eval mode normalizes with the running statistics, but none were given"));
-  check_cpu(op, {x, weight, bias, running_mean, running_var});
   Layout l = make_layout(x, /*per_channel=*/true);
   if (training && l.group_count() <= 1)
     throw ValueError(msg(op, ": expected more than 1 value per channel when training, got input ", shape_str(x.shape())));
+  if (backend::on_cuda({x, weight, bias, running_mean, running_var}))
+    return norm_cuda(op, x, weight, bias, running_mean, running_var,
+                     {/*per_channel=*/true, training, momentum, eps, backend_act(act.kind), act.negative_slope});
+  check_cpu(op, {x, weight, bias, running_mean, running_var});
 
   Saved s;
   s.layout = l;
@@ -195,20 +259,23 @@ Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, Ten
   record(out, op, {x, weight, bias}, [s = std::move(s)](const Tensor& g, const std::vector<bool>& needs) {
     return norm_backward(s, g, needs);
   });
-  return out;
+  return activate(out, act);
 }
 
-Tensor instance_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps) {
+Tensor instance_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps, const NormActivation& act) {
   const char* op = "instance_norm";
   check_defined(op, x, "x");
   if (x.dim() < 3)
     throw ShapeError(msg(op, ": expected input [N, C, H, W] (at least 3 dims), got ", shape_str(x.shape())));
   check_channel_param(op, x, weight, "weight");
   check_channel_param(op, x, bias, "bias");
-  check_cpu(op, {x, weight, bias});
   Layout l = make_layout(x, /*per_channel=*/false);
   if (l.size <= 1)
     throw ValueError(msg(op, ": expected more than 1 spatial element per plane, got input ", shape_str(x.shape())));
+  if (backend::on_cuda({x, weight, bias}))
+    return norm_cuda(op, x, weight, bias, Tensor(), Tensor(),
+                     {/*per_channel=*/false, /*training=*/true, 0.0, eps, backend_act(act.kind), act.negative_slope});
+  check_cpu(op, {x, weight, bias});
 
   Saved s;
   s.layout = l;
@@ -222,7 +289,7 @@ Tensor instance_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, 
   record(out, op, {x, weight, bias}, [s = std::move(s)](const Tensor& g, const std::vector<bool>& needs) {
     return norm_backward(s, g, needs);
   });
-  return out;
+  return activate(out, act);
 }
 
 }  // namespace asyndgan

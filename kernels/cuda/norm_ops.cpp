@@ -1,6 +1,54 @@
-// PLACEHOLDER until the norm CUDA kernels land: registers nothing (the registry test lists the missing entries).
+// The norm entries of the CUDA kernel table: tensors to the raw buffers and scratch of kernels/cuda/norm.cu.
+#include "engine/tensor.h"
+#include "kernels/cuda/norm.cuh"
 #include "kernels/cuda/registry.h"
 
 namespace asyndgan::kern::cuda {
-void register_norm(backend::CudaKernels&) {}
+namespace {
+
+const void* cptr_or_null(const Tensor& t) { return t.defined() ? t.raw_data() : nullptr; }
+void* ptr_or_null(Tensor& t) { return t.defined() ? t.raw_data() : nullptr; }
+
+NormGeometry geometry(const Tensor& x, bool per_channel) {
+  NormGeometry g;
+  g.n = x.size(0);
+  g.c = x.size(1);
+  g.size = 1;
+  for (int64_t d = 2; d < x.dim(); ++d) g.size *= x.size(d);
+  g.per_channel = per_channel;
+  return g;
+}
+
+// Scratch for the partial sums, from the stream-ordered cache: freed here, reused only by later work on the stream.
+Tensor workspace(const NormGeometry& g, const Tensor& x) {
+  return Tensor::empty({static_cast<int64_t>(norm_workspace_doubles(g, x.device().index))}, DType::f64, x.device());
+}
+
+void forward(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& running_mean, Tensor& running_var,
+             const backend::NormConfig& cfg, Tensor& out, Tensor& save_mean, Tensor& save_invstd) {
+  const NormGeometry g = geometry(x, cfg.per_channel);
+  Tensor ws = workspace(g, x);
+  const NormForwardBuffers b{x.raw_data(),           cptr_or_null(weight),   cptr_or_null(bias),
+                             ptr_or_null(running_mean), ptr_or_null(running_var), out.raw_data(),
+                             save_mean.raw_data(),   save_invstd.raw_data()};
+  norm_forward(g, x.dtype(), cfg, b, static_cast<double*>(ws.raw_data()), x.device().index);
+}
+
+void backward(const Tensor& grad, const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& save_mean,
+              const Tensor& save_invstd, const backend::NormConfig& cfg, Tensor& gx, Tensor& gweight, Tensor& gbias) {
+  const NormGeometry g = geometry(x, cfg.per_channel);
+  Tensor ws = workspace(g, x);
+  const NormBackwardBuffers b{grad.raw_data(),        x.raw_data(),     cptr_or_null(weight),
+                              cptr_or_null(bias),     save_mean.raw_data(), save_invstd.raw_data(),
+                              gx.raw_data(),          ptr_or_null(gweight), ptr_or_null(gbias)};
+  norm_backward(g, x.dtype(), cfg, b, static_cast<double*>(ws.raw_data()), x.device().index);
+}
+
+}  // namespace
+
+void register_norm(backend::CudaKernels& t) {
+  t.norm_forward = forward;
+  t.norm_backward = backward;
+}
+
 }  // namespace asyndgan::kern::cuda

@@ -1,0 +1,53 @@
+// Batch and instance normalization fused with the activation that follows, on the GPU: launchers over raw
+// device buffers (norm_ops.cpp adapts tensors to them). Statistics accumulate in double in a fixed order.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include "engine/backend.h"
+#include "engine/dtype.h"
+
+namespace asyndgan::kern::cuda {
+
+// x is [n, c, size] (size: spatial elements per plane). Batch norm pools a channel's n planes into one group;
+// instance norm makes every plane a group.
+struct NormGeometry {
+  int64_t n = 0, c = 0, size = 0;
+  bool per_channel = true;
+  int64_t groups() const { return per_channel ? c : n * c; }
+  int64_t group_elements() const { return per_channel ? n * size : size; }
+};
+
+// x, out, grad, gx have the element dtype; every per-channel or per-group buffer (weight, bias, running and saved
+// statistics, their gradients) is f64 for f64 data, else f32. Null pointers stand for undefined tensors.
+struct NormForwardBuffers {
+  const void* x;
+  const void* weight;
+  const void* bias;
+  void* running_mean;
+  void* running_var;
+  void* out;
+  void* save_mean;
+  void* save_invstd;
+};
+struct NormBackwardBuffers {
+  const void* grad;
+  const void* x;
+  const void* weight;
+  const void* bias;
+  const void* save_mean;
+  const void* save_invstd;
+  void* gx;
+  void* gweight;
+  void* gbias;
+};
+
+// Doubles of device scratch either launcher needs for this geometry (uninitialized is fine).
+size_t norm_workspace_doubles(const NormGeometry& g, int device);
+
+// Both launch on `device`'s current stream and never synchronize. cfg.per_channel must match g.
+void norm_forward(const NormGeometry& g, DType dt, const backend::NormConfig& cfg, const NormForwardBuffers& b,
+                  double* workspace, int device);
+void norm_backward(const NormGeometry& g, DType dt, const backend::NormConfig& cfg, const NormBackwardBuffers& b,
+                   double* workspace, int device);
+
+}  // namespace asyndgan::kern::cuda
