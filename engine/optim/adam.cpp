@@ -56,6 +56,11 @@ void Adam::set_lr(double lr) {
 }
 
 void Adam::step() {
+  if (!params_.empty() && params_.front().device().is_cuda()) {
+    step_cuda();
+    ++steps_;
+    return;
+  }
   for (size_t i = 0; i < params_.size(); ++i) {
     Tensor& p = params_[i];
     Tensor g = p.grad();
@@ -87,8 +92,72 @@ void Adam::step() {
   ++steps_;
 }
 
+void Adam::step_cuda() {
+  const backend::CudaKernels& kernels = backend::cuda("Adam::step");  // before any state changes
+  const Device device = params_.front().device();
+  std::vector<size_t> active;
+  std::vector<Tensor> grads;
+  for (size_t i = 0; i < params_.size(); ++i) {
+    const Tensor& p = params_[i];
+    Tensor g = p.grad();
+    if (!g.defined()) continue;
+    if (!(p.device() == device) || !(g.device() == device))
+      throw DeviceError(msg("Adam::step: parameter ", i, " is ", p.describe(), " with gradient ", g.describe(),
+                            "; every parameter and gradient must be on ", device.str()));
+    if (g.dtype() != p.dtype()) throw DTypeError(msg("Adam::step: gradient ", g.describe(), " for parameter ", p.describe()));
+    if (!g.is_contiguous()) g = g.contiguous();
+    active.push_back(i);
+    grads.push_back(g);
+  }
+  for (size_t i : active) {
+    ParamState& st = state_[i];
+    if (!st.exp_avg.defined()) {
+      st.exp_avg = Tensor::zeros_like(params_[i]);
+      st.exp_avg_sq = Tensor::zeros_like(params_[i]);
+    }
+  }
+  bool same = cuda_slot_params_ == active;
+  for (size_t k = 0; same && k < active.size(); ++k) {
+    const backend::AdamSlot& s = cuda_slots_[k];
+    const ParamState& st = state_[active[k]];
+    same = s.grad.same(grads[k]) && s.grad.raw_data() == grads[k].raw_data() && s.exp_avg.same(st.exp_avg) &&
+           s.exp_avg_sq.same(st.exp_avg_sq);
+  }
+  if (!same) {
+    cuda_slot_params_ = active;
+    cuda_slots_.assign(active.size(), backend::AdamSlot{});
+    for (size_t k = 0; k < active.size(); ++k) {
+      const ParamState& st = state_[active[k]];
+      cuda_slots_[k].param = params_[active[k]];
+      cuda_slots_[k].grad = grads[k];
+      cuda_slots_[k].exp_avg = st.exp_avg;
+      cuda_slots_[k].exp_avg_sq = st.exp_avg_sq;
+    }
+  }
+  // The scalars as the CPU step computes them; the kernel rounds them to the parameter's type the same way.
+  for (size_t k = 0; k < active.size(); ++k) {
+    ParamState& st = state_[active[k]];
+    st.step += 1;
+    const double step = static_cast<double>(st.step);
+    const double bias_correction1 = 1.0 - std::pow(opt_.beta1, step);
+    const double bias_correction2 = 1.0 - std::pow(opt_.beta2, step);
+    backend::AdamSlot& s = cuda_slots_[k];
+    s.weight_decay = opt_.weight_decay;
+    s.one_minus_beta1 = 1.0 - opt_.beta1;
+    s.beta2 = opt_.beta2;
+    s.one_minus_beta2 = 1.0 - opt_.beta2;
+    s.bias_correction2_sqrt = std::sqrt(bias_correction2);
+    s.eps = opt_.eps;
+    s.neg_step_size = -(opt_.lr / bias_correction1);
+  }
+  if (!cuda_slots_.empty()) kernels.adam(cuda_slots_);
+}
+
 void Adam::zero_grad() {
   for (Tensor& p : params_) p.zero_grad();
+  // Dropped gradients must not stay alive in the slot list; the next step rebuilds it.
+  cuda_slot_params_.clear();
+  cuda_slots_.clear();
 }
 
 void Adam::save_state(std::map<std::string, Tensor>& out, const std::string& prefix) const {
@@ -144,6 +213,8 @@ void Adam::load_state(const std::map<std::string, Tensor>& in, const std::string
   }
   set_lr(lr);
   state_ = std::move(loaded);
+  cuda_slot_params_.clear();
+  cuda_slots_.clear();
   steps_ = steps;
 }
 

@@ -5,6 +5,7 @@
 #include <map>
 #include <string>
 #include <vector>
+#include "engine/backend.h"
 #include "engine/tensor.h"
 
 namespace asyndgan::optim {
@@ -20,7 +21,8 @@ class Adam {
   explicit Adam(std::vector<Tensor> params, AdamOptions opt = {});
 
   // Updates every parameter that has a gradient; one without is skipped and its state left as is, so (as
-  // in PyTorch) each parameter counts its own steps for the bias corrections.
+  // in PyTorch) each parameter counts its own steps for the bias corrections. Parameters on a GPU (all on one)
+  // update in one fused launch.
   void step();
   void zero_grad();  // drops the gradients (PyTorch's set_to_none=True)
   double lr() const { return opt_.lr; }
@@ -42,8 +44,13 @@ class Adam {
     Tensor exp_avg, exp_avg_sq;  // undefined until the parameter's first update
     int64_t step = 0;
   };
+  void step_cuda();
   std::vector<Tensor> params_;
   std::vector<ParamState> state_;
+  // The GPU step's slots (parameter index, tensors, scalars), kept while every step brings the same tensors, so the
+  // launch sees fixed pointers (as CUDA graphs will need); rebuilt when a gradient or moment tensor changes.
+  std::vector<size_t> cuda_slot_params_;
+  std::vector<backend::AdamSlot> cuda_slots_;
   AdamOptions opt_;
   int64_t steps_ = 0;
 };
