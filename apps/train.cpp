@@ -13,6 +13,7 @@
 #include "apps/train_config.h"
 #include "apps/train_outputs.h"
 #include "dist/simulation.h"
+#include "engine/cuda_runtime.h"
 #include "engine/error.h"
 #include "engine/io/checkpoint_state.h"
 #include "engine/io/file_io.h"
@@ -187,6 +188,11 @@ int run_train(int argc, char** argv) {
     int64_t samples = 0;
     for (const auto& s : rep.sites) samples += s.samples;
     info.images_per_s = info.seconds > 0 ? static_cast<double>(samples) / info.seconds : 0.0;
+    if (cfg.options.device.is_cuda()) {
+      const cuda_rt::MemoryStats mem = cuda_rt::memory_stats(cfg.options.device.index);
+      info.device_mib = static_cast<double>(mem.allocated) / (1 << 20);
+      info.device_peak_mib = static_cast<double>(mem.peak_allocated) / (1 << 20);
+    }
     const Json record = metrics_record(info, rep);
     log.write(record);
     progress.update(info, record);

@@ -3,6 +3,7 @@
 #include "apps/train_config.h"
 #include <algorithm>
 #include <cmath>
+#include "engine/device.h"
 #include "engine/error.h"
 #include "engine/nn/init.h"
 #include "engine/rng.h"
@@ -56,6 +57,8 @@ const std::vector<Key>& schema() {
       {"train.sampling", Type::string, "balance", {"balance", "uniform"}},
       {"train.weighting", Type::string, "size", {"size", "equal"}},
       {"train.seed", Type::integer, 0, {}, 0},
+      {"train.device", Type::string, "cpu"},
+      {"train.precision", Type::string, "fp32", {"fp32", "bf16"}},
       {"output.dir", Type::string, "runs/asyndgan"},
       {"output.log_every", Type::integer, 10, {}, 1},
       {"output.sample_every", Type::integer, 100, {}, 0},
@@ -210,6 +213,15 @@ TrainConfig resolve_train_config(const TomlConfig& toml) {
   o.discriminators = str(r, "model.discriminators") == "per_modality" ? dist::DiscriminatorLayout::per_modality
                                                                        : dist::DiscriminatorLayout::joint;
   o.seed = static_cast<uint64_t>(integer(r, "train.seed"));
+  try {
+    o.device = resolve_device(str(r, "train.device"));
+  } catch (const Error& err) {
+    fail(*r.find("train.device"), msg("names no usable device: ", err.what()));
+  }
+  o.precision = str(r, "train.precision") == "bf16" ? dist::Precision::bf16 : dist::Precision::fp32;
+  if (o.precision == dist::Precision::bf16 && !o.device.is_cuda())
+    fail(*r.find("train.precision"), msg("= \"bf16\" needs a CUDA device, but the run's device is ", o.device.str(),
+                                         ": set train.device = \"cuda\" or train.precision = \"fp32\""));
 
   cfg.schedule_epochs = str(r, "schedule.unit") == "epochs";
   cfg.constant = integer(r, "schedule.constant");
@@ -233,7 +245,10 @@ TrainConfig load_train_config(const std::string& path, const std::vector<std::st
 }
 
 std::string first_training_difference(const TomlConfig& a, const TomlConfig& b) {
-  auto training = [](const std::string& k) { return !k.starts_with("output.") && !k.starts_with("schedule."); };
+  // A run may resume on another device (checkpoints hold host tensors); everything else must match.
+  auto training = [](const std::string& k) {
+    return !k.starts_with("output.") && !k.starts_with("schedule.") && k != "train.device";
+  };
   for (const TomlEntry& e : a.entries()) {
     if (!training(e.key)) continue;
     const TomlEntry* o = b.find(e.key);

@@ -49,6 +49,10 @@ Json metrics_record(const IterationInfo& it, const dist::StepReport& rep) {
   r.set("sites", sites);
   r.set("images_per_s", it.images_per_s);
   r.set("seconds", it.seconds);
+  if (it.device_mib >= 0) {
+    r.set("device_mib", it.device_mib);
+    r.set("device_peak_mib", it.device_peak_mib);
+  }
   return r;
 }
 
@@ -149,20 +153,13 @@ Image8 condition_tile(const float* c, const std::vector<std::string>& names, int
 
 std::string write_sample_grid(const std::string& out_dir, dist::Simulation& sim, const std::vector<data::Batch>& batches,
                               int64_t iteration) {
-  nn::Module& g = sim.central().generator();
   const data::ShardHeader& h0 = sim.shard(0).header();
   const auto M = static_cast<int64_t>(h0.image_channels.size());
   std::vector<Image8> tiles;
   std::string rows;
-  const bool was_training = g.is_training();
-  g.eval();
   for (size_t j = 0; j < batches.size(); ++j) {
     const data::Batch& b = batches[j];
-    Tensor fake;
-    {
-      NoGradGuard ng;
-      fake = g(b.condition).contiguous();
-    }
+    const Tensor fake = sim.central().preview(b.condition);
     const auto B = b.condition.size(0), Cc = b.condition.size(1), h = b.condition.size(2), w = b.condition.size(3);
     const int64_t P = h * w;
     const float* cond = b.condition.data<float>();
@@ -180,7 +177,6 @@ std::string write_sample_grid(const std::string& out_dir, dist::Simulation& sim,
       rows += msg(rows.empty() ? "" : ", ", b.site, " sample ", b.indices[static_cast<size_t>(i)]);
     }
   }
-  g.train(was_training);
   std::string cols = "condition";
   for (const auto& m : h0.image_channels) cols += " | " + m + " real | " + m + " synthetic";
   const fs::path dir = fs::path(out_dir) / "samples";
@@ -229,7 +225,8 @@ void Progress::update(const IterationInfo& it, const Json& r) {
   const std::string line =
       msg("iter ", it.iteration, "/", total_, "  ETA ", duration(per_iter * static_cast<double>(total_ - it.iteration)),
           "  G", g_sites, "  D", d_sites, "  D(real) ", fixed(r.find("d_real")->as_number(), 2), " D(fake) ",
-          fixed(r.find("d_fake")->as_number(), 2), "  ", fixed(it.images_per_s, 1), " img/s");
+          fixed(r.find("d_fake")->as_number(), 2), "  ", fixed(it.images_per_s, 1), " img/s",
+          it.device_mib >= 0 ? msg("  GPU ", fixed(it.device_mib, 0), "/", fixed(it.device_peak_mib, 0), " MiB") : "");
   if (tty_) {
     if (!last && now - last_draw_ < std::chrono::milliseconds(100)) return;
     last_draw_ = now;

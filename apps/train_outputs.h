@@ -22,12 +22,14 @@ struct IterationInfo {
   double lr_g = 0, lr_d = 0;
   double seconds = 0;       // this iteration's wall time
   double images_per_s = 0;  // samples of this iteration / seconds
+  // Device memory held by tensors now and at most so far (caching allocator), MiB; negative on the CPU.
+  double device_mib = -1, device_peak_mib = -1;
 };
 
 // The metrics record: {"iter", "lr_g", "lr_d", "g_loss" (the pi-weighted sum the generator stepped on),
 // "d_loss", "d_real", "d_fake" (means over the sites that took part), "sites": {name: {participated,
 // samples, weight, d_loss, g_gan, g_l1, g_loss, d_real, d_fake, bytes: {type: n}}}, "images_per_s",
-// "seconds"}.
+// "seconds"}, and on a GPU "device_mib" and "device_peak_mib".
 Json metrics_record(const IterationInfo& it, const dist::StepReport& rep);
 
 class MetricsLog {

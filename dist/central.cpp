@@ -6,6 +6,7 @@
 #include "engine/autograd.h"
 #include "engine/io/checkpoint_state.h"
 #include "engine/ops.h"
+#include "dist/placement.h"
 #include "models/factory.h"
 
 namespace asyndgan::dist {
@@ -27,6 +28,7 @@ Central::Central(std::shared_ptr<nn::Module> generator, CentralChannel& channel,
     : g_(std::move(generator)), channel_(channel), o_(std::move(options)), dropout_gen_(o_.seed ^ kDropoutTag) {
   if (!g_) throw ValueError("Central: the generator is null");
   models::set_dropout_generator(*g_, dropout_gen_);
+  place_model(*g_, o_);  // before the optimizer, which keeps the parameters' tensors
   adam_ = std::make_unique<optim::Adam>(g_->parameters(), o_.adam_g);
 }
 
@@ -95,6 +97,18 @@ Tensor Central::conditions(int64_t site, const std::vector<int64_t>& positions, 
   return x;
 }
 
+Tensor Central::preview(const Tensor& x) {
+  const bool was_training = g_->is_training();
+  g_->eval();
+  Tensor out;
+  {
+    NoGradGuard no_grad;
+    out = to_loss_dtype(g_->forward(x.to(o_.device))).to(Device::cpu()).contiguous();
+  }
+  g_->train(was_training);
+  return out;
+}
+
 void Central::start() {
   if (!sampler_) throw ValueError("Central::start: connect() first");
   for (int64_t j = 0; j < channel_.num_sites(); ++j) channel_.send(j, Control{ControlKind::start, steps_});
@@ -108,8 +122,8 @@ void Central::begin_step() {
   g_->train();
   pending_.clear();
   for (const Draw& d : sampler_->next_step()) {
-    Tensor x = conditions(d.site, d.positions, d.aug);
-    Tensor fake = g_->forward(x);
+    Tensor x = conditions(d.site, d.positions, d.aug).to(o_.device);
+    Tensor fake = to_loss_dtype(g_->forward(x));
     const auto Cm = static_cast<int64_t>(hellos_[0].image_channels.size());
     if (fake.dim() != 4 || fake.size(0) != x.size(0) || fake.size(1) != Cm || fake.size(2) != x.size(2) || fake.size(3) != x.size(3))
       throw ShapeError(msg("central: the generator maps ", shape_str(x.shape()), " to ", shape_str(fake.shape()), "; expected [",
@@ -119,7 +133,7 @@ void Central::begin_step() {
     r.crop = o_.crop;
     for (int64_t p : d.positions) r.keys.push_back(keys_[static_cast<size_t>(d.site)][static_cast<size_t>(p)]);
     r.aug = d.aug;
-    r.synthetic = fake.detach();
+    r.synthetic = fake.detach().to(Device::cpu());  // messages carry host tensors
     channel_.send(d.site, r);
     pending_.push_back({d.site, std::move(fake), static_cast<int64_t>(d.positions.size())});
   }
@@ -158,7 +172,7 @@ StepResult Central::finish_step() {
     s.weight = w;
     s.stats = g.stats;
     roots.push_back(p.fake);
-    grads.push_back(mul_scalar(g.grad, w));
+    grads.push_back(mul_scalar(g.grad.to(o_.device), w));
   }
   adam_->zero_grad();
   backward(roots, grads);

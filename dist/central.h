@@ -54,6 +54,9 @@ class Central {
   int64_t steps_done() const { return steps_; }
   const std::vector<Hello>& sites() const { return hellos_; }
   double weight(int64_t site) const;  // pi_j among all sites (the weight when every site takes part)
+  // G(x) in eval mode without recording (previews, sample grids): x and the result are host f32 tensors; the
+  // training mode is restored after.
+  Tensor preview(const Tensor& x);
   nn::Module& generator() { return *g_; }
   optim::Adam& optimizer() { return *adam_; }
   void set_lr(double lr) { adam_->set_lr(lr); }

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <unordered_map>
+#include "dist/placement.h"
 #include "engine/io/checkpoint_state.h"
 #include "engine/ops.h"
 #include "kernels/common/philox.h"
@@ -30,10 +31,25 @@ Tensor channels(const Tensor& x, const std::vector<int64_t>& idx) {
   return cat(parts, 1);
 }
 
-double mean_output(const Tensor& pred, models::GanMode mode) {
+// Mean D output as a probability (vanilla) or a score (LSGAN), 0-D and still on the device.
+Tensor mean_output(const Tensor& pred, models::GanMode mode) {
   const Tensor p = pred.detach();
-  return mean(mode == models::GanMode::vanilla ? sigmoid(p) : p).item();
+  return mean(mode == models::GanMode::vanilla ? sigmoid(p) : p);
 }
+
+// The 0-D statistics of a step, read back to the host in one transfer (one synchronization on a GPU, not one
+// per value), in the order they were added.
+class StepScalars {
+ public:
+  size_t add(const Tensor& scalar) {
+    parts_.push_back(scalar.detach().to(DType::f64).view({1}));
+    return parts_.size() - 1;
+  }
+  std::vector<double> read() const { return cat(parts_, 0).to_doubles(); }
+
+ private:
+  std::vector<Tensor> parts_;
+};
 
 }  // namespace
 
@@ -97,6 +113,7 @@ Site::Site(std::shared_ptr<data::Shard> shard, SiteChannel& channel, TrainOption
   }
   for (const auto& d : ds_) {
     if (!d) throw ValueError(msg(where, ": the discriminator factory returned null"));
+    place_model(*d, o_);  // before the optimizer, which keeps the parameters' tensors
     adams_.push_back(std::make_unique<optim::Adam>(d->parameters(), o_.adam_d));
   }
 }
@@ -160,8 +177,11 @@ Gradient Site::answer(const Request& r) {
   if (r.synthetic.shape() != batch.image.shape())
     throw ShapeError(msg("site '", h.site, "': synthetic images ", shape_str(r.synthetic.shape()), " for a batch of ",
                          shape_str(batch.image.shape())));
-  const Tensor& x = batch.condition;
-  const Tensor& real = batch.image;
+  const Tensor x = batch.condition.to(o_.device);
+  const Tensor real = batch.image.to(o_.device);
+  const Tensor synthetic = r.synthetic.to(o_.device);
+  // Logits in f32 whatever the discriminators compute in, so the losses and statistics are f32.
+  auto judge = [](nn::Module& d, const Tensor& pair) { return to_loss_dtype(d(pair)); };
   const models::GANLoss gan(o_.gan_loss);
   const auto K = static_cast<int64_t>(ds_.size());
   std::vector<std::vector<int64_t>> sel;
@@ -170,27 +190,27 @@ Gradient Site::answer(const Request& r) {
   else
     sel.push_back(modality_index_);
 
-  SiteStats st;
+  StepScalars scalars;  // per D: d_loss, d_real, d_fake; then per D: g_gan, g_l1; then the total
   // The discriminator steps, as pix2pix's backward_D: fake (detached) then real, loss halved.
-  const Tensor fake_detached = r.synthetic.detach();
+  const Tensor fake_detached = synthetic.detach();
   for (int64_t k = 0; k < K; ++k) {
     nn::Module& d = *ds_[static_cast<size_t>(k)];
     d.train();
-    const Tensor pred_fake = d(cat({x, channels(fake_detached, sel[static_cast<size_t>(k)])}, 1));
-    const Tensor pred_real = d(cat({x, channels(real, sel[static_cast<size_t>(k)])}, 1));
+    const Tensor pred_fake = judge(d, cat({x, channels(fake_detached, sel[static_cast<size_t>(k)])}, 1));
+    const Tensor pred_real = judge(d, cat({x, channels(real, sel[static_cast<size_t>(k)])}, 1));
     const Tensor loss = (gan(pred_fake, false) + gan(pred_real, true)) * 0.5;
     adams_[static_cast<size_t>(k)]->zero_grad();
     loss.backward();
     adams_[static_cast<size_t>(k)]->step();
     adams_[static_cast<size_t>(k)]->zero_grad();
-    st.d_loss += loss.item() / static_cast<double>(K);
-    st.d_real += mean_output(pred_real, o_.gan_loss) / static_cast<double>(K);
-    st.d_fake += mean_output(pred_fake, o_.gan_loss) / static_cast<double>(K);
+    scalars.add(loss);
+    scalars.add(mean_output(pred_real, o_.gan_loss));
+    scalars.add(mean_output(pred_fake, o_.gan_loss));
   }
 
   // The generator loss with the updated discriminators, differentiated w.r.t. the synthetic images only:
   // the discriminators' parameters are frozen meanwhile, so no weight gradient is computed or kept.
-  Tensor fake = r.synthetic.detach().clone();
+  Tensor fake = synthetic.detach().clone();
   fake.set_requires_grad(true);
   std::vector<Tensor> frozen;
   for (const auto& d : ds_)
@@ -203,7 +223,7 @@ Gradient Site::answer(const Request& r) {
     for (int64_t k = 0; k < K; ++k) {
       const auto& s = sel[static_cast<size_t>(k)];
       const Tensor f = channels(fake, s), y = channels(real, s);
-      const Tensor g = gan((*ds_[static_cast<size_t>(k)])(cat({x, f}, 1)), true);
+      const Tensor g = gan(judge(*ds_[static_cast<size_t>(k)], cat({x, f}, 1)), true);
       Tensor l1;
       if (mask.defined()) {
         std::vector<Tensor> m(s.size(), mask);
@@ -213,10 +233,10 @@ Gradient Site::answer(const Request& r) {
       }
       const Tensor loss = g + l1 * o_.lambda_l1;
       total = total.defined() ? total + loss : loss;
-      st.g_gan += g.item() / static_cast<double>(K);
-      st.g_l1 += l1.item() / static_cast<double>(K);
+      scalars.add(g);
+      scalars.add(l1);
     }
-    st.g_loss = total.item();
+    scalars.add(total);
     total.backward();
   } catch (...) {
     for (Tensor& p : frozen) p.set_requires_grad(true);
@@ -227,7 +247,8 @@ Gradient Site::answer(const Request& r) {
   Gradient out;
   out.step = r.step;
   out.samples = static_cast<int64_t>(r.keys.size());
-  out.grad = fake.grad().defined() ? fake.grad().contiguous() : Tensor::zeros_like(fake);
+  // Messages carry host tensors: the gradient comes back to the host once, here.
+  out.grad = fake.grad().defined() ? fake.grad().to(Device::cpu()).contiguous() : Tensor::zeros(fake.shape());
   // Channels the site lacks carry exactly zero (narrow's backward leaves them so; this makes it a guarantee).
   const std::vector<uint8_t> has = has_modality();
   const int64_t B = out.grad.size(0), C = out.grad.size(1), plane = out.grad.size(2) * out.grad.size(3);
@@ -235,6 +256,20 @@ Gradient Site::answer(const Request& r) {
   for (int64_t b = 0; b < B; ++b)
     for (int64_t c = 0; c < C; ++c)
       if (!has[static_cast<size_t>(c)]) std::fill(g + (b * C + c) * plane, g + (b * C + c + 1) * plane, 0.0f);
+  // Each statistic accumulated as (value / K) in D order, as the per-value reads before did.
+  const std::vector<double> v = scalars.read();
+  SiteStats st;
+  const auto k_count = static_cast<double>(K);
+  for (int64_t k = 0; k < K; ++k) {
+    st.d_loss += v[static_cast<size_t>(3 * k)] / k_count;
+    st.d_real += v[static_cast<size_t>(3 * k + 1)] / k_count;
+    st.d_fake += v[static_cast<size_t>(3 * k + 2)] / k_count;
+  }
+  for (int64_t k = 0; k < K; ++k) {
+    st.g_gan += v[static_cast<size_t>(3 * K + 2 * k)] / k_count;
+    st.g_l1 += v[static_cast<size_t>(3 * K + 2 * k + 1)] / k_count;
+  }
+  st.g_loss = v.back();
   out.stats = st;
   last_ = st;
   return out;

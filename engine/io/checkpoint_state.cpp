@@ -21,10 +21,15 @@ T parse_integer(const Checkpoint& ckpt, const std::string& key) {
   return value;
 }
 
+// A host copy that shares nothing with the live tensor (checkpoint files are written from host memory).
+Tensor host_snapshot(const Tensor& t) {
+  return t.device().is_cpu() ? t.detach().clone() : t.detach().to(Device::cpu());
+}
+
 }  // namespace
 
 void put_module(Checkpoint& ckpt, const std::string& prefix, const nn::Module& m) {
-  for (const auto& [name, t] : m.state_dict()) ckpt.tensors[prefix + name] = t.detach().clone();
+  for (const auto& [name, t] : m.state_dict()) ckpt.tensors[prefix + name] = host_snapshot(t);
 }
 
 void get_module(const Checkpoint& ckpt, const std::string& prefix, nn::Module& m, bool strict) {
@@ -36,7 +41,9 @@ void get_module(const Checkpoint& ckpt, const std::string& prefix, nn::Module& m
 }
 
 void put_optimizer(Checkpoint& ckpt, const std::string& prefix, const optim::Adam& opt) {
-  opt.save_state(ckpt.tensors, prefix);
+  std::map<std::string, Tensor> state;
+  opt.save_state(state, prefix);
+  for (auto& [key, t] : state) ckpt.tensors[key] = t.device().is_cpu() ? t : host_snapshot(t);
 }
 
 void get_optimizer(const Checkpoint& ckpt, const std::string& prefix, optim::Adam& opt) {

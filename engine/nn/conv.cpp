@@ -30,7 +30,12 @@ Conv2d::Conv2d(int64_t in, int64_t out, int64_t kernel, int64_t stride, int64_t 
   default_init(weight, bias, in * kernel * kernel);
 }
 
-Tensor Conv2d::forward(const Tensor& x) { return conv2d(x, weight, bias, options); }
+// In the compute dtype, when one is set (to() is a no-op for a tensor already in it).
+static Tensor in_dtype(const Tensor& t, const std::optional<DType>& dt) { return t.defined() && dt ? t.to(*dt) : t; }
+
+Tensor Conv2d::forward(const Tensor& x) {
+  return conv2d(in_dtype(x, compute_dtype), in_dtype(weight, compute_dtype), in_dtype(bias, compute_dtype), options);
+}
 
 ConvTranspose2d::ConvTranspose2d(int64_t in, int64_t out, int64_t kernel, int64_t stride, int64_t padding,
                                  int64_t output_padding, bool with_bias, DType dtype)
@@ -43,6 +48,17 @@ ConvTranspose2d::ConvTranspose2d(int64_t in, int64_t out, int64_t kernel, int64_
   default_init(weight, bias, out * kernel * kernel);
 }
 
-Tensor ConvTranspose2d::forward(const Tensor& x) { return conv_transpose2d(x, weight, bias, options); }
+Tensor ConvTranspose2d::forward(const Tensor& x) {
+  return conv_transpose2d(in_dtype(x, compute_dtype), in_dtype(weight, compute_dtype), in_dtype(bias, compute_dtype),
+                          options);
+}
+
+void set_compute_dtype(Module& net, DType dtype) {
+  if (!is_floating(dtype)) throw DTypeError(msg("set_compute_dtype: ", dtype_name(dtype), " is not a floating dtype"));
+  for (auto& [name, m] : net.named_modules()) {
+    if (auto* c = dynamic_cast<Conv2d*>(m)) c->compute_dtype = dtype;
+    if (auto* t = dynamic_cast<ConvTranspose2d*>(m)) t->compute_dtype = dtype;
+  }
+}
 
 }  // namespace asyndgan::nn

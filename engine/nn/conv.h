@@ -1,5 +1,6 @@
 // Conv2d and ConvTranspose2d layers over the engine's conv ops; parameter names and layouts as PyTorch's.
 #pragma once
+#include <optional>
 #include "engine/nn/module.h"
 #include "engine/ops.h"
 
@@ -16,6 +17,9 @@ class Conv2d : public Module {
 
   Tensor weight, bias;
   Conv2dOptions options;
+  // The dtype the convolution runs in (mixed precision: bf16 math over f32 master weights): the input and
+  // the weights are converted to it, the output stays in it. Unset (the default): no conversion.
+  std::optional<DType> compute_dtype;
 };
 
 // weight [in, out, k, k] (PyTorch's layout), bias [out]; fan_in = out * k * k as PyTorch computes it.
@@ -28,6 +32,11 @@ class ConvTranspose2d : public Module {
 
   Tensor weight, bias;
   ConvTranspose2dOptions options;
+  std::optional<DType> compute_dtype;  // as Conv2d's
 };
+
+// Sets compute_dtype on every convolution below `net` (nn::set_compute_dtype(g, DType::bf16) for mixed
+// precision); normalization keeps its f32 parameters and statistics and takes the activations as they come.
+void set_compute_dtype(Module& net, DType dtype);
 
 }  // namespace asyndgan::nn

@@ -120,6 +120,19 @@ void Module::load_state_dict(const NamedTensors& state, bool strict) {
   load_state_dict(as_map, strict);
 }
 
+void Module::to(Device device) {
+  for (auto& [name, t] : state_dict()) {
+    if (t.device() == device) continue;
+    const Tensor moved = t.detach().contiguous().to(device);
+    TensorImpl& impl = t.impl();
+    impl.storage = moved.impl().storage;
+    impl.offset = moved.offset();
+    impl.strides = moved.strides();
+    impl.device = device;
+    impl.grad.reset();
+  }
+}
+
 void Module::train(bool on) {
   training_ = on;
   for (auto& entry : children_) entry.second->train(on);

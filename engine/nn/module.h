@@ -44,6 +44,10 @@ class Module {
   void load_state_dict(const std::map<std::string, Tensor>& state, bool strict = true);
   void load_state_dict(const NamedTensors& state, bool strict = true);
 
+  // Moves every parameter and buffer to `device` in place: the tensors keep their identity (and names), so
+  // build optimizers after the move or they would hold the old storage's statistics. Gradients are dropped.
+  void to(Device device);
+
   void train(bool on = true);  // recursive
   void eval() { train(false); }
   bool is_training() const { return training_; }

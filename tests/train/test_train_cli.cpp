@@ -146,6 +146,33 @@ TEST_CASE("train: unknown keys and bad values are errors naming the key and wher
   CHECK(r.output.find("'data.shards' is required") != std::string::npos);
 }
 
+TEST_CASE("train: train.device and train.precision are checked, and a missing GPU is said once, not fatal") {
+  test::ScratchDir dir("train_cli_device");
+  const std::string cfg = dir.file("dev.toml"), log = dir.file("log.txt");
+  std::ofstream(cfg) << "[data]\nshards = \"nowhere\"\n[train]\ndevice = \"cuda:7\"\n";
+  auto r = test::run_cli("train --config " + cfg, log);
+  CHECK(r.code != 0);
+  CHECK(r.output.find("dev.toml:4: 'train.device' names no usable device") != std::string::npos);
+  CHECK(r.output.find("cuda:7") != std::string::npos);
+
+  std::ofstream(cfg) << "[data]\nshards = \"nowhere\"\n[train]\ndevice = \"tpu\"\n";
+  r = test::run_cli("train --config " + cfg, log);
+  CHECK(r.output.find("'train.device' names no usable device") != std::string::npos);
+
+  std::ofstream(cfg) << "[data]\nshards = \"nowhere\"\n[train]\nprecision = \"bf16\"\n";
+  r = test::run_cli("train --config " + cfg, log);
+  CHECK(r.output.find("'train.precision' = \"bf16\" needs a CUDA device") != std::string::npos);
+
+  if (cuda_device_count() == 0) {
+    // "cuda" without a GPU runs on the CPU and says so; the run then fails later, on the missing shards.
+    std::ofstream(cfg) << "[data]\nshards = \"nowhere\"\n[train]\ndevice = \"cuda\"\n";
+    r = test::run_cli("train --config " + cfg, log);
+    CHECK(r.output.find("running on the CPU") != std::string::npos);
+    CHECK(r.output.find("names no usable device") == std::string::npos);
+    CHECK(r.output.find("nowhere") != std::string::npos);
+  }
+}
+
 TEST_CASE("train: --stop-at then --resume gives the metrics and weights of an uninterrupted run, bit for bit") {
   TinyRun run("train_cli_resume");
   const std::string straight = run.dir.file("straight"), split = run.dir.file("split");

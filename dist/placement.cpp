@@ -1,0 +1,17 @@
+// Device and precision placement of the run's networks.
+#include "dist/placement.h"
+#include "engine/nn/conv.h"
+
+namespace asyndgan::dist {
+
+void place_model(nn::Module& net, const TrainOptions& options) {
+  if (options.precision == Precision::bf16 && !options.device.is_cuda())
+    throw ValueError(msg("precision = \"bf16\" needs a CUDA device but the run's device is ", options.device.str(),
+                         ": set device = \"cuda\" or precision = \"fp32\""));
+  net.to(options.device);
+  if (options.precision == Precision::bf16) nn::set_compute_dtype(net, DType::bf16);
+}
+
+Tensor to_loss_dtype(const Tensor& t) { return t.to(DType::f32); }
+
+}  // namespace asyndgan::dist

@@ -1,0 +1,15 @@
+// Puts a network where a run's options say: on its device, and in bf16 compute for mixed precision.
+#pragma once
+#include "dist/options.h"
+#include "engine/nn/module.h"
+
+namespace asyndgan::dist {
+
+// Moves `net` to options.device and, for Precision::bf16, makes its convolutions compute in bf16 over the f32
+// master weights. bf16 on a CPU device is a ValueError naming the config key (the CPU kernels are f32/f64).
+void place_model(nn::Module& net, const TrainOptions& options);
+
+// The dtype a network's output is brought to before losses and messages: f32 whatever the compute precision.
+Tensor to_loss_dtype(const Tensor& t);
+
+}  // namespace asyndgan::dist
