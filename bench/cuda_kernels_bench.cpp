@@ -15,7 +15,7 @@
 #include "engine/engine.h"
 #include "engine/optim/adam.h"
 #include "kernels/cuda/gemm.cuh"
-#include "kernels/cuda/math_mode.h"
+#include "engine/math_mode.h"
 #include "models/factory.h"
 #include "tests/engine/op_test_util.h"
 
@@ -81,7 +81,7 @@ void copy_bandwidth() {
 
 // C = A B against a host double-precision product on a small odd-sized problem, then the rate at n^3.
 void gemm_rate(DType dt, bool tf32, int64_t n) {
-  kern::cuda::set_allow_tf32(tf32);
+  math::set_allow_tf32(tf32);
   const std::string label = std::string(dtype_name(dt)) + (dt == DType::f32 ? (tf32 ? " (TF32)" : " (no TF32)") : "");
   {
     const int64_t m = 129, k = 257, p = 95;
@@ -102,7 +102,7 @@ void gemm_rate(DType dt, bool tf32, int64_t n) {
       std::printf("GEMM %s: INVALID, relative error %.2e against the host product\n", label.c_str(), err);
       json_line(msg("\"bench\":\"gemm\",\"dtype\":\"", dtype_name(dt), "\",\"tf32\":", tf32 ? "true" : "false",
                     ",\"valid\":false,\"max_rel_err\":", err));
-      kern::cuda::set_allow_tf32(false);
+      math::set_allow_tf32(false);
       return;
     }
   }
@@ -116,7 +116,7 @@ void gemm_rate(DType dt, bool tf32, int64_t n) {
   std::printf("GEMM %-14s %lld^3 (random data): %.1f TFLOP/s (%.3f ms)\n", label.c_str(), static_cast<long long>(n), tflops, ms);
   json_line(msg("\"bench\":\"gemm\",\"dtype\":\"", dt == DType::f32 && tf32 ? "tf32" : dtype_name(dt), "\",\"n\":", n,
                 ",\"ms\":", ms, ",\"tflops\":", tflops, ",\"valid\":true"));
-  kern::cuda::set_allow_tf32(false);
+  math::set_allow_tf32(false);
 }
 
 // Instance norm + LeakyReLU(0.2) (the PatchGAN's and the U-Net encoder's pattern), fused forward and backward.
