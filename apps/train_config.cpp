@@ -59,6 +59,8 @@ const std::vector<Key>& schema() {
       {"train.seed", Type::integer, 0, {}, 0},
       {"train.device", Type::string, "cpu"},
       {"train.precision", Type::string, "fp32", {"fp32", "bf16"}},
+      {"train.tf32", Type::boolean, false},
+      {"train.deterministic", Type::boolean, false},
       {"output.dir", Type::string, "runs/asyndgan"},
       {"output.log_every", Type::integer, 10, {}, 1},
       {"output.sample_every", Type::integer, 100, {}, 0},
@@ -219,6 +221,8 @@ TrainConfig resolve_train_config(const TomlConfig& toml) {
     fail(*r.find("train.device"), msg("names no usable device: ", err.what()));
   }
   o.precision = str(r, "train.precision") == "bf16" ? dist::Precision::bf16 : dist::Precision::fp32;
+  cfg.allow_tf32 = boolean(r, "train.tf32");
+  cfg.deterministic = boolean(r, "train.deterministic");
   if (o.precision == dist::Precision::bf16 && !o.device.is_cuda())
     fail(*r.find("train.precision"), msg("= \"bf16\" needs a CUDA device, but the run's device is ", o.device.str(),
                                          ": set train.device = \"cuda\" or train.precision = \"fp32\""));

@@ -19,6 +19,8 @@ struct TrainConfig {
   models::DiscriminatorConfig discriminator;  // in_channels likewise
   bool init_normal = true;                    // model.init = "normal": pix2pix's N(0, 0.02)
   dist::TrainOptions options;
+  bool allow_tf32 = false;     // train.tf32: TF32 tensor cores for f32 GPU convolutions and GEMMs
+  bool deterministic = false;  // train.deterministic: deterministic cuDNN algorithms only
   bool schedule_epochs = false;               // schedule.unit: constant/decay count epochs, not iterations
   int64_t constant = 0, decay = 0;            // pix2pix's n_epochs / n_epochs_decay in that unit
   std::string out_dir;
@@ -33,7 +35,8 @@ TrainConfig resolve_train_config(const TomlConfig& toml);
 // read_toml_file + each --set override + resolve_train_config.
 TrainConfig load_train_config(const std::string& path, const std::vector<std::string>& overrides = {});
 
-// The keys whose values must match between a run and its --resume (all but output.* and schedule.*):
+// The keys whose values must match between a run and its --resume (all but output.*, schedule.* and
+// train.device):
 // the first key that differs, or "" when none does.
 std::string first_training_difference(const TomlConfig& a, const TomlConfig& b);
 

@@ -12,7 +12,7 @@
 #include "kernels/cuda/conv_algo.h"
 #include "kernels/cuda/handles.cuh"
 #include "kernels/cuda/launch.cuh"
-#include "kernels/cuda/math_mode.h"
+#include "engine/math_mode.h"
 
 namespace asyndgan::kern::cuda {
 namespace {
@@ -48,7 +48,7 @@ cudnnDataType_t data_type(DType dt) {
 // cuDNN round f32 inputs to TF32 on Ampere and later); bf16 needs tensor cores to be fast.
 cudnnMathType_t requested_math(DType dt) {
   if (dt == DType::bf16) return CUDNN_TENSOR_OP_MATH;
-  if (dt == DType::f32 && !allow_tf32()) return CUDNN_FMA_MATH;
+  if (dt == DType::f32 && !math::allow_tf32()) return CUDNN_FMA_MATH;
   return CUDNN_DEFAULT_MATH;
 }
 
@@ -257,8 +257,8 @@ std::vector<ConvAlgoCandidate> heuristics(cudnnHandle_t h, ConvDirection dir, co
 Choice choose(cudnnHandle_t h, DType dt, ConvDirection dir, const ConvShape& s, const Descriptors& d,
               const Operands& o, int device) {
   const cudnnMathType_t math = requested_math(dt);
-  const bool deterministic = conv_deterministic();
-  const size_t limit = conv_workspace_limit();
+  const bool deterministic = math::conv_deterministic();
+  const size_t limit = math::conv_workspace_limit();
   const ConvAlgoKey key{device, static_cast<int64_t>(dt), static_cast<int64_t>(dir), static_cast<int64_t>(math),
                         deterministic, static_cast<int64_t>(limit), s.n, s.c_in, s.h, s.w, s.c_out, s.kh, s.kw,
                         s.stride_h, s.stride_w, s.pad_h, s.pad_w};

@@ -4,7 +4,7 @@
 #include <climits>
 #include "kernels/cuda/handles.cuh"
 #include "kernels/cuda/launch.cuh"
-#include "kernels/cuda/math_mode.h"
+#include "engine/math_mode.h"
 
 namespace asyndgan::kern::cuda {
 namespace {
@@ -24,7 +24,7 @@ void gemm(DType dt, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k,
   switch (dt) {
     case DType::f32:
       type = CUDA_R_32F;
-      compute = allow_tf32() ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
+      compute = math::allow_tf32() ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
       break;
     case DType::bf16:
       type = CUDA_R_16BF;

@@ -1,9 +1,10 @@
-// Process-wide numerics switches of the cuDNN convolutions and cuBLAS GEMMs: TF32 for f32, deterministic
-// algorithms only, and the workspace cap. Read from the environment on first use, settable from code.
+// Process-wide numerics switches of the GPU convolutions (cuDNN) and GEMMs (cuBLAS): TF32 for f32, deterministic
+// algorithms only, and the workspace cap. Read from the environment on first use, settable from code (the run
+// config's train.tf32 and train.deterministic); they exist in every build and do nothing without CUDA.
 #pragma once
 #include <cstddef>
 
-namespace asyndgan::kern::cuda {
+namespace asyndgan::math {
 
 // TF32 tensor cores for f32 convolutions and GEMMs. Off by default (f32 means f32: results within rounding of
 // the CPU path); ASYNDGAN_ALLOW_TF32=1 turns it on. bf16 always uses tensor cores; f64 never rounds.
@@ -20,4 +21,4 @@ void set_conv_deterministic(bool on);
 size_t conv_workspace_limit();
 void set_conv_workspace_limit(size_t bytes);
 
-}  // namespace asyndgan::kern::cuda
+}  // namespace asyndgan::math

@@ -1,10 +1,10 @@
-// The numerics switches of kernels/cuda/math_mode.h: atomics seeded once from the environment.
-#include "kernels/cuda/math_mode.h"
+// The numerics switches of engine/math_mode.h: atomics seeded once from the environment.
+#include "engine/math_mode.h"
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
 
-namespace asyndgan::kern::cuda {
+namespace asyndgan::math {
 namespace {
 
 bool env_flag(const char* name) {
@@ -33,4 +33,4 @@ void set_conv_deterministic(bool on) { deterministic().store(on, std::memory_ord
 size_t conv_workspace_limit() { return workspace().load(std::memory_order_relaxed); }
 void set_conv_workspace_limit(size_t bytes) { workspace().store(bytes, std::memory_order_relaxed); }
 
-}  // namespace asyndgan::kern::cuda
+}  // namespace asyndgan::math
