@@ -131,3 +131,86 @@ TEST_CASE("block cache: out of memory returns the cache to upstream and retries 
   CHECK(c.allocate(4 * MiB) == nullptr);  // truly out of memory
   CHECK(c.stats().allocated == 6 * MiB);
 }
+
+TEST_CASE("block cache: a private pool's blocks serve only that pool while it lives, then go general") {
+  BlockCache<FakeUpstream> c{FakeUpstream{}};
+  void* before = c.allocate(1000);  // a general block, released during the capture below
+  const auto pool = c.create_pool();
+  c.set_active_pool(pool);
+  void* a = c.allocate(1000);
+  void* b = c.allocate(3 * MiB);
+  CHECK(a != before);
+  CHECK(c.release(before));  // a general block freed during capture goes back to the general cache...
+  void* in_pool = c.allocate(900);
+  CHECK(in_pool != before);  // ...and a capture never takes it: only the pool's own blocks or upstream
+  CHECK(c.release(a));       // freed during the capture: reused within the pool
+  void* a2 = c.allocate(1000);
+  CHECK(a2 == a);
+  c.set_active_pool(0);
+  CHECK(c.active_pool() == 0);
+  CHECK(c.cached_blocks() == 1);  // `before`
+  CHECK(c.stats().upstream_allocs == 4);
+
+  // After the capture the pool's freed blocks stay reserved to it: general requests of their class miss them.
+  CHECK(c.release(a2));
+  CHECK(c.release(in_pool));
+  CHECK(c.pool_cached_blocks(pool) == 2);
+  void* g1 = c.allocate(1000);
+  void* g2 = c.allocate(1000);
+  CHECK(g1 == before);
+  CHECK(g2 != a2);
+  CHECK(g2 != in_pool);
+  CHECK(c.stats().upstream_allocs == 5);
+  // A later capture into the same pool finds them again.
+  c.set_active_pool(pool);
+  void* r = c.allocate(1000);
+  CHECK((r == a2 || r == in_pool));
+  c.set_active_pool(0);
+  CHECK(c.release(r));
+
+  // Graph destroyed: free pool blocks join the general cache; b, still live, goes there when released.
+  c.release_pool(pool);
+  CHECK(c.pool_cached_blocks(pool) == 0);
+  CHECK(c.cached_blocks() == 2);
+  void* x = c.allocate(1000);
+  void* y = c.allocate(1000);
+  CHECK(((x == a2 && y == in_pool) || (x == in_pool && y == a2)));
+  CHECK(c.release(b));
+  CHECK(c.cached_blocks() == 1);
+  CHECK(c.allocate(3 * MiB) == b);
+  CHECK(c.stats().upstream_allocs == 5);
+  CHECK(c.stats().allocated == 2 * 1024 + 2 * 1024 + 4 * MiB);  // g1, g2, x, y, b
+  CHECK_THROWS(c.set_active_pool(pool));  // released: cannot be used again
+}
+
+TEST_CASE("block cache: stats count pool blocks; nothing goes upstream while a pool is active") {
+  FakeUpstream up;
+  up.capacity = 8 * MiB;
+  BlockCache<FakeUpstream> c{up};
+  void* g = c.allocate(3 * MiB);  // 4 MiB, general
+  c.release(g);
+  const auto pool = c.create_pool();
+  c.set_active_pool(pool);
+  void* p = c.allocate(MiB);  // 2 MiB from upstream: the cached 4 MiB block is general, not the pool's
+  CHECK(p != g);
+  auto s = c.stats();
+  CHECK(s.allocated == 2 * MiB);
+  CHECK(s.reserved == 6 * MiB);
+  // Upstream has 2 MiB left: a 4 MiB request fails rather than returning the general cache (a synchronization).
+  CHECK(c.allocate(3 * MiB) == nullptr);
+  c.empty_cache();  // refused while capturing
+  CHECK(c.upstream().frees == 0);
+  CHECK(c.cached_blocks() == 1);
+  c.set_active_pool(0);
+  c.release(p);
+  CHECK(c.stats().allocated == 0);
+  CHECK(c.stats().reserved == 6 * MiB);
+  c.empty_cache();  // the general block goes back; the pool's block stays reserved to the pool
+  CHECK(c.upstream().frees == 1);
+  CHECK(c.stats().reserved == 2 * MiB);
+  CHECK(c.pool_cached_blocks(pool) == 1);
+  c.release_pool(pool);
+  c.empty_cache();
+  CHECK(c.stats().reserved == 0);
+  CHECK(c.upstream().live.empty());
+}
