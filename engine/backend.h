@@ -33,16 +33,27 @@ struct NormConfig {
   double slope = 0.2;   // of leaky_relu
 };
 
-// One parameter of a fused Adam launch with its own bias-corrected scalars (PyTorch counts steps per parameter).
+// One parameter of a fused Adam launch. Its step counter lives on the device (PyTorch's capturable Adam), so a
+// replayed CUDA graph computes each step's bias corrections anew instead of reusing the captured ones.
 struct AdamSlot {
-  Tensor param, grad, exp_avg, exp_avg_sq;  // same shape; param/moments f32 (master weights), grad f32
-  double weight_decay, one_minus_beta1, beta2, one_minus_beta2, bias_correction2_sqrt, eps, neg_step_size;
+  Tensor param, grad, exp_avg, exp_avg_sq;  // same shape and dtype (f32 master weights, or f64), contiguous
+  Tensor step;  // i64, one element: the parameter's steps so far; the launch adds 1 before using it
+};
+// What every slot of a launch shares. lr lives on the device too (set_lr writes it between steps).
+struct AdamHyper {
+  double beta1, beta2, eps, weight_decay;
+  Tensor lr;     // f64, one element
+  Tensor calls;  // i64, one element, or undefined: a counter the launch adds 1 to (the optimizer's step count)
 };
 
 struct CudaKernels {
   // ---- tensor basics (engine/tensor.cpp) ----
   void (*fill)(Tensor& dst, double value) = nullptr;             // dst strided; assigns
   void (*copy)(const Tensor& src, Tensor& dst) = nullptr;        // both strided, same shape, any dtypes (converts)
+  // dst (contiguous, any dtype) = scalar (one element, floating) * factor, in double then converted as fill does:
+  // Tensor::full(shape, scalar.item() * factor) without the host round trip.
+  void (*fill_from_scalar)(const Tensor& scalar, double factor, Tensor& dst) = nullptr;
+  void (*increment)(Tensor& counter) = nullptr;  // counter (i64, one element) += 1
 
   // ---- elementwise (engine/ops/elementwise.cpp); same shapes, assigns unless noted ----
   void (*axpby)(double alpha, const Tensor& a, double beta, const Tensor& b, Tensor& out) = nullptr;
@@ -71,6 +82,12 @@ struct CudaKernels {
   // mask[i] = 1/(1-p) where word i of the Philox draw starting at block `first` keeps element i, else 0 (the
   // CPU's kern::cpu::dropout_mask, bit for bit); out = x * mask.
   void (*dropout)(kern::PhiloxKey key, uint64_t first, double p, const Tensor& x, Tensor& mask, Tensor& out) = nullptr;
+  // The same inside a CUDA graph capture: the seed and base block are read on the device from philox_state (i64
+  // [seed, base]), and the draw starts at block base + relative_first, so each replay draws fresh masks.
+  void (*dropout_captured)(const Tensor& philox_state, uint64_t relative_first, double p, const Tensor& x,
+                           Tensor& mask, Tensor& out) = nullptr;
+  // philox_state = [seed, base] from kernel parameters (stream-ordered, no host memory read later).
+  void (*set_philox_state)(Tensor& philox_state, uint64_t seed, uint64_t base) = nullptr;
 
   // ---- shape (engine/ops/shape.cpp); cat is copy() into narrowed views of its output ----
   void (*reflection_pad2d)(const Tensor& x, int64_t left, int64_t right, int64_t top, int64_t bottom,
@@ -101,7 +118,10 @@ struct CudaKernels {
   void (*add_channel_bias)(Tensor& y, const Tensor& bias) = nullptr;  // y[n, c, ...] += bias[c] (accumulates)
 
   // ---- optimizer (engine/optim/adam.cpp): every slot updated in one launch ----
-  void (*adam)(const std::vector<AdamSlot>& slots) = nullptr;
+  // One small kernel adds 1 to each slot's step (and to h.calls), then the update kernel reads the steps and
+  // h.lr and computes the bias corrections on the device (in double, then rounded to the parameter's type, as
+  // the CPU step does), so the pair can be captured once and replayed for every later step.
+  void (*adam)(const AdamHyper& h, const std::vector<AdamSlot>& slots) = nullptr;
 };
 
 // The table for cuda tensors; throws a DeviceError naming `op` when CUDA is not compiled in or an entry is

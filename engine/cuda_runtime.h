@@ -35,6 +35,20 @@ MemoryStats memory_stats(int device);
 void reset_peak_memory(int device);
 void empty_cache(int device);  // returns cached free blocks to the driver
 
+// ---- CUDA graphs (engine/cuda_graph.cpp) ----
+// Private memory pools of the caching allocator (engine/block_cache.h): while one is active on a device, every
+// allocation there comes from it, and its blocks serve nothing else until it is released.
+uint64_t graph_pool_create(int device);
+void graph_pool_activate(uint64_t pool, int device);  // 0: back to the general cache
+void graph_pool_release(uint64_t pool, int device);
+// Stream capture of the device's current stream (relaxed mode: other threads may still call CUDA).
+void capture_begin(int device);
+// Ends the capture and instantiates it; returns the executable graph (a cudaGraphExec_t).
+void* capture_end(int device);
+void capture_abort(int device);  // ends a failed capture, discarding it; never throws
+void graph_launch(void* exec, int device);  // on the device's current stream
+void graph_destroy(void* exec);             // safe while a launch is in flight; never throws
+
 // Name and compute capability of a device, for `asyndgan info` and the logs ("" when there is none).
 const char* device_name(int device);
 

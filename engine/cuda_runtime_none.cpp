@@ -22,6 +22,14 @@ void synchronize(int) {}
 MemoryStats memory_stats(int) { return {}; }
 void reset_peak_memory(int) {}
 void empty_cache(int) {}
+uint64_t graph_pool_create(int) { throw no_cuda(); }
+void graph_pool_activate(uint64_t, int) { throw no_cuda(); }
+void graph_pool_release(uint64_t, int) {}
+void capture_begin(int) { throw no_cuda(); }
+void* capture_end(int) { throw no_cuda(); }
+void capture_abort(int) {}
+void graph_launch(void*, int) { throw no_cuda(); }
+void graph_destroy(void*) {}
 const char* device_name(int) { return ""; }
 
 }  // namespace asyndgan::cuda_rt

@@ -1,5 +1,6 @@
 // BatchNorm2d and InstanceNorm2d: construction and forward through the norm ops.
 #include "engine/nn/norm.h"
+#include "engine/backend.h"
 #include "engine/ops.h"
 
 namespace asyndgan::nn {
@@ -30,15 +31,10 @@ Tensor BatchNorm2d::forward(const Tensor& x) { return forward_fused(x, {}); }
 Tensor BatchNorm2d::forward_fused(const Tensor& x, const NormActivation& act) {
   check_features("BatchNorm2d", num_features, x);
   if (is_training()) {
-    if (num_batches_tracked.device().is_cpu()) {
+    if (num_batches_tracked.device().is_cpu())
       num_batches_tracked.data<int64_t>()[0] += 1;
-    } else {
-      // No i64 kernel on the GPU yet: a round trip through the host (it synchronizes; a device-side increment
-      // belongs with the elementwise kernels).
-      Tensor count = num_batches_tracked.to(Device::cpu());
-      count.data<int64_t>()[0] += 1;
-      num_batches_tracked.copy_(count);
-    }
+    else  // on the device: no host round trip, and a CUDA graph replay counts too
+      backend::cuda("BatchNorm2d").increment(num_batches_tracked);
   }
   return batch_norm(x, weight, bias, running_mean, running_var, is_training(), momentum, eps, act);
 }

@@ -1,6 +1,7 @@
 // Activations (relu, leaky_relu, tanh, sigmoid) and dropout, forward and backward side by side.
 #include "engine/autograd.h"
 #include "engine/backend.h"
+#include "engine/cuda_graph.h"
 #include "engine/dispatch.h"
 #include "engine/ops.h"
 #include "engine/rng.h"
@@ -123,13 +124,19 @@ Tensor dropout(const Tensor& x, double p, bool training, Generator& gen) {
     dispatch_floating("dropout", x.dtype(), [](auto) {});
   }
   const int64_t n = x.numel();
-  const uint64_t first = gen.reserve(static_cast<uint64_t>((n + 3) / 4));
+  const uint64_t blocks = static_cast<uint64_t>((n + 3) / 4);
   Tensor xc = x.contiguous();
   Tensor mask = Tensor::empty_like(x);
   Tensor out = Tensor::empty_like(x);
-  if (cuda) {
-    k->dropout(gen.key(), first, p, xc, mask, out);
+  if (CudaGraph* graph = cuda ? CudaGraph::current(x.device()) : nullptr) {
+    // Captured: the kernel reads the generator's seed and offset from the device, which each replay refreshes.
+    uint64_t relative_first = 0;
+    const Tensor& state = graph->reserve_philox(gen, blocks, relative_first);
+    k->dropout_captured(state, relative_first, p, xc, mask, out);
+  } else if (cuda) {
+    k->dropout(gen.key(), gen.reserve(blocks), p, xc, mask, out);
   } else {
+    const uint64_t first = gen.reserve(blocks);
     dispatch_floating("dropout", x.dtype(), [&](auto tag) {
       using T = decltype(tag);
       kern::cpu::dropout_mask<T>(gen.key(), first, p, static_cast<T>(1.0 / (1.0 - p)), mask.data<T>(), n);

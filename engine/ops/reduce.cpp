@@ -25,9 +25,14 @@ Tensor scaled_sum(const char* op, const Tensor& x, double scale) {
   }
   Shape shape = x.shape();
   DType dtype = x.dtype();
-  record(out, op, {x}, [shape, scale, dtype](const Tensor& g, const std::vector<bool>&) {
-    // x's dtype, not g's: on a GPU a bf16 x has an f32 sum. There item() waits for the device, as the kernel
-    // table has no entry that broadcasts a device scalar; sum/mean are off the training step's backward path.
+  record(out, op, {x}, [shape, scale, dtype, op](const Tensor& g, const std::vector<bool>&) {
+    // x's dtype, not g's: on a GPU a bf16 x has an f32 sum. There the value stays on the device (no wait, and
+    // capturable in a CUDA graph).
+    if (g.device().is_cuda()) {
+      Tensor gin = Tensor::empty(shape, dtype, g.device());
+      backend::cuda(op).fill_from_scalar(g, scale, gin);
+      return std::vector<Tensor>{gin};
+    }
     return std::vector<Tensor>{Tensor::full(shape, g.item() * scale, dtype, g.device())};
   });
   return out;

@@ -1,8 +1,10 @@
-// Adam: validation, the per-step scalars (in double, as PyTorch computes them in Python), the kernel call,
-// and state export/import.
+// Adam: validation, the per-step scalars (in double, as PyTorch computes them in Python; on the GPU the fused
+// kernel computes them from device-resident step counts and learning rate), the kernel call, and state
+// export/import.
 #include "engine/optim/adam.h"
 #include <cmath>
 #include <set>
+#include "engine/cuda_graph.h"
 #include "engine/dispatch.h"
 #include "kernels/cpu/adam.h"
 
@@ -52,13 +54,33 @@ Adam::Adam(std::vector<Tensor> params, AdamOptions opt) : params_(std::move(para
 
 void Adam::set_lr(double lr) {
   if (!(lr >= 0)) throw ValueError(msg("Adam: invalid learning rate ", lr));
+  if (cuda_lr_.defined() && lr != opt_.lr) {
+    // A fill recorded into a graph would write this value on every replay, undoing later set_lr calls.
+    if (CudaGraph::capturing(cuda_lr_.device()))
+      throw ValueError(msg("Adam::set_lr(", lr, ") while a CUDA graph captures ", cuda_lr_.device().str(),
+                           ": set the learning rate before capture_begin or between replays"));
+    cuda_lr_.fill_(lr);
+  }
   opt_.lr = lr;
+}
+
+int64_t Adam::step_count() const { return counts().back(); }
+
+std::vector<int64_t> Adam::counts() const {
+  return cuda_counts_.defined() ? cuda_counts_.to_vector<int64_t>() : host_counts();
+}
+
+std::vector<int64_t> Adam::host_counts() const {
+  std::vector<int64_t> c;
+  c.reserve(state_.size() + 1);
+  for (const ParamState& st : state_) c.push_back(st.step);
+  c.push_back(steps_);
+  return c;
 }
 
 void Adam::step() {
   if (!params_.empty() && params_.front().device().is_cuda()) {
     step_cuda();
-    ++steps_;
     return;
   }
   for (size_t i = 0; i < params_.size(); ++i) {
@@ -92,9 +114,18 @@ void Adam::step() {
   ++steps_;
 }
 
+void Adam::init_cuda_state(Device device) {
+  if (CudaGraph::capturing(device))
+    throw ValueError(msg("Adam::step: the first step on ", device.str(), " must run eagerly, before a CUDA graph "
+                         "captures one: it allocates and initializes the optimizer's device state"));
+  cuda_counts_ = Tensor::from_vector(host_counts(), {static_cast<int64_t>(params_.size()) + 1}).to(device);
+  cuda_lr_ = Tensor::full({}, opt_.lr, DType::f64, device);
+}
+
 void Adam::step_cuda() {
   const backend::CudaKernels& kernels = backend::cuda("Adam::step");  // before any state changes
   const Device device = params_.front().device();
+  const bool capturing = CudaGraph::capturing(device);
   std::vector<size_t> active;
   std::vector<Tensor> grads;
   for (size_t i = 0; i < params_.size(); ++i) {
@@ -105,10 +136,15 @@ void Adam::step_cuda() {
       throw DeviceError(msg("Adam::step: parameter ", i, " is ", p.describe(), " with gradient ", g.describe(),
                             "; every parameter and gradient must be on ", device.str()));
     if (g.dtype() != p.dtype()) throw DTypeError(msg("Adam::step: gradient ", g.describe(), " for parameter ", p.describe()));
+    // Zeroed moments recorded into a graph would be zeroed again on every replay.
+    if (capturing && !state_[i].exp_avg.defined())
+      throw ValueError(msg("Adam::step: parameter ", i, " ('", p.name(), "') gets its first gradient while a CUDA "
+                           "graph captures ", device.str(), "; run a step with every parameter eagerly first"));
     if (!g.is_contiguous()) g = g.contiguous();
     active.push_back(i);
     grads.push_back(g);
   }
+  if (!cuda_counts_.defined()) init_cuda_state(device);
   for (size_t i : active) {
     ParamState& st = state_[i];
     if (!st.exp_avg.defined()) {
@@ -127,30 +163,19 @@ void Adam::step_cuda() {
     cuda_slot_params_ = active;
     cuda_slots_.assign(active.size(), backend::AdamSlot{});
     for (size_t k = 0; k < active.size(); ++k) {
-      const ParamState& st = state_[active[k]];
-      cuda_slots_[k].param = params_[active[k]];
-      cuda_slots_[k].grad = grads[k];
-      cuda_slots_[k].exp_avg = st.exp_avg;
-      cuda_slots_[k].exp_avg_sq = st.exp_avg_sq;
+      const size_t i = active[k];
+      cuda_slots_[k] = {params_[i], grads[k], state_[i].exp_avg, state_[i].exp_avg_sq,
+                        cuda_counts_.narrow(0, static_cast<int64_t>(i), 1)};
     }
   }
-  // The scalars as the CPU step computes them; the kernel rounds them to the parameter's type the same way.
-  for (size_t k = 0; k < active.size(); ++k) {
-    ParamState& st = state_[active[k]];
-    st.step += 1;
-    const double step = static_cast<double>(st.step);
-    const double bias_correction1 = 1.0 - std::pow(opt_.beta1, step);
-    const double bias_correction2 = 1.0 - std::pow(opt_.beta2, step);
-    backend::AdamSlot& s = cuda_slots_[k];
-    s.weight_decay = opt_.weight_decay;
-    s.one_minus_beta1 = 1.0 - opt_.beta1;
-    s.beta2 = opt_.beta2;
-    s.one_minus_beta2 = 1.0 - opt_.beta2;
-    s.bias_correction2_sqrt = std::sqrt(bias_correction2);
-    s.eps = opt_.eps;
-    s.neg_step_size = -(opt_.lr / bias_correction1);
+  // The launch adds 1 to each active parameter's counter and to the call count, then computes the CPU step's
+  // scalars from them on the device; the host copies of the counts are refreshed only when read (counts()).
+  Tensor calls = cuda_counts_.narrow(0, static_cast<int64_t>(params_.size()), 1);
+  if (cuda_slots_.empty()) {
+    kernels.increment(calls);
+    return;
   }
-  if (!cuda_slots_.empty()) kernels.adam(cuda_slots_);
+  kernels.adam({opt_.beta1, opt_.beta2, opt_.eps, opt_.weight_decay, cuda_lr_, calls}, cuda_slots_);
 }
 
 void Adam::zero_grad() {
@@ -161,7 +186,8 @@ void Adam::zero_grad() {
 }
 
 void Adam::save_state(std::map<std::string, Tensor>& out, const std::string& prefix) const {
-  out[prefix + "step"] = Tensor::from_vector(std::vector<int64_t>{steps_}, {});
+  const std::vector<int64_t> c = counts();
+  out[prefix + "step"] = Tensor::from_vector(std::vector<int64_t>{c.back()}, {});
   out[prefix + "lr"] = Tensor::scalar(opt_.lr, DType::f64);
   for (size_t i = 0; i < params_.size(); ++i) {
     const ParamState& st = state_[i];
@@ -169,7 +195,7 @@ void Adam::save_state(std::map<std::string, Tensor>& out, const std::string& pre
     const std::string key = prefix + std::to_string(i) + ".";
     out[key + "exp_avg"] = st.exp_avg.clone();
     out[key + "exp_avg_sq"] = st.exp_avg_sq.clone();
-    out[key + "step"] = Tensor::from_vector(std::vector<int64_t>{st.step}, {});
+    out[key + "step"] = Tensor::from_vector(std::vector<int64_t>{c[i]}, {});
   }
 }
 
@@ -212,10 +238,22 @@ void Adam::load_state(const std::map<std::string, Tensor>& in, const std::string
     loaded[i].exp_avg_sq = load_moment("exp_avg_sq");
   }
   set_lr(lr);
-  state_ = std::move(loaded);
+  for (size_t i = 0; i < params_.size(); ++i) {
+    ParamState& st = state_[i];
+    if (st.exp_avg.defined() && loaded[i].exp_avg.defined()) {
+      // In place: a captured CUDA graph's kernels hold these tensors' addresses.
+      st.exp_avg.copy_(loaded[i].exp_avg);
+      st.exp_avg_sq.copy_(loaded[i].exp_avg_sq);
+    } else {
+      st.exp_avg = loaded[i].exp_avg;
+      st.exp_avg_sq = loaded[i].exp_avg_sq;
+    }
+    st.step = loaded[i].step;
+  }
+  steps_ = steps;
+  if (cuda_counts_.defined()) cuda_counts_.copy_(Tensor::from_vector(host_counts(), cuda_counts_.shape()));
   cuda_slot_params_.clear();
   cuda_slots_.clear();
-  steps_ = steps;
 }
 
 }  // namespace asyndgan::optim

@@ -8,6 +8,8 @@ void register_activation(backend::CudaKernels& t) {
   t.unary = &unary;
   t.unary_backward = &unary_backward;
   t.dropout = &dropout;
+  t.dropout_captured = &dropout_captured;
+  t.set_philox_state = &set_philox_state;
 }
 
 }  // namespace asyndgan::kern::cuda

@@ -6,19 +6,28 @@
 
 namespace asyndgan::kern::cuda {
 
-// One parameter: n contiguous elements in each buffer (all of the launch's dtype) and its per-step scalars,
-// in double as the host computes them; the kernel rounds them to the dtype as the CPU step does.
+// One parameter: n contiguous elements in each buffer (all of the launch's dtype) and its step counter.
 struct AdamTensor {
   void* param;
   const void* grad;
   void* exp_avg;
   void* exp_avg_sq;
   int64_t n;
-  double weight_decay, one_minus_beta1, beta2, one_minus_beta2, bias_correction2_sqrt, eps, neg_step_size;
+  int64_t* step;  // on the device: incremented, then read, by the launch
 };
 
-// Applies kern::adam_update to every element of every tensor (dtype f32 or f64) on `device`'s current stream:
-// one launch per 256 tensors (pix2pix's networks need one), no host synchronization.
-void adam_multi(DType dt, const std::vector<AdamTensor>& tensors, int device);
+// What every tensor of a launch shares: constants (in double, as the host computes them; the kernel rounds them
+// to the dtype as the CPU step does) and device scalars, read when the kernel runs, so a CUDA graph replay sees
+// the current learning rate and step counts.
+struct AdamShared {
+  double beta1, beta2, one_minus_beta1, one_minus_beta2, eps, weight_decay;
+  const double* lr;  // device, one f64
+  int64_t* calls;    // device counter incremented once by this launch, or nullptr
+};
+
+// Increments every tensor's step (and *calls), then applies kern::adam_update to every element of every tensor
+// (dtype f32 or f64) on `device`'s current stream with scalars computed on the device from the new steps and
+// *lr: two launches per 256 tensors (pix2pix's networks need one pair), no host synchronization.
+void adam_multi(DType dt, const AdamShared& shared, const std::vector<AdamTensor>& tensors, int device);
 
 }  // namespace asyndgan::kern::cuda

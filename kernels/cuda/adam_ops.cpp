@@ -1,4 +1,4 @@
-// The adam entry of the CUDA kernel table: the engine's slots to raw buffers, one launch per dtype present.
+// The adam entry of the CUDA kernel table: the engine's slots to raw buffers, one launch pair per dtype present.
 #include "engine/tensor.h"
 #include "kernels/cuda/adam.cuh"
 #include "kernels/cuda/registry.h"
@@ -6,9 +6,17 @@
 namespace asyndgan::kern::cuda {
 namespace {
 
-void adam(const std::vector<backend::AdamSlot>& slots) {
+void check_counter(const Tensor& t, DType dt, Device device, const char* what) {
+  if (t.numel() != 1 || t.dtype() != dt || !(t.device() == device))
+    throw ValueError(msg("adam: ", what, " must be a one-element ", dtype_name(dt), " tensor on ", device.str(),
+                         ", got ", t.describe()));
+}
+
+void adam(const backend::AdamHyper& h, const std::vector<backend::AdamSlot>& slots) {
   if (slots.empty()) return;
   const Device device = slots.front().param.device();
+  check_counter(h.lr, DType::f64, device, "the learning rate");
+  if (h.calls.defined()) check_counter(h.calls, DType::i64, device, "the call counter");
   std::vector<AdamTensor> by_dtype[2];  // f32, f64
   for (const backend::AdamSlot& s : slots) {
     const DType dt = s.param.dtype();
@@ -17,16 +25,22 @@ void adam(const std::vector<backend::AdamSlot>& slots) {
         throw ValueError(msg("adam: every tensor of a slot must be contiguous, on ", device.str(), " and of the "
                              "parameter's dtype and size; got ", t->describe(), " for parameter ", s.param.describe()));
     }
+    check_counter(s.step, DType::i64, device, "a step counter");
     if (dt != DType::f32 && dt != DType::f64)
       throw DTypeError(msg("adam: CUDA kernels exist for f32 and f64 parameters, got ", s.param.describe()));
     by_dtype[dt == DType::f64].push_back({const_cast<void*>(s.param.raw_data()), s.grad.raw_data(),
                                           const_cast<void*>(s.exp_avg.raw_data()),
                                           const_cast<void*>(s.exp_avg_sq.raw_data()), s.param.numel(),
-                                          s.weight_decay, s.one_minus_beta1, s.beta2, s.one_minus_beta2,
-                                          s.bias_correction2_sqrt, s.eps, s.neg_step_size});
+                                          static_cast<int64_t*>(const_cast<void*>(s.step.raw_data()))});
   }
-  if (!by_dtype[0].empty()) adam_multi(DType::f32, by_dtype[0], device.index);
-  if (!by_dtype[1].empty()) adam_multi(DType::f64, by_dtype[1], device.index);
+  AdamShared shared{h.beta1, h.beta2, 1.0 - h.beta1, 1.0 - h.beta2, h.eps, h.weight_decay,
+                    static_cast<const double*>(h.lr.raw_data()),
+                    h.calls.defined() ? static_cast<int64_t*>(const_cast<void*>(h.calls.raw_data())) : nullptr};
+  for (int k = 0; k < 2; ++k) {
+    if (by_dtype[k].empty()) continue;
+    adam_multi(k ? DType::f64 : DType::f32, shared, by_dtype[k], device.index);
+    shared.calls = nullptr;  // counted once per step
+  }
 }
 
 }  // namespace

@@ -3,7 +3,8 @@
 // Why a freed block can be handed out again at once, with no event or synchronization: every kernel and copy
 // of a device runs on that device's one stream (cuda_rt::current_stream), so any work that reads or writes the
 // block's new owner is queued after all the work of its previous owner. Work on another stream (NCCL, a side
-// stream) would need an event recorded at free time; there is none today.
+// stream) would need an event recorded at free time; there is none today. A CUDA graph's replays run on the same
+// stream, and the blocks its kernels use stay in its private pool until it is destroyed (engine/cuda_graph.h).
 #include "kernels/cuda/allocator.cuh"
 #include <cstdio>
 #include <memory>
@@ -89,5 +90,9 @@ cuda_rt::MemoryStats cached_stats(int device) {
 void cached_reset_peak(int device) { cache(device).reset_peak(); }
 
 void cached_empty_cache(int device) { cache(device).empty_cache(); }
+
+uint64_t cached_pool_create(int device) { return cache(device).create_pool(); }
+void cached_pool_activate(uint64_t pool, int device) { cache(device).set_active_pool(pool); }
+void cached_pool_release(uint64_t pool, int device) { cache(device).release_pool(pool); }
 
 }  // namespace asyndgan::kern::cuda

@@ -13,5 +13,9 @@ void cached_free(void* ptr, int device);  // never throws: it runs in Storage's 
 cuda_rt::MemoryStats cached_stats(int device);
 void cached_reset_peak(int device);
 void cached_empty_cache(int device);  // waits for the device's stream, then returns every cached free block
+// Private pools for CUDA graphs (engine/block_cache.h).
+uint64_t cached_pool_create(int device);
+void cached_pool_activate(uint64_t pool, int device);
+void cached_pool_release(uint64_t pool, int device);
 
 }  // namespace asyndgan::kern::cuda

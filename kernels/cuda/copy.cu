@@ -1,4 +1,5 @@
-// Grid-stride strided copy/convert and fill kernels over CopyGeometry; same-dtype copies move bits by element size.
+// Grid-stride strided copy/convert and fill kernels over CopyGeometry (same-dtype copies move bits by element size),
+// fills from a device scalar, and the one-element counter increment.
 #include "kernels/cuda/copy.cuh"
 #include <cstring>
 #include <type_traits>
@@ -46,6 +47,16 @@ __global__ void fill_kernel(T* __restrict__ dst, T value, CopyGeometry g) {
     dst[d] = value;
   }
 }
+
+template <class S, class D>
+__global__ void fill_from_scalar_kernel(const S* __restrict__ scalar, double factor, D* __restrict__ dst, int64_t n) {
+  D value;
+  store_d(&value, load_d(scalar) * factor);
+  const int64_t step = static_cast<int64_t>(blockDim.x) * gridDim.x;
+  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += step) dst[i] = value;
+}
+
+__global__ void increment_kernel(int64_t* counter) { *counter += 1; }
 
 template <class F> void with_type(DType dt, F&& f) {
   switch (dt) {
@@ -142,6 +153,25 @@ void fill_strided(void* dst, DType dtype, double value, const CopyGeometry& g, c
       fill_kernel<T, int64_t><<<grid_for(g.numel), kBlock, 0, stream>>>(static_cast<T*>(dst), v, g);
     check_launch("fill_kernel");
   });
+}
+
+void fill_from_scalar(const void* scalar, DType scalar_dtype, double factor, void* dst, DType dtype, int64_t n,
+                      cudaStream_t stream) {
+  if (n <= 0) return;
+  with_type(scalar_dtype, [&](auto s_tag) {
+    with_type(dtype, [&](auto d_tag) {
+      using S = decltype(s_tag);
+      using D = decltype(d_tag);
+      fill_from_scalar_kernel<S, D><<<grid_for(n), kBlock, 0, stream>>>(static_cast<const S*>(scalar), factor,
+                                                                       static_cast<D*>(dst), n);
+    });
+  });
+  check_launch("fill_from_scalar_kernel");
+}
+
+void increment_i64(int64_t* counter, cudaStream_t stream) {
+  increment_kernel<<<1, 1, 0, stream>>>(counter);
+  check_launch("increment_kernel");
 }
 
 }  // namespace asyndgan::kern::cuda

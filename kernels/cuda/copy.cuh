@@ -15,4 +15,10 @@ void copy_strided(const void* src, DType src_dtype, void* dst, DType dst_dtype, 
 // dst[dst_offset(i)] = value converted to dtype as the CPU's kern::cpu::fill does; src strides are ignored.
 void fill_strided(void* dst, DType dtype, double value, const CopyGeometry& g, cudaStream_t stream);
 
+// dst[i] = scalar[0] * factor (in double, then converted as fill_strided converts) for i in [0, n): a fill
+// whose value stays on the device.
+void fill_from_scalar(const void* scalar, DType scalar_dtype, double factor, void* dst, DType dtype, int64_t n,
+                      cudaStream_t stream);
+void increment_i64(int64_t* counter, cudaStream_t stream);  // *counter += 1
+
 }  // namespace asyndgan::kern::cuda

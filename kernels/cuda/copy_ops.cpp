@@ -1,5 +1,5 @@
-// The copy family's table entries (fill, copy): geometry from the tensors, and copies between overlapping views
-// of one storage routed through a temporary.
+// The copy family's table entries (fill, copy, fill_from_scalar, increment): geometry from the tensors, and copies
+// between overlapping views of one storage routed through a temporary.
 #include <algorithm>
 #include "kernels/cuda/copy.cuh"
 #include "kernels/cuda/launch.cuh"
@@ -64,11 +64,28 @@ void cuda_copy(const Tensor& src, Tensor& dst) {
                stream(dst.device().index));
 }
 
+void cuda_fill_from_scalar(const Tensor& scalar, double factor, Tensor& dst) {
+  if (scalar.numel() != 1 || !is_floating(scalar.dtype()) || !dst.is_contiguous())
+    throw ValueError(msg("fill_from_scalar (CUDA): needs a one-element floating scalar and a contiguous "
+                         "destination, got ", scalar.describe(), " and ", dst.describe()));
+  check_on_device("fill_from_scalar (CUDA)", scalar, dst);
+  fill_from_scalar(scalar.raw_data(), scalar.dtype(), factor, dst.raw_data(), dst.dtype(), dst.numel(),
+                   stream(dst.device().index));
+}
+
+void cuda_increment(Tensor& counter) {
+  if (counter.numel() != 1 || counter.dtype() != DType::i64 || !counter.device().is_cuda())
+    throw ValueError(msg("increment (CUDA): needs a one-element i64 cuda tensor, got ", counter.describe()));
+  increment_i64(static_cast<int64_t*>(counter.raw_data()), stream(counter.device().index));
+}
+
 }  // namespace
 
 void register_copy(backend::CudaKernels& t) {
   t.fill = cuda_fill;
   t.copy = cuda_copy;
+  t.fill_from_scalar = cuda_fill_from_scalar;
+  t.increment = cuda_increment;
 }
 
 }  // namespace asyndgan::kern::cuda

@@ -5,10 +5,10 @@
 
 namespace asyndgan::kern::cuda {
 
-void register_copy(backend::CudaKernels& t);         // fill, copy              (copy_ops.cpp)
+void register_copy(backend::CudaKernels& t);         // fill, copy, increment   (copy_ops.cpp)
 void register_elementwise(backend::CudaKernels& t);  // axpby .. axpy_, sum     (elementwise_ops.cpp)
 void register_loss(backend::CudaKernels& t);         // l1, mse, bce            (loss_ops.cpp)
-void register_activation(backend::CudaKernels& t);   // unary, dropout          (activation_ops.cpp)
+void register_activation(backend::CudaKernels& t);   // unary, dropout(_*)      (activation_ops.cpp)
 void register_shape(backend::CudaKernels& t);        // reflection_pad2d        (shape_ops.cpp)
 void register_norm(backend::CudaKernels& t);         // norm_forward/backward   (norm_ops.cpp)
 void register_conv(backend::CudaKernels& t);         // conv2d_*, bias          (conv_ops.cpp)

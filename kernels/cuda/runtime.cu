@@ -59,6 +59,17 @@ PerDevice& per_device(int device) {
   return all[device];
 }
 
+// Host copies and synchronizations cannot be part of a CUDA graph (they would invalidate the capture, with a
+// less helpful error from the next launch): name the call and the fix instead.
+void refuse_while_capturing(cudaStream_t s, const char* what, int device) {
+  cudaStreamCaptureStatus status = cudaStreamCaptureStatusNone;
+  check(cudaStreamIsCapturing(s, &status), "cudaStreamIsCapturing");
+  if (status != cudaStreamCaptureStatusNone)
+    throw DeviceError(msg(what, " on cuda:", device, " while a CUDA graph captures its stream: a captured step "
+                          "must keep its data on the device (copy inputs into the graph's tensors before replay, "
+                          "read results after it)"));
+}
+
 }  // namespace
 
 int device_count() { return probe().count; }
@@ -84,12 +95,15 @@ void* current_stream(int device) {
 }
 
 void synchronize(int device) {
-  check(cudaStreamSynchronize(kern::cuda::stream(device)), "cudaStreamSynchronize");
+  const cudaStream_t s = kern::cuda::stream(device);
+  refuse_while_capturing(s, "a host synchronization", device);
+  check(cudaStreamSynchronize(s), "cudaStreamSynchronize");
 }
 
 void memcpy(void* dst, const void* src, size_t nbytes, int kind, int device) {
   if (nbytes == 0) return;
   cudaStream_t s = kern::cuda::stream(device);
+  if (kind != 2) refuse_while_capturing(s, kind == 0 ? "a host-to-device copy" : "a device-to-host copy", device);
   bool across = false;
   if (kind == 2 && device_count() > 1) {
     // A copy from another device's memory must wait for that device's queued writes to it.
