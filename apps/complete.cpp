@@ -18,7 +18,7 @@ namespace {
 
 constexpr const char* kUsage =
     "usage: asyndgan complete --checkpoint CKPT --brats DIR --site SITE --out DIR [--sites-csv F] [--config "
-    "RUN/config.toml] [--prepare prepare.json]\n"
+    "RUN/config.toml] [--prepare prepare.json] [--device cpu|cuda|cuda:N]\n"
     "  Writes <out>/<subject>/<subject>_<modality>.nii.gz for every modality a subject of SITE lacks, in the\n"
     "  prepared intensity scale, on the subject's own grid and affine.";
 
@@ -30,7 +30,8 @@ int run_complete(int argc, char** argv) {
       std::printf("%s\n", kUsage);
       return 0;
     }
-  Args a(argc, argv, {"--checkpoint", "--brats", "--site", "--out", "--sites-csv", "--config", "--prepare"});
+  Args a(argc, argv,
+         {"--checkpoint", "--brats", "--site", "--out", "--sites-csv", "--config", "--prepare", "--device"});
   const std::string site = a.required("--site"), out = a.required("--out");
   const data::Dataset ds = data::scan_brats(a.required("--brats"), a.str("--sites-csv", ""));
   std::vector<const data::Subject*> subjects;
@@ -41,7 +42,8 @@ int run_complete(int argc, char** argv) {
     for (const auto& s : ds.sites()) known += (known.empty() ? "" : ", ") + s;
     throw ValueError(msg("complete: no subject of site '", site, "' in ", a.required("--brats"), " (sites: ", known, ")"));
   }
-  const LoadedGenerator g = load_generator(a.required("--checkpoint"), a.str("--config", ""));
+  const LoadedGenerator g = load_generator(a.required("--checkpoint"), a.str("--config", ""),
+                                             resolve_device(a.str("--device", "cpu")));
   const PreparedFormat f = prepared_format(g, a.str("--prepare", ""));
   const std::vector<std::string>& mods = g.meta.image_channels;
   const auto M = static_cast<int64_t>(mods.size());

@@ -113,11 +113,13 @@ data::Volume restack(const float* planes, int64_t stride, const PreparedFormat& 
 std::vector<float> run_generator(nn::Module& g, const std::vector<float>& condition, int64_t n, int64_t C, int64_t H,
                                  int64_t W, int64_t M, int64_t batch) {
   std::vector<float> out(static_cast<size_t>(n * M * H * W));
+  const std::vector<Tensor> params = g.parameters();
+  const Device device = params.empty() ? Device::cpu() : params.front().device();  // where load_generator put g
   NoGradGuard ng;
   for (int64_t b0 = 0; b0 < n; b0 += batch) {
     const int64_t b = std::min(batch, n - b0);
     const std::vector<float> x(condition.begin() + b0 * C * H * W, condition.begin() + (b0 + b) * C * H * W);
-    const Tensor y = g(Tensor::from_vector(x, {b, C, H, W})).contiguous();
+    const Tensor y = g(Tensor::from_vector(x, {b, C, H, W}).to(device)).to(DType::f32).to(Device::cpu()).contiguous();
     if (y.size(1) != M || y.size(2) != H || y.size(3) != W)
       throw ShapeError(msg("generator output ", y.size(1), "x", y.size(2), "x", y.size(3), " where ", M, "x", H, "x", W, " was expected"));
     std::memcpy(out.data() + b0 * M * H * W, y.data<float>(), static_cast<size_t>(b * M * H * W) * sizeof(float));

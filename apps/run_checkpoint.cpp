@@ -77,7 +77,7 @@ std::string latest_checkpoint_path(const std::string& out_dir) {
   return (fs::path(out_dir) / "checkpoints" / "latest.ckpt").string();
 }
 
-LoadedGenerator load_generator(const std::string& checkpoint_path, const std::string& config_path) {
+LoadedGenerator load_generator(const std::string& checkpoint_path, const std::string& config_path, Device device) {
   const Checkpoint ckpt = load_checkpoint(checkpoint_path);
   LoadedGenerator out;
   out.meta = get_run_meta(ckpt, checkpoint_path);
@@ -110,6 +110,7 @@ LoadedGenerator load_generator(const std::string& checkpoint_path, const std::st
                          " (", e.what(), "); pass the run's config.toml with --config"));
   }
   out.net->eval();
+  out.net->to(device);
   return out;
 }
 

@@ -35,6 +35,8 @@ struct LoadedGenerator {
   TrainConfig config;
   std::string config_source;  // which config it was built from
 };
-LoadedGenerator load_generator(const std::string& checkpoint_path, const std::string& config_path = "");
+// The generator of a run checkpoint, in eval mode, on `device`.
+LoadedGenerator load_generator(const std::string& checkpoint_path, const std::string& config_path = "",
+                               Device device = Device::cpu());
 
 }  // namespace asyndgan::app

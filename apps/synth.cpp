@@ -26,6 +26,7 @@ namespace {
 constexpr const char* kUsage =
     "usage: asyndgan synth --checkpoint CKPT (--shards DIR|FILE[,...] [--split train|val|test|all] | --labels "
     "SEG.nii.gz[,...] [--real-dir DIR]) --out DIR [--config RUN/config.toml] [--prepare prepare.json]\n"
+    "  [--device cpu|cuda|cuda:N]\n"
     "  Writes <out>/<subject>_<modality>_synth.nii.gz per subject and modality, <out>/<subject>_preview.png\n"
     "  (condition | real | synthetic per modality) and, with real images, PSNR/SSIM per modality to stdout\n"
     "  and <out>/synth_metrics.json. --labels keeps each label volume's grid and affine; the subject's\n"
@@ -171,10 +172,12 @@ int run_synth(int argc, char** argv) {
       std::printf("%s\n", kUsage);
       return 0;
     }
-  Args a(argc, argv, {"--checkpoint", "--shards", "--labels", "--out", "--config", "--prepare", "--real-dir", "--split"});
+  Args a(argc, argv,
+         {"--checkpoint", "--shards", "--labels", "--out", "--config", "--prepare", "--real-dir", "--split", "--device"});
   if (a.has("--shards") == a.has("--labels")) throw ValueError(msg("synth: give either --shards or --labels\n", kUsage));
   const std::string out = a.required("--out");
-  const LoadedGenerator g = load_generator(a.required("--checkpoint"), a.str("--config", ""));
+  const LoadedGenerator g = load_generator(a.required("--checkpoint"), a.str("--config", ""),
+                                             resolve_device(a.str("--device", "cpu")));
   fs::create_directories(out);
   std::printf("synth: generator of iteration %lld (%s, config %s)\n", static_cast<long long>(g.meta.iteration),
               g.config.generator.kind.c_str(), g.config_source.c_str());

@@ -61,6 +61,7 @@ const std::vector<Key>& schema() {
       {"train.precision", Type::string, "fp32", {"fp32", "bf16"}},
       {"train.tf32", Type::boolean, false},
       {"train.deterministic", Type::boolean, false},
+      {"train.cuda_graphs", Type::boolean, true},
       {"output.dir", Type::string, "runs/asyndgan"},
       {"output.log_every", Type::integer, 10, {}, 1},
       {"output.sample_every", Type::integer, 100, {}, 0},
@@ -223,6 +224,7 @@ TrainConfig resolve_train_config(const TomlConfig& toml) {
   o.precision = str(r, "train.precision") == "bf16" ? dist::Precision::bf16 : dist::Precision::fp32;
   cfg.allow_tf32 = boolean(r, "train.tf32");
   cfg.deterministic = boolean(r, "train.deterministic");
+  o.cuda_graphs = boolean(r, "train.cuda_graphs");
   if (o.precision == dist::Precision::bf16 && !o.device.is_cuda())
     fail(*r.find("train.precision"), msg("= \"bf16\" needs a CUDA device, but the run's device is ", o.device.str(),
                                          ": set train.device = \"cuda\" or train.precision = \"fp32\""));

@@ -37,6 +37,9 @@ struct TrainOptions {
   uint64_t seed = 0;                       // sampling, augmentation, dropout and each site's opaque keys
   Device device = Device::cpu();           // where G and every D live (resolve_device picks it from config)
   Precision precision = Precision::fp32;   // bf16 needs a CUDA device
+  // On a CUDA device with balance sampling: the central and site steps are captured once (after one eager
+  // step) and replayed as CUDA graphs.
+  bool cuda_graphs = true;
 };
 
 // Builds a network for `in_channels` input channels (a discriminator) or in -> out (the generator); the
