@@ -15,6 +15,11 @@ namespace {
 
 constexpr uint64_t kDropoutTag = 0x64726f706f757421ull;
 
+// Graphs need the same shapes every step: balance sampling gives every site its batch every step.
+bool graphs_possible(const TrainOptions& o) {
+  return o.cuda_graphs && o.device.is_cuda() && o.sampling == data::Sampling::balance;
+}
+
 template <class M, class V>
 M expect(V&& v, int64_t site, const char* want) {
   if (auto* m = std::get_if<M>(&v)) return std::move(*m);
@@ -25,7 +30,12 @@ M expect(V&& v, int64_t site, const char* want) {
 }  // namespace
 
 Central::Central(std::shared_ptr<nn::Module> generator, CentralChannel& channel, TrainOptions options)
-    : g_(std::move(generator)), channel_(channel), o_(std::move(options)), dropout_gen_(o_.seed ^ kDropoutTag) {
+    : g_(std::move(generator)),
+      channel_(channel),
+      o_(std::move(options)),
+      dropout_gen_(o_.seed ^ kDropoutTag),
+      forward_graph_(o_.device, graphs_possible(o_)),
+      backward_graph_(o_.device, graphs_possible(o_)) {
   if (!g_) throw ValueError("Central: the generator is null");
   models::set_dropout_generator(*g_, dropout_gen_);
   place_model(*g_, o_);  // before the optimizer, which keeps the parameters' tensors
@@ -121,10 +131,19 @@ void Central::begin_step() {
   if (!started_) start();
   g_->train();
   pending_.clear();
-  for (const Draw& d : sampler_->next_step()) {
-    Tensor x = conditions(d.site, d.positions, d.aug).to(o_.device);
-    Tensor fake = to_loss_dtype(g_->forward(x));
-    const auto Cm = static_cast<int64_t>(hellos_[0].image_channels.size());
+  const std::vector<Draw> draws = sampler_->next_step();
+  inputs_.resize(draws.size());
+  for (size_t i = 0; i < draws.size(); ++i)
+    stage(inputs_[i], conditions(draws[i].site, draws[i].positions, draws[i].aug), o_.device);
+  forward_graph_.run([&] {
+    fakes_.clear();
+    for (const Tensor& x : inputs_) fakes_.push_back(to_loss_dtype(g_->forward(x)));
+  });
+  const auto Cm = static_cast<int64_t>(hellos_[0].image_channels.size());
+  for (size_t i = 0; i < draws.size(); ++i) {
+    const Draw& d = draws[i];
+    const Tensor& x = inputs_[i];
+    const Tensor& fake = fakes_[i];
     if (fake.dim() != 4 || fake.size(0) != x.size(0) || fake.size(1) != Cm || fake.size(2) != x.size(2) || fake.size(3) != x.size(3))
       throw ShapeError(msg("central: the generator maps ", shape_str(x.shape()), " to ", shape_str(fake.shape()), "; expected [",
                            x.size(0), ", ", Cm, ", ", x.size(2), ", ", x.size(3), "] (one channel per modality)"));
@@ -135,7 +154,7 @@ void Central::begin_step() {
     r.aug = d.aug;
     r.synthetic = fake.detach().to(Device::cpu());  // messages carry host tensors
     channel_.send(d.site, r);
-    pending_.push_back({d.site, std::move(fake), static_cast<int64_t>(d.positions.size())});
+    pending_.push_back({d.site, fake, static_cast<int64_t>(d.positions.size())});
   }
   in_step_ = true;
 }
@@ -156,8 +175,10 @@ StepResult Central::finish_step() {
   for (size_t j = 0; j < hellos_.size(); ++j) res.sites[j].site = static_cast<int64_t>(j);
   int64_t total = 0;
   for (const auto& p : pending_) total += hellos_[static_cast<size_t>(p.site)].samples;
-  std::vector<Tensor> roots, grads;
-  for (const auto& p : pending_) {
+  std::vector<double> weights;
+  site_grads_.resize(pending_.size());
+  for (size_t i = 0; i < pending_.size(); ++i) {
+    const Pending& p = pending_[i];
     Gradient g = expect<Gradient>(channel_.receive(p.site), p.site, "gradient");
     if (g.step != steps_ || g.samples != p.samples || g.grad.shape() != p.fake.shape())
       throw ValueError(msg("central: site ", p.site, " answered step ", g.step, " with ", g.samples, " samples and a gradient of ",
@@ -171,12 +192,20 @@ StepResult Central::finish_step() {
     s.samples = p.samples;
     s.weight = w;
     s.stats = g.stats;
-    roots.push_back(p.fake);
-    grads.push_back(mul_scalar(g.grad.to(o_.device), w));
+    stage(site_grads_[i], g.grad, o_.device);
+    weights.push_back(w);
   }
-  adam_->zero_grad();
-  backward(roots, grads);
-  adam_->step();
+  // With graphs the weights are captured once: balance sampling keeps them the same every step.
+  backward_graph_.run([&] {
+    std::vector<Tensor> roots, grads;
+    for (size_t i = 0; i < pending_.size(); ++i) {
+      roots.push_back(pending_[i].fake);
+      grads.push_back(mul_scalar(site_grads_[i], weights[i]));
+    }
+    adam_->zero_grad();
+    backward(roots, grads);
+    adam_->step();
+  });
   pending_.clear();
   ++steps_;
   return res;
@@ -202,6 +231,9 @@ void Central::load_state(const Checkpoint& ckpt, const std::string& prefix) {
   get_generator(ckpt, prefix + "dropout", dropout_gen_);
   sampler_->load(ckpt, prefix + "sampler.");
   steps_ = get_int(ckpt, prefix + "step");
+  // The optimizer's state tensors were replaced: graphs captured over the old ones must be captured anew.
+  forward_graph_.reset();
+  backward_graph_.reset();
 }
 
 }  // namespace asyndgan::dist

@@ -8,6 +8,7 @@
 #include "dist/channel.h"
 #include "dist/options.h"
 #include "dist/sampler.h"
+#include "dist/step_graph.h"
 #include "engine/io/checkpoint.h"
 #include "engine/nn/module.h"
 #include "engine/optim/adam.h"
@@ -84,6 +85,11 @@ class Central {
   std::vector<Tensor> uploads_;  // u8 [n_j, Cc, H, W]
   std::unique_ptr<Sampler> sampler_;
   std::vector<Pending> pending_;
+  // The device side of a step: conditions staged where G reads them, G's outputs and the sites' gradients.
+  // They keep their storage from step to step, so the CUDA graphs that capture G's forward and the weighted
+  // backward + Adam step (options.cuda_graphs) can replay over them.
+  std::vector<Tensor> inputs_, fakes_, site_grads_;
+  StepGraph forward_graph_, backward_graph_;
   int64_t steps_ = 0;
   bool started_ = false, in_step_ = false;
 };

@@ -12,6 +12,15 @@ void place_model(nn::Module& net, const TrainOptions& options) {
   if (options.precision == Precision::bf16) nn::set_compute_dtype(net, DType::bf16);
 }
 
+void stage(Tensor& dst, const Tensor& src, Device device) {
+  if (device.is_cpu())
+    dst = src;
+  else if (dst.defined() && dst.shape() == src.shape() && dst.dtype() == src.dtype())
+    dst.copy_(src);
+  else
+    dst = src.to(device);
+}
+
 Tensor to_loss_dtype(const Tensor& t) { return t.to(DType::f32); }
 
 }  // namespace asyndgan::dist

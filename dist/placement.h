@@ -9,6 +9,10 @@ namespace asyndgan::dist {
 // master weights. bf16 on a CPU device is a ValueError naming the config key (the CPU kernels are f32/f64).
 void place_model(nn::Module& net, const TrainOptions& options);
 
+// dst <- src (a host tensor) on `device`, in dst's own storage when the shape allows, so a captured CUDA graph
+// keeps reading the same memory from step to step; on the CPU dst becomes src itself (no copy).
+void stage(Tensor& dst, const Tensor& src, Device device);
+
 // The dtype a network's output is brought to before losses and messages: f32 whatever the compute precision.
 Tensor to_loss_dtype(const Tensor& t);
 

@@ -37,15 +37,12 @@ Tensor mean_output(const Tensor& pred, models::GanMode mode) {
   return mean(mode == models::GanMode::vanilla ? sigmoid(p) : p);
 }
 
-// The 0-D statistics of a step, read back to the host in one transfer (one synchronization on a GPU, not one
-// per value), in the order they were added.
+// The 0-D statistics of a step gathered into one f64 vector on their device, in the order they were added, so
+// the host reads them in one transfer (one synchronization on a GPU, not one per value).
 class StepScalars {
  public:
-  size_t add(const Tensor& scalar) {
-    parts_.push_back(scalar.detach().to(DType::f64).view({1}));
-    return parts_.size() - 1;
-  }
-  std::vector<double> read() const { return cat(parts_, 0).to_doubles(); }
+  void add(const Tensor& scalar) { parts_.push_back(scalar.detach().to(DType::f64).view({1})); }
+  Tensor gather() const { return cat(parts_, 0); }
 
  private:
   std::vector<Tensor> parts_;
@@ -55,7 +52,11 @@ class StepScalars {
 
 Site::Site(std::shared_ptr<data::Shard> shard, SiteChannel& channel, TrainOptions options,
            const DiscriminatorFactory& make_discriminator, int64_t site_index, std::vector<std::string> modalities)
-    : shard_(std::move(shard)), channel_(channel), o_(std::move(options)), index_(site_index) {
+    : shard_(std::move(shard)),
+      channel_(channel),
+      o_(std::move(options)),
+      index_(site_index),
+      graph_(o_.device, o_.cuda_graphs) {
   if (!shard_) throw ValueError("Site: the shard is null");
   const data::ShardHeader& h = shard_->header();
   const std::string where = msg("site '", h.site, "' ('", shard_->path(), "')");
@@ -177,9 +178,53 @@ Gradient Site::answer(const Request& r) {
   if (r.synthetic.shape() != batch.image.shape())
     throw ShapeError(msg("site '", h.site, "': synthetic images ", shape_str(r.synthetic.shape()), " for a batch of ",
                          shape_str(batch.image.shape())));
-  const Tensor x = batch.condition.to(o_.device);
-  const Tensor real = batch.image.to(o_.device);
-  const Tensor synthetic = r.synthetic.to(o_.device);
+  stage(x_, batch.condition, o_.device);
+  stage(real_, batch.image, o_.device);
+  stage(synthetic_, r.synthetic, o_.device);
+  if (graph_batch_ != batch.image.size(0)) {  // uniform sampling varies the batch: graphs need one shape
+    graph_.reset();
+    graph_batch_ = batch.image.size(0);
+  }
+  graph_.run([&] { discriminator_and_generator_loss(); });
+
+  Gradient out;
+  out.step = r.step;
+  out.samples = static_cast<int64_t>(r.keys.size());
+  // Messages carry host tensors: the gradient and the statistics come back to the host once, here.
+  out.grad = grad_out_.to(Device::cpu()).contiguous();
+  // Channels the site lacks carry exactly zero (narrow's backward leaves them so; this makes it a guarantee).
+  const std::vector<uint8_t> has = has_modality();
+  const int64_t B = out.grad.size(0), C = out.grad.size(1), plane = out.grad.size(2) * out.grad.size(3);
+  float* g = out.grad.data<float>();
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t c = 0; c < C; ++c)
+      if (!has[static_cast<size_t>(c)]) std::fill(g + (b * C + c) * plane, g + (b * C + c + 1) * plane, 0.0f);
+  // Each statistic accumulated as (value / K) in D order, as the per-value reads before did.
+  const std::vector<double> v = stats_out_.to_doubles();
+  const auto K = static_cast<int64_t>(ds_.size());
+  SiteStats st;
+  const auto k_count = static_cast<double>(K);
+  for (int64_t k = 0; k < K; ++k) {
+    st.d_loss += v[static_cast<size_t>(3 * k)] / k_count;
+    st.d_real += v[static_cast<size_t>(3 * k + 1)] / k_count;
+    st.d_fake += v[static_cast<size_t>(3 * k + 2)] / k_count;
+  }
+  for (int64_t k = 0; k < K; ++k) {
+    st.g_gan += v[static_cast<size_t>(3 * K + 2 * k)] / k_count;
+    st.g_l1 += v[static_cast<size_t>(3 * K + 2 * k + 1)] / k_count;
+  }
+  st.g_loss = v.back();
+  out.stats = st;
+  last_ = st;
+  return out;
+}
+
+// One D step per discriminator on (x, real) vs (x, synthetic), then dL/dG(x) through the updated Ds, from the
+// staged tensors into grad_out_ and stats_out_ (device tensors a CUDA graph replay refreshes in place).
+void Site::discriminator_and_generator_loss() {
+  const Tensor& x = x_;
+  const Tensor& real = real_;
+  const Tensor& synthetic = synthetic_;
   // Logits in f32 whatever the discriminators compute in, so the losses and statistics are f32.
   auto judge = [](nn::Module& d, const Tensor& pair) { return to_loss_dtype(d(pair)); };
   const models::GANLoss gan(o_.gan_loss);
@@ -243,36 +288,8 @@ Gradient Site::answer(const Request& r) {
     throw;
   }
   for (Tensor& p : frozen) p.set_requires_grad(true);
-
-  Gradient out;
-  out.step = r.step;
-  out.samples = static_cast<int64_t>(r.keys.size());
-  // Messages carry host tensors: the gradient comes back to the host once, here.
-  out.grad = fake.grad().defined() ? fake.grad().to(Device::cpu()).contiguous() : Tensor::zeros(fake.shape());
-  // Channels the site lacks carry exactly zero (narrow's backward leaves them so; this makes it a guarantee).
-  const std::vector<uint8_t> has = has_modality();
-  const int64_t B = out.grad.size(0), C = out.grad.size(1), plane = out.grad.size(2) * out.grad.size(3);
-  float* g = out.grad.data<float>();
-  for (int64_t b = 0; b < B; ++b)
-    for (int64_t c = 0; c < C; ++c)
-      if (!has[static_cast<size_t>(c)]) std::fill(g + (b * C + c) * plane, g + (b * C + c + 1) * plane, 0.0f);
-  // Each statistic accumulated as (value / K) in D order, as the per-value reads before did.
-  const std::vector<double> v = scalars.read();
-  SiteStats st;
-  const auto k_count = static_cast<double>(K);
-  for (int64_t k = 0; k < K; ++k) {
-    st.d_loss += v[static_cast<size_t>(3 * k)] / k_count;
-    st.d_real += v[static_cast<size_t>(3 * k + 1)] / k_count;
-    st.d_fake += v[static_cast<size_t>(3 * k + 2)] / k_count;
-  }
-  for (int64_t k = 0; k < K; ++k) {
-    st.g_gan += v[static_cast<size_t>(3 * K + 2 * k)] / k_count;
-    st.g_l1 += v[static_cast<size_t>(3 * K + 2 * k + 1)] / k_count;
-  }
-  st.g_loss = v.back();
-  out.stats = st;
-  last_ = st;
-  return out;
+  grad_out_ = fake.grad().defined() ? fake.grad() : Tensor::zeros_like(fake);
+  stats_out_ = scalars.gather();
 }
 
 void Site::save_state(Checkpoint& ckpt, const std::string& prefix) const {
@@ -287,6 +304,7 @@ void Site::load_state(const Checkpoint& ckpt, const std::string& prefix) {
     get_module(ckpt, msg(prefix, "d", k, "."), *ds_[k]);
     get_optimizer(ckpt, msg(prefix, "adam", k, "."), *adams_[k]);
   }
+  graph_.reset();  // the optimizers' state tensors were replaced: capture anew
 }
 
 }  // namespace asyndgan::dist

@@ -10,6 +10,7 @@
 #include "data/shard.h"
 #include "dist/channel.h"
 #include "dist/options.h"
+#include "dist/step_graph.h"
 #include "engine/io/checkpoint.h"
 #include "engine/nn/module.h"
 #include "engine/optim/adam.h"
@@ -48,6 +49,7 @@ class Site {
 
  private:
   Gradient answer(const Request& r);
+  void discriminator_and_generator_loss();
 
   std::shared_ptr<data::Shard> shard_;  // private: the only holder of real images
   SiteChannel& channel_;
@@ -62,6 +64,11 @@ class Site {
   std::vector<std::shared_ptr<nn::Module>> ds_;  // private: never leave the site
   std::vector<std::unique_ptr<optim::Adam>> adams_;
   SiteStats last_;
+  // A step's device tensors, kept from step to step so a CUDA graph (options.cuda_graphs) can replay over them:
+  // the staged inputs, and the gradient w.r.t. the synthetic images with the step's statistics.
+  Tensor x_, real_, synthetic_, grad_out_, stats_out_;
+  StepGraph graph_;
+  int64_t graph_batch_ = -1;
 };
 
 }  // namespace asyndgan::dist
