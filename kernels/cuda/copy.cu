@@ -4,29 +4,11 @@
 #include <cstring>
 #include <type_traits>
 #include "engine/error.h"
-#include "kernels/common/half.h"
+#include "kernels/common/convert.h"
 #include "kernels/cuda/launch.cuh"
 
 namespace asyndgan::kern::cuda {
 namespace {
-
-// bf16 and f16 as their bits, converted by kernels/common/half.h exactly as on the CPU.
-struct bf16_t { uint16_t bits; };
-struct f16_t { uint16_t bits; };
-
-template <class T> ASYNDGAN_HD double load_d(const T* p) { return static_cast<double>(*p); }
-template <> ASYNDGAN_HD double load_d(const bf16_t* p) { return bf16_to_float(p->bits); }
-template <> ASYNDGAN_HD double load_d(const f16_t* p) { return f16_to_float(p->bits); }
-template <class T> ASYNDGAN_HD void store_d(T* p, double v) { *p = static_cast<T>(v); }
-template <> ASYNDGAN_HD void store_d(bf16_t* p, double v) { p->bits = float_to_bf16(static_cast<float>(v)); }
-template <> ASYNDGAN_HD void store_d(f16_t* p, double v) { p->bits = float_to_f16(static_cast<float>(v)); }
-
-// kern::cpu::copy_strided's rule: through double except the exact same-type and integer->integer paths.
-template <class S, class D> __device__ __forceinline__ void convert(const S* s, D* d) {
-  if constexpr (std::is_same_v<S, D>) *d = *s;
-  else if constexpr (std::is_integral_v<S> && std::is_integral_v<D>) *d = static_cast<D>(*s);
-  else store_d(d, load_d(s));
-}
 
 template <class S, class D, class I>
 __global__ void copy_kernel(const S* __restrict__ src, D* __restrict__ dst, CopyGeometry g) {
@@ -34,7 +16,7 @@ __global__ void copy_kernel(const S* __restrict__ src, D* __restrict__ dst, Copy
   for (I i = static_cast<I>(blockIdx.x) * static_cast<I>(blockDim.x) + static_cast<I>(threadIdx.x); i < n; i += step) {
     I so, d;
     copy_offsets(g, i, so, d);
-    convert(src + so, dst + d);
+    convert_element(src + so, dst + d);
   }
 }
 
@@ -51,25 +33,12 @@ __global__ void fill_kernel(T* __restrict__ dst, T value, CopyGeometry g) {
 template <class S, class D>
 __global__ void fill_from_scalar_kernel(const S* __restrict__ scalar, double factor, D* __restrict__ dst, int64_t n) {
   D value;
-  store_d(&value, load_d(scalar) * factor);
+  store_from_double(&value, load_as_double(scalar) * factor);
   const int64_t step = static_cast<int64_t>(blockDim.x) * gridDim.x;
   for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += step) dst[i] = value;
 }
 
 __global__ void increment_kernel(int64_t* counter) { *counter += 1; }
-
-template <class F> void with_type(DType dt, F&& f) {
-  switch (dt) {
-    case DType::f32: return f(float{});
-    case DType::f64: return f(double{});
-    case DType::bf16: return f(bf16_t{});
-    case DType::f16: return f(f16_t{});
-    case DType::u8: return f(uint8_t{});
-    case DType::i32: return f(int32_t{});
-    case DType::i64: return f(int64_t{});
-  }
-  throw DTypeError(msg("CUDA copy: unknown dtype code ", static_cast<int>(dt)));
-}
 
 // An unsigned integer as wide as one element: same-dtype copies and fills only move bits.
 template <class F> void with_bits(DType dt, F&& f) {
@@ -118,8 +87,8 @@ void copy_strided(const void* src, DType src_dtype, void* dst, DType dst_dtype, 
   // variant is compiled for them: 42 type pairs, not 84.
   CopyGeometry wide = g;
   wide.fits_int32 = false;
-  with_type(src_dtype, [&](auto s_tag) {
-    with_type(dst_dtype, [&](auto d_tag) {
+  with_storage_type(src_dtype, [&](auto s_tag) {
+    with_storage_type(dst_dtype, [&](auto d_tag) {
       using S = decltype(s_tag);
       using D = decltype(d_tag);
       if constexpr (!std::is_same_v<S, D>) launch_copy<S, D>(src, dst, wide, stream);
@@ -130,10 +99,10 @@ void copy_strided(const void* src, DType src_dtype, void* dst, DType dst_dtype, 
 void fill_strided(void* dst, DType dtype, double value, const CopyGeometry& g, cudaStream_t stream) {
   if (g.numel == 0) return;
   uint64_t bits = 0;  // the element's bytes, as kern::cpu::fill would store them
-  with_type(dtype, [&](auto tag) {
+  with_storage_type(dtype, [&](auto tag) {
     using T = decltype(tag);
     T v;
-    store_d(&v, value);
+    store_from_double(&v, value);
     std::memcpy(&bits, &v, sizeof v);
   });
   const size_t esize = dtype_size(dtype);
@@ -158,8 +127,8 @@ void fill_strided(void* dst, DType dtype, double value, const CopyGeometry& g, c
 void fill_from_scalar(const void* scalar, DType scalar_dtype, double factor, void* dst, DType dtype, int64_t n,
                       cudaStream_t stream) {
   if (n <= 0) return;
-  with_type(scalar_dtype, [&](auto s_tag) {
-    with_type(dtype, [&](auto d_tag) {
+  with_storage_type(scalar_dtype, [&](auto s_tag) {
+    with_storage_type(dtype, [&](auto d_tag) {
       using S = decltype(s_tag);
       using D = decltype(d_tag);
       fill_from_scalar_kernel<S, D><<<grid_for(n), kBlock, 0, stream>>>(static_cast<const S*>(scalar), factor,
