@@ -15,11 +15,6 @@ namespace {
 
 constexpr uint64_t kDropoutTag = 0x64726f706f757421ull;
 
-// Graphs need the same shapes every step: balance sampling gives every site its batch every step.
-bool graphs_possible(const TrainOptions& o) {
-  return o.cuda_graphs && o.device.is_cuda() && o.sampling == data::Sampling::balance;
-}
-
 template <class M, class V>
 M expect(V&& v, int64_t site, const char* want) {
   if (auto* m = std::get_if<M>(&v)) return std::move(*m);
@@ -34,8 +29,8 @@ Central::Central(std::shared_ptr<nn::Module> generator, CentralChannel& channel,
       channel_(channel),
       o_(std::move(options)),
       dropout_gen_(o_.seed ^ kDropoutTag),
-      forward_graph_(o_.device, graphs_possible(o_)),
-      backward_graph_(o_.device, graphs_possible(o_)) {
+      forward_graph_(o_.device, use_cuda_graphs(o_)),
+      backward_graph_(o_.device, use_cuda_graphs(o_)) {
   if (!g_) throw ValueError("Central: the generator is null");
   models::set_dropout_generator(*g_, dropout_gen_);
   place_model(*g_, o_);  // before the optimizer, which keeps the parameters' tensors

@@ -12,6 +12,10 @@ void place_model(nn::Module& net, const TrainOptions& options) {
   if (options.precision == Precision::bf16) nn::set_compute_dtype(net, DType::bf16);
 }
 
+bool use_cuda_graphs(const TrainOptions& o) {
+  return o.cuda_graphs && o.device.is_cuda() && o.sampling == data::Sampling::balance;
+}
+
 void stage(Tensor& dst, const Tensor& src, Device device) {
   if (device.is_cpu())
     dst = src;

@@ -9,6 +9,10 @@ namespace asyndgan::dist {
 // master weights. bf16 on a CPU device is a ValueError naming the config key (the CPU kernels are f32/f64).
 void place_model(nn::Module& net, const TrainOptions& options);
 
+// Whether the run's steps go through CUDA graphs: asked for, on a CUDA device, and with balance sampling, which
+// gives every site the same batch every step (a graph replays one set of shapes).
+bool use_cuda_graphs(const TrainOptions& options);
+
 // dst <- src (a host tensor) on `device`, in dst's own storage when the shape allows, so a captured CUDA graph
 // keeps reading the same memory from step to step; on the CPU dst becomes src itself (no copy).
 void stage(Tensor& dst, const Tensor& src, Device device);

@@ -56,7 +56,7 @@ Site::Site(std::shared_ptr<data::Shard> shard, SiteChannel& channel, TrainOption
       channel_(channel),
       o_(std::move(options)),
       index_(site_index),
-      graph_(o_.device, o_.cuda_graphs) {
+      graph_(o_.device, use_cuda_graphs(o_)) {
   if (!shard_) throw ValueError("Site: the shard is null");
   const data::ShardHeader& h = shard_->header();
   const std::string where = msg("site '", h.site, "' ('", shard_->path(), "')");
@@ -181,7 +181,7 @@ Gradient Site::answer(const Request& r) {
   stage(x_, batch.condition, o_.device);
   stage(real_, batch.image, o_.device);
   stage(synthetic_, r.synthetic, o_.device);
-  if (graph_batch_ != batch.image.size(0)) {  // uniform sampling varies the batch: graphs need one shape
+  if (graph_batch_ != batch.image.size(0)) {  // a graph replays one shape: a new batch size is captured anew
     graph_.reset();
     graph_batch_ = batch.image.size(0);
   }
