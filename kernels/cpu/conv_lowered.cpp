@@ -1,5 +1,6 @@
-// The batched convolution drivers, by the width of the batch's column matrix [K, batch * P]: a few columns go to
-// the narrow paths (kernels/cpu/conv_narrow.h); too few for kMinUnits chunks, the whole batch is lowered and
+// The batched convolution drivers. A one-row Wm with stride 1 goes to the direct paths (kernels/cpu/conv_single.h);
+// otherwise by the width of the batch's column matrix [K, batch * P]: a few columns go to the narrow paths
+// (kernels/cpu/conv_narrow.h); too few for kMinUnits chunks, the whole batch is lowered and
 // multiplied in one GEMM that OpenBLAS threads. Otherwise the work is split into units fixed by the shapes alone,
 // never by the thread count; a unit is one thread's from start to end: its own im2col block in a buffer about
 // half the L2, a single-threaded GEMM (OpenBLAS's OpenMP build runs serially inside a parallel region) and
@@ -8,6 +9,7 @@
 // preempted thread delays only its own units (schedule(dynamic)) instead of stalling a barrier per image.
 #include "kernels/cpu/conv_lowered.h"
 #include "kernels/cpu/conv_narrow.h"
+#include "kernels/cpu/conv_single.h"
 #include "kernels/cpu/thread_scratch.h"
 #include <algorithm>
 #include <cstring>
@@ -103,6 +105,7 @@ void whole_multiply(const T* image, const T* wm, int64_t rows, const ConvGeometr
 template <class T>
 void lower_multiply(const T* image, const T* wm, int64_t rows, const ConvGeometry& g, int64_t batch, T* out) {
   const int64_t k = g.col_rows(), p = g.col_cols();
+  if (single_row(rows, g)) return single_multiply(image, wm, g, batch, out);
   if (batch * p <= kNarrowForward) return narrow_multiply(image, wm, rows, g, batch, out);
   const auto chunks = make_chunks(g, batch, std::max<int64_t>(kMinCols, kBlockBytes / (k * int64_t(sizeof(T)))));
   const int64_t units = static_cast<int64_t>(chunks.size());
@@ -129,6 +132,7 @@ void lower_multiply(const T* image, const T* wm, int64_t rows, const ConvGeometr
 template <class T>
 void multiply_scatter(const T* in, const T* wm, int64_t rows, const ConvGeometry& g, int64_t batch, T* image) {
   const int64_t k = g.col_rows(), p = g.col_cols(), taps = g.kernel_h * g.kernel_w;
+  if (single_row(rows, g)) return single_scatter(in, wm, g, batch, image);
   if (batch * p <= kNarrowGradient) return narrow_scatter(in, wm, rows, g, batch, image);
   // Units: a group of whole images (col2im gathers across window rows, so an image's columns stay together) times
   // a block of whole channels, whose column rows this unit computes and scatters; no two units share a pixel.
@@ -153,6 +157,7 @@ void multiply_scatter(const T* in, const T* wm, int64_t rows, const ConvGeometry
 template <class T>
 void weight_gradient(const T* image, const T* in, int64_t rows, const ConvGeometry& g, int64_t batch, T* dwm) {
   const int64_t k = g.col_rows(), p = g.col_cols(), taps = g.kernel_h * g.kernel_w;
+  if (single_row(rows, g)) return single_weight_gradient(image, in, g, batch, dwm);
   if (batch * p <= kNarrowGradient) return narrow_weight_gradient(image, in, rows, g, batch, dwm);
   // Units: a block of whole channels of Wm's columns times a block of its rows; each runs through every chunk in
   // order, accumulating into its own block of dWm, so each sum has one fixed order.

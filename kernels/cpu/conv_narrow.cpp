@@ -7,20 +7,13 @@
 #include <memory>
 #include <vector>
 #include "kernels/cpu/thread_scratch.h"
+#include "kernels/cpu/vec.h"
 
 namespace asyndgan::kern::cpu {
 namespace {
 
 constexpr int64_t kNarrowRows = 16;  // rows of Wm per unit
 constexpr int64_t kBlockCols = 256;  // columns of Wm per scatter unit: its sums stay in L1
-
-template <class T> using Vec [[gnu::vector_size(64)]] = T;
-template <class T> constexpr int lanes = 64 / sizeof(T);
-template <class T> Vec<T> load(const T* p) {
-  Vec<T> v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
 
 // The whole batch's column matrix, [K, batch * P], for the narrow paths.
 template <class T> std::unique_ptr<T[]> narrow_columns(const T* image, const ConvGeometry& g, int64_t batch) {

@@ -215,6 +215,41 @@ TEST_CASE("conv_transpose2d: forward and all gradients match the direct oracle o
         conv_transpose2d_reference);
 }
 
+TEST_CASE("conv2d with one output channel and conv_transpose2d with one input channel, stride 1 (direct paths): "
+          "forward and all gradients match the direct oracle") {
+  // kernels/cpu/conv_single.h: the PatchGAN's last layer (512 -> 1, 4x4, padding 1) and random kernels/paddings,
+  // including padding wider than the kernel and batches that split into uneven row blocks.
+  std::mt19937_64 rng(4096);
+  std::vector<Config> configs = {
+      {4, 64, 1, 8, 8, 4, 4, 1, 1, 1, 1, 0, 0, true},  // PatchGAN tail at 64x64 (7x7 -> 6x6), fewer channels
+      {1, 3, 1, 5, 9, 1, 1, 1, 1, 0, 0, 0, 0, false},  // 1x1
+      {3, 2, 1, 4, 6, 2, 3, 1, 1, 3, 2, 0, 0, true},   // padding wider than the kernel
+  };
+  while (configs.size() < 60) {
+    Config c{pick(rng, 1, 5), pick(rng, 1, 40), 1, 0, 0, pick(rng, 1, 5), pick(rng, 1, 5), 1, 1, pick(rng, 0, 3),
+             pick(rng, 0, 3), 0, 0, pick(rng, 0, 1) == 1};
+    c.h = pick(rng, std::max<int64_t>(1, c.kh - 2 * c.ph), c.kh + 14);
+    c.w = pick(rng, std::max<int64_t>(1, c.kw - 2 * c.pw), c.kw + 14);
+    configs.push_back(c);
+  }
+  for (const Config& c : configs)
+    compare_with_reference(
+        c, {c.cout, c.cin, c.kh, c.kw}, rng,
+        [&](const Tensor& x, const Tensor& w, const Tensor& b) { return run_conv2d(c, x, w, b); },
+        conv2d_reference);
+  // The transposed op's weight matrix has Cin rows: one input channel takes the same paths.
+  for (int i = 0; i < 30; ++i) {
+    Config c{pick(rng, 1, 4), 1, pick(rng, 1, 20), pick(rng, 1, 9), pick(rng, 1, 9), pick(rng, 1, 5), pick(rng, 1, 5),
+             1, 1, 0, 0, 0, 0, pick(rng, 0, 1) == 1};
+    c.ph = pick(rng, 0, std::min<int64_t>(2, (c.h - 1 + c.kh - 1) / 2));
+    c.pw = pick(rng, 0, std::min<int64_t>(2, (c.w - 1 + c.kw - 1) / 2));
+    compare_with_reference(
+        c, {c.cin, c.cout, c.kh, c.kw}, rng,
+        [&](const Tensor& x, const Tensor& w, const Tensor& b) { return run_conv_transpose2d(c, x, w, b); },
+        conv_transpose2d_reference);
+  }
+}
+
 TEST_CASE("conv2d / conv_transpose2d: output sizes follow the PyTorch formulas") {
   Tensor x = Tensor::zeros({1, 3, 256, 256});
   CHECK(conv2d(x, Tensor::zeros({64, 3, 4, 4}), Tensor(), Conv2dOptions::make(2, 1)).shape() == Shape{1, 64, 128, 128});
@@ -288,16 +323,19 @@ TEST_CASE("conv2d / conv_transpose2d: forward and gradients are bitwise the same
   Tensor x = Tensor::randn({2, 8, 40, 40}, gen).set_requires_grad(true);
   Tensor w = Tensor::randn({8, 8, 4, 4}, gen).set_requires_grad(true);
   Tensor b = Tensor::randn({8}, gen).set_requires_grad(true);
+  Tensor w1 = Tensor::randn({1, 8, 4, 4}, gen).set_requires_grad(true);
+  Tensor b1 = Tensor::randn({1}, gen).set_requires_grad(true);
   auto run = [&](int threads) {
     const int saved = omp_get_max_threads();
     omp_set_num_threads(threads);
-    x.zero_grad(), w.zero_grad(), b.zero_grad();
+    x.zero_grad(), w.zero_grad(), b.zero_grad(), w1.zero_grad(), b1.zero_grad();
     Tensor y = conv2d(x, w, b, Conv2dOptions::make(2, 1));
     Tensor t = conv_transpose2d(y, w, b, ConvTranspose2dOptions::make(2, 1));
+    t = conv2d(t, w1, b1, Conv2dOptions::make(1, 1));  // one output channel, stride 1: the direct paths
     t.backward(Tensor::ones_like(t));
     omp_set_num_threads(saved);
     return std::vector<std::vector<double>>{t.to_doubles(), x.grad().to_doubles(), w.grad().to_doubles(),
-                                            b.grad().to_doubles()};
+                                            b.grad().to_doubles(), w1.grad().to_doubles()};
   };
   CHECK(run(1) == run(2));
   kern::cpu::blas_set_threads(blas_threads);
