@@ -4,7 +4,9 @@
 // need no #ifdef: `backend::cuda("relu").unary(...)`.
 //
 // Contract for every entry: the op has already checked shapes, dtypes and devices, allocated every output on
-// the inputs' device, and made every input contiguous unless the entry says "strided". Entries launch on the
+// the inputs' device, and made every input contiguous unless the entry says "strided" or "rows" (dense past dim 0
+// with any stride along dim 0, engine/rows.h: a channel range of the U-Net's concatenated buffer, which the ops
+// write into and whose gradient they read in place). Entries launch on the
 // device's current stream (engine/cuda_runtime.h) and never synchronize with the host, so a step built from them
 // can be captured in a CUDA graph; 0-D results (sums, losses) stay on the device. "Assigns" means the output is
 // overwritten; "accumulates" means added to. Supported dtypes: f32, bf16 and f64 for activations and outputs;
@@ -76,11 +78,12 @@ struct CudaKernels {
                        Tensor& gt) = nullptr;
 
   // ---- activations and dropout (engine/ops/activation.cpp) ----
-  void (*unary)(Act act, double slope, const Tensor& x, Tensor& out) = nullptr;
-  // saved: the forward output y for relu, tanh and sigmoid; the input x for leaky_relu (as on the CPU).
+  void (*unary)(Act act, double slope, const Tensor& x, Tensor& out) = nullptr;  // out: rows
+  // saved: the forward output y for relu, tanh and sigmoid; the input x for leaky_relu (as on the CPU). grad and
+  // saved: rows; gin contiguous.
   void (*unary_backward)(Act act, double slope, const Tensor& grad, const Tensor& saved, Tensor& gin) = nullptr;
   // mask[i] = 1/(1-p) where word i of the Philox draw starting at block `first` keeps element i, else 0 (the
-  // CPU's kern::cpu::dropout_mask, bit for bit); out = x * mask.
+  // CPU's kern::cpu::dropout_mask, bit for bit); out = x * mask. out: rows (x and mask contiguous).
   void (*dropout)(kern::PhiloxKey key, uint64_t first, double p, const Tensor& x, Tensor& mask, Tensor& out) = nullptr;
   // The same inside a CUDA graph capture: the seed and base block are read on the device from philox_state (i64
   // [seed, base]), and the draw starts at block base + relative_first, so each replay draws fresh masks.
@@ -98,12 +101,12 @@ struct CudaKernels {
   // ---- normalization fused with the activation that follows (engine/ops/norm.cpp) ----
   // out = act(weight * (x - mean) * invstd + bias); weight/bias may be undefined (1 and 0). Training: batch
   // statistics, saved to save_mean/save_invstd ([groups], f32), and running_mean/var (when defined) updated in
-  // place with the unbiased variance. Eval: the running statistics (save_* still written).
+  // place with the unbiased variance. Eval: the running statistics (save_* still written). out: rows.
   void (*norm_forward)(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& running_mean,
                        Tensor& running_var, const NormConfig& cfg, Tensor& out, Tensor& save_mean,
                        Tensor& save_invstd) = nullptr;
   // From dL/dout and the forward's x and saved statistics (the activation's derivative is recomputed from x):
-  // gx (assigns), gweight and gbias (assign; each may be undefined when not needed).
+  // gx (assigns), gweight and gbias (assign; each may be undefined when not needed). grad: rows.
   void (*norm_backward)(const Tensor& grad, const Tensor& x, const Tensor& weight, const Tensor& bias,
                         const Tensor& save_mean, const Tensor& save_invstd, const NormConfig& cfg, Tensor& gx,
                         Tensor& gweight, Tensor& gbias) = nullptr;

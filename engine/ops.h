@@ -1,6 +1,11 @@
 // The engine's differentiable ops. Each op checks its arguments (typed errors naming the op and shapes),
-// runs on the inputs' device, returns a new contiguous tensor, and records its backward when needed.
-// Kernels exist for f32 and f64.
+// runs on the inputs' device, returns a new contiguous tensor (or, where an op takes `out`, writes into that
+// destination: see below), and records its backward when needed. Kernels exist for f32 and f64.
+//
+// Destinations (`out`, for the U-Net's skip concat written in place): a tensor of the result's shape, dtype and
+// device, contiguous past dim 0 with any stride along dim 0 (engine/rows.h), such as buf.narrow(1, c0, c) of a
+// contiguous NCHW buffer, and without autograd history. The op overwrites it and returns a view of its storage
+// that carries the op's backward; the gradient arriving there may itself be such a view and is read in place.
 #pragma once
 #include <cstdint>
 #include <vector>
@@ -45,24 +50,30 @@ struct NormActivation {
 // x on a GPU (mixed precision).
 Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor running_mean,
                   Tensor running_var, bool training, double momentum = 0.1, double eps = 1e-5,
-                  const NormActivation& act = {});
+                  const NormActivation& act = {}, const Tensor& out = Tensor());
 // Per sample and channel statistics over H x W; weight/bias [C] or undefined (no affine).
 Tensor instance_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps = 1e-5,
-                     const NormActivation& act = {});
+                     const NormActivation& act = {}, const Tensor& out = Tensor());
 
 // ---- activations ----
 Tensor relu(const Tensor& x);
 Tensor leaky_relu(const Tensor& x, double negative_slope = 0.01);
 Tensor tanh(const Tensor& x);
 Tensor sigmoid(const Tensor& x);
+// The activation `act` (not none) of x, written into the destination `out`.
+Tensor activation_into(const Tensor& x, const NormActivation& act, const Tensor& out);
 // Zeroes each element with probability p and scales the rest by 1/(1-p); the mask comes from the
-// Philox stream of `gen`, so it is the same whatever the thread count. Identity when !training or p == 0.
-Tensor dropout(const Tensor& x, double p, bool training, Generator& gen);
+// Philox stream of `gen`, so it is the same whatever the thread count. Identity when !training or p == 0 (x
+// itself, or a copy into `out` when one is given).
+Tensor dropout(const Tensor& x, double p, bool training, Generator& gen, const Tensor& out = Tensor());
 
 // ---- shape ----
 // pads the last two dims by reflection; pad = {left, right, top, bottom}, each smaller than that dim.
 Tensor reflection_pad2d(const Tensor& x, int64_t left, int64_t right, int64_t top, int64_t bottom);
-Tensor cat(const std::vector<Tensor>& tensors, int64_t dim);  // all other dims equal
+// All other dims equal. Inputs that already lie side by side along dim in one storage (views written into
+// adjacent ranges of one buffer, same strides) are not copied: the result is a view over them, and its backward
+// hands each input its range of the gradient as a view.
+Tensor cat(const std::vector<Tensor>& tensors, int64_t dim);
 
 // ---- elementwise (same shapes) and scalar ----
 Tensor add(const Tensor& a, const Tensor& b);

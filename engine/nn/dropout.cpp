@@ -9,5 +9,6 @@ Dropout::Dropout(double p_, Generator* gen) : p(p_), gen_(gen ? gen : &default_g
 }
 
 Tensor Dropout::forward(const Tensor& x) { return dropout(x, p, is_training(), *gen_); }
+Tensor Dropout::forward_into(const Tensor& x, const Tensor& out) { return dropout(x, p, is_training(), *gen_, out); }
 
 }  // namespace asyndgan::nn

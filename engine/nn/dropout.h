@@ -11,6 +11,9 @@ class Dropout : public Module {
   // gen: not owned, must outlive the layer; null means default_generator().
   explicit Dropout(double p = 0.5, Generator* gen = nullptr);
   Tensor forward(const Tensor& x) override;  // identity in eval mode
+  // forward written into `out` (a destination as ops.h describes); a copy when not active().
+  Tensor forward_into(const Tensor& x, const Tensor& out);
+  bool active() const { return is_training() && p > 0.0; }  // false: forward is the identity
   std::string type_name() const override { return "Dropout"; }
   void set_generator(Generator& gen) { gen_ = &gen; }
   Generator& generator() const { return *gen_; }

@@ -1,5 +1,7 @@
-// BatchNorm2d and InstanceNorm2d: construction and forward through the norm ops.
+// BatchNorm2d and InstanceNorm2d: construction and forward through the norm ops; forward_norm for callers that
+// fuse an activation or give a destination.
 #include "engine/nn/norm.h"
+#include <typeinfo>
 #include "engine/backend.h"
 #include "engine/ops.h"
 
@@ -28,7 +30,7 @@ BatchNorm2d::BatchNorm2d(int64_t features, double eps_, double momentum_, bool a
 
 Tensor BatchNorm2d::forward(const Tensor& x) { return forward_fused(x, {}); }
 
-Tensor BatchNorm2d::forward_fused(const Tensor& x, const NormActivation& act) {
+Tensor BatchNorm2d::forward_fused(const Tensor& x, const NormActivation& act, const Tensor& out) {
   check_features("BatchNorm2d", num_features, x);
   if (is_training()) {
     if (num_batches_tracked.device().is_cpu())
@@ -36,7 +38,7 @@ Tensor BatchNorm2d::forward_fused(const Tensor& x, const NormActivation& act) {
     else  // on the device: no host round trip, and a CUDA graph replay counts too
       backend::cuda("BatchNorm2d").increment(num_batches_tracked);
   }
-  return batch_norm(x, weight, bias, running_mean, running_var, is_training(), momentum, eps, act);
+  return batch_norm(x, weight, bias, running_mean, running_var, is_training(), momentum, eps, act, out);
 }
 
 InstanceNorm2d::InstanceNorm2d(int64_t features, bool affine, double eps_, DType dtype)
@@ -50,9 +52,16 @@ InstanceNorm2d::InstanceNorm2d(int64_t features, bool affine, double eps_, DType
 
 Tensor InstanceNorm2d::forward(const Tensor& x) { return forward_fused(x, {}); }
 
-Tensor InstanceNorm2d::forward_fused(const Tensor& x, const NormActivation& act) {
+Tensor InstanceNorm2d::forward_fused(const Tensor& x, const NormActivation& act, const Tensor& out) {
   check_features("InstanceNorm2d", num_features, x);
-  return instance_norm(x, weight, bias, eps, act);
+  return instance_norm(x, weight, bias, eps, act, out);
+}
+
+std::optional<Tensor> forward_norm(Module& m, const Tensor& x, const NormActivation& act, const Tensor& out) {
+  const std::type_info& t = typeid(m);
+  if (t == typeid(BatchNorm2d)) return static_cast<BatchNorm2d&>(m).forward_fused(x, act, out);
+  if (t == typeid(InstanceNorm2d)) return static_cast<InstanceNorm2d&>(m).forward_fused(x, act, out);
+  return std::nullopt;
 }
 
 }  // namespace asyndgan::nn

@@ -1,6 +1,7 @@
 // BatchNorm2d and InstanceNorm2d layers; parameter and buffer names as PyTorch's, so
 // state dicts load both ways.
 #pragma once
+#include <optional>
 #include "engine/nn/module.h"
 #include "engine/ops.h"
 
@@ -14,8 +15,9 @@ class BatchNorm2d : public Module {
                        DType dtype = DType::f32);
   Tensor forward(const Tensor& x) override;
   // forward followed by the activation `act` (one kernel each way on the GPU); Sequential calls it for a
-  // BatchNorm2d directly followed by an activation module.
-  Tensor forward_fused(const Tensor& x, const NormActivation& act);
+  // BatchNorm2d directly followed by an activation module. With `out`, the result is written there (a destination
+  // as ops.h describes: the U-Net writes into its concatenated buffer).
+  Tensor forward_fused(const Tensor& x, const NormActivation& act, const Tensor& out = Tensor());
   std::string type_name() const override { return "BatchNorm2d"; }
 
   Tensor weight, bias;  // undefined without affine
@@ -31,12 +33,16 @@ class InstanceNorm2d : public Module {
  public:
   explicit InstanceNorm2d(int64_t num_features, bool affine = false, double eps = 1e-5, DType dtype = DType::f32);
   Tensor forward(const Tensor& x) override;
-  Tensor forward_fused(const Tensor& x, const NormActivation& act);  // as BatchNorm2d's
+  Tensor forward_fused(const Tensor& x, const NormActivation& act, const Tensor& out = Tensor());  // as BatchNorm2d's
   std::string type_name() const override { return "InstanceNorm2d"; }
 
   Tensor weight, bias;  // undefined without affine
   int64_t num_features;
   double eps;
 };
+
+// forward_fused of a BatchNorm2d or InstanceNorm2d (exactly those types, as Sequential fuses them); nullopt for any
+// other module.
+std::optional<Tensor> forward_norm(Module& m, const Tensor& x, const NormActivation& act, const Tensor& out = Tensor());
 
 }  // namespace asyndgan::nn

@@ -1,7 +1,6 @@
 // Sequential: construction from a list, forward in order (a normalization and the activation module right after
 // it run as one fused op), bounds-checked indexing.
 #include "engine/nn/sequential.h"
-#include <typeinfo>
 #include "engine/nn/activation.h"
 #include "engine/nn/norm.h"
 
@@ -18,11 +17,9 @@ Tensor Sequential::forward(const Tensor& x) {
     // The pair computes exactly what the two modules would (the same ops on the CPU), so the activation module
     // is skipped, not removed: state-dict keys and indices stay PyTorch's.
     if (i + 1 < layers_.size()) {
-      const std::type_info& t = typeid(layer);
-      if (t == typeid(BatchNorm2d) || t == typeid(InstanceNorm2d)) {
-        if (std::optional<NormActivation> act = fusable_activation(*layers_[i + 1])) {
-          h = t == typeid(BatchNorm2d) ? static_cast<BatchNorm2d&>(layer).forward_fused(h, *act)
-                                       : static_cast<InstanceNorm2d&>(layer).forward_fused(h, *act);
+      if (std::optional<NormActivation> act = fusable_activation(*layers_[i + 1])) {
+        if (std::optional<Tensor> y = forward_norm(layer, h, *act)) {
+          h = *y;
           ++i;
           continue;
         }

@@ -1,11 +1,13 @@
 // Batch and instance normalization over NCHW (or any trailing spatial dims), forward and backward: one
 // computation over planes (sample x channel) that differs only in which planes share statistics. A fused
-// activation is the activation op applied after it on the CPU, and part of the kernels on the GPU.
+// activation is the activation op applied after it on the CPU, and part of the kernels on the GPU. The result can go
+// into a destination with rows (engine/rows.h), and a gradient with rows is read in place.
 #include <cmath>
 #include "engine/autograd.h"
 #include "engine/backend.h"
 #include "engine/dispatch.h"
 #include "engine/ops.h"
+#include "engine/rows.h"
 #include "kernels/cpu/norm.h"
 
 namespace asyndgan {
@@ -95,20 +97,25 @@ struct Saved {
   bool batch_stats = false;  // the statistics were computed from x, so gradient flows through them
 };
 
-Tensor normalize(const char* op, const Tensor& xc, const Layout& l, const std::vector<double>& mean,
-                 const std::vector<double>& invstd, const std::vector<double>& weight, const std::vector<double>& bias) {
+// Writes the normalized xc into y (rows: each row holds one sample's c planes).
+void normalize(const char* op, const Tensor& xc, const Layout& l, const std::vector<double>& mean,
+               const std::vector<double>& invstd, const std::vector<double>& weight, const std::vector<double>& bias,
+               Tensor& y, const Rows& rows) {
   std::vector<double> center = l.expand(mean), scale(static_cast<size_t>(l.planes())), shift(scale.size());
   for (int64_t p = 0; p < l.planes(); ++p) {
     scale[p] = invstd[l.group_of(p)] * weight[p % l.c];
     shift[p] = bias[p % l.c];
   }
-  Tensor out = Tensor::empty_like(xc);
   dispatch_floating(op, xc.dtype(), [&](auto tag) {
     using T = decltype(tag);
-    kern::cpu::plane_normalize<T>(xc.data<T>(), l.planes(), l.size, center.data(), scale.data(), shift.data(),
-                                  out.data<T>());
+    const T* in = xc.data<T>();
+    T* o = y.data<T>();
+    for_rows(rows, [&](int64_t i, int64_t j, int64_t n) {
+      const int64_t p0 = i / l.size, planes = n / l.size;  // a row is whole planes
+      kern::cpu::plane_normalize<T>(in + i, planes, l.size, center.data() + p0, scale.data() + p0, shift.data() + p0,
+                                    o + j);
+    });
   });
-  return out;
 }
 
 // With xhat = (x - mean) * invstd and y = w * xhat + b: dL/db = sum g, dL/dw = sum g * xhat, and
@@ -117,13 +124,21 @@ Tensor normalize(const char* op, const Tensor& xc, const Layout& l, const std::v
 std::vector<Tensor> norm_backward(const Saved& s, const Tensor& g, const std::vector<bool>& needs) {
   const Layout& l = s.layout;
   const int64_t planes = l.planes();
-  Tensor gc = g.contiguous();
+  const std::optional<Rows> grows = rows_of(g);
+  const Tensor gc = grows ? g : g.contiguous();
+  const Rows gr = grows ? *grows : Rows{1, g.numel(), g.numel()};
   std::vector<double> center = l.expand(s.mean), sum_g(static_cast<size_t>(planes)), sum_gxhat(sum_g.size());
   std::vector<Tensor> grads(3);
   dispatch_floating("normalization backward", s.x.dtype(), [&](auto tag) {
     using T = decltype(tag);
-    kern::cpu::plane_grad_sums<T>(gc.data<T>(), s.x.data<T>(), planes, l.size, center.data(), sum_g.data(),
-                                  sum_gxhat.data());
+    const T *gp = gc.data<T>(), *xp = s.x.data<T>();
+    // i: the row's offset in x (whole planes), j: in g.
+    auto each_row = [&](auto&& f) {
+      for_rows(gr, [&](int64_t i, int64_t j, int64_t n) { f(i / l.size, n / l.size, xp + i, gp + j); });
+    };
+    each_row([&](int64_t p0, int64_t np, const T* x, const T* gv) {
+      kern::cpu::plane_grad_sums<T>(gv, x, np, l.size, center.data() + p0, sum_g.data() + p0, sum_gxhat.data() + p0);
+    });
     for (int64_t p = 0; p < planes; ++p) sum_gxhat[p] *= s.invstd[l.group_of(p)];
     if (needs[0]) {
       std::vector<double> g_scale(sum_g.size()), x_scale(sum_g.size(), 0.0), shift(sum_g.size(), 0.0);
@@ -142,8 +157,11 @@ std::vector<Tensor> norm_backward(const Saved& s, const Tensor& g, const std::ve
         }
       }
       grads[0] = Tensor::empty_like(s.x);
-      kern::cpu::plane_norm_backward<T>(gc.data<T>(), s.x.data<T>(), planes, l.size, center.data(), g_scale.data(),
-                                        x_scale.data(), shift.data(), grads[0].template data<T>());
+      T* gx = grads[0].template data<T>();
+      each_row([&](int64_t p0, int64_t np, const T* x, const T* gv) {
+        kern::cpu::plane_norm_backward<T>(gv, x, np, l.size, center.data() + p0, g_scale.data() + p0,
+                                          x_scale.data() + p0, shift.data() + p0, gx + (x - xp));
+      });
     }
   });
   if (needs[1]) grads[1] = Tensor::from_doubles(l.per_channel_sum(sum_gxhat), {l.c}, s.x.dtype());
@@ -169,6 +187,21 @@ Tensor activate(const Tensor& y, const NormActivation& act) {
   return y;
 }
 
+// The CPU's last steps: normalize (into `out` when there is no activation, which then writes there), record the
+// backward, activate. rows: out's, when it is defined.
+Tensor normalize_and_activate(const char* op, Saved s, const Tensor& x, const Tensor& weight, const Tensor& bias,
+                              const NormActivation& act, const Tensor& out, const Rows& rows) {
+  const bool into = out.defined() && act.kind == NormActivation::Kind::none;
+  Tensor y = into ? result_view(out) : Tensor::empty_like(s.x);
+  normalize(op, s.x, s.layout, s.mean, s.invstd, s.weight, values_or(bias, s.layout.c, 0.0), y,
+            into ? rows : Rows{1, y.numel(), y.numel()});
+  record(y, op, {x, weight, bias}, [s = std::move(s)](const Tensor& g, const std::vector<bool>& needs) {
+    return norm_backward(s, g, needs);
+  });
+  if (act.kind == NormActivation::Kind::none) return y;
+  return out.defined() ? activation_into(y, act, out) : activate(y, act);
+}
+
 backend::Act backend_act(NormActivation::Kind k) {
   switch (k) {
     case NormActivation::Kind::relu: return backend::Act::relu;
@@ -185,7 +218,7 @@ Tensor contiguous_or_none(const Tensor& t) { return t.defined() ? t.detach().con
 // The GPU path: one fused forward entry, and a backward that recomputes the pre-activation from x and the saved
 // statistics (so nothing but x and two numbers per group is kept). Checks are the caller's.
 Tensor norm_cuda(const char* op, const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor running_mean,
-                 Tensor running_var, const backend::NormConfig& cfg) {
+                 Tensor running_var, const backend::NormConfig& cfg, const Tensor& dst) {
   const backend::CudaKernels& k = backend::cuda(op);
   for (const Tensor* t : {&running_mean, &running_var})
     if (t->defined() && !t->is_contiguous())
@@ -193,7 +226,7 @@ Tensor norm_cuda(const char* op, const Tensor& x, const Tensor& weight, const Te
   const Layout l = make_layout(x, cfg.per_channel);
   const DType stat_dtype = x.dtype() == DType::bf16 ? DType::f32 : x.dtype();
   Tensor xc = x.detach().contiguous(), w = contiguous_or_none(weight), b = contiguous_or_none(bias);
-  Tensor out = Tensor::empty_like(xc);
+  Tensor out = dst.defined() ? result_view(dst) : Tensor::empty_like(xc);
   Tensor save_mean = Tensor::empty({l.groups()}, stat_dtype, x.device());
   Tensor save_invstd = Tensor::empty({l.groups()}, stat_dtype, x.device());
   k.norm_forward(xc, w, b, running_mean, running_var, cfg, out, save_mean, save_invstd);
@@ -202,7 +235,7 @@ Tensor norm_cuda(const char* op, const Tensor& x, const Tensor& weight, const Te
     grads[0] = Tensor::empty_like(xc);
     if (needs[1]) grads[1] = Tensor::empty_like(w);
     if (needs[2]) grads[2] = Tensor::empty_like(b);
-    backend::cuda(op).norm_backward(g.contiguous(), xc, w, b, save_mean, save_invstd, cfg, grads[0], grads[1], grads[2]);
+    backend::cuda(op).norm_backward(rows_of(g) ? g : g.contiguous(), xc, w, b, save_mean, save_invstd, cfg, grads[0], grads[1], grads[2]);
     return grads;
   });
   return out;
@@ -211,7 +244,7 @@ Tensor norm_cuda(const char* op, const Tensor& x, const Tensor& weight, const Te
 }  // namespace
 
 Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor running_mean, Tensor running_var,
-                  bool training, double momentum, double eps, const NormActivation& act) {
+                  bool training, double momentum, double eps, const NormActivation& act, const Tensor& out) {
   const char* op = "batch_norm";
   check_defined(op, x, "x");
   if (x.dim() < 2) throw ShapeError(msg(op, ": expected input [N, C, ...] with at least 2 dims, got ", shape_str(x.shape())));
@@ -226,9 +259,10 @@ Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, Ten
   Layout l = make_layout(x, /*per_channel=*/true);
   if (training && l.group_count() <= 1)
     throw ValueError(msg(op, ": expected more than 1 value per channel when training, got input ", shape_str(x.shape())));
+  const Rows rows = out.defined() ? check_destination(op, out, x) : Rows{};
   if (backend::on_cuda({x, weight, bias, running_mean, running_var}))
     return norm_cuda(op, x, weight, bias, running_mean, running_var,
-                     {/*per_channel=*/true, training, momentum, eps, backend_act(act.kind), act.negative_slope});
+                     {/*per_channel=*/true, training, momentum, eps, backend_act(act.kind), act.negative_slope}, out);
   check_cpu(op, {x, weight, bias, running_mean, running_var});
 
   Saved s;
@@ -255,14 +289,11 @@ Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, Ten
   }
   s.invstd = inverse_std(var, eps);
   s.weight = values_or(weight, l.c, 1.0);
-  Tensor out = normalize(op, s.x, l, s.mean, s.invstd, s.weight, values_or(bias, l.c, 0.0));
-  record(out, op, {x, weight, bias}, [s = std::move(s)](const Tensor& g, const std::vector<bool>& needs) {
-    return norm_backward(s, g, needs);
-  });
-  return activate(out, act);
+  return normalize_and_activate(op, std::move(s), x, weight, bias, act, out, rows);
 }
 
-Tensor instance_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps, const NormActivation& act) {
+Tensor instance_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps, const NormActivation& act,
+                     const Tensor& out) {
   const char* op = "instance_norm";
   check_defined(op, x, "x");
   if (x.dim() < 3)
@@ -272,9 +303,10 @@ Tensor instance_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, 
   Layout l = make_layout(x, /*per_channel=*/false);
   if (l.size <= 1)
     throw ValueError(msg(op, ": expected more than 1 spatial element per plane, got input ", shape_str(x.shape())));
+  const Rows rows = out.defined() ? check_destination(op, out, x) : Rows{};
   if (backend::on_cuda({x, weight, bias}))
     return norm_cuda(op, x, weight, bias, Tensor(), Tensor(),
-                     {/*per_channel=*/false, /*training=*/true, 0.0, eps, backend_act(act.kind), act.negative_slope});
+                     {/*per_channel=*/false, /*training=*/true, 0.0, eps, backend_act(act.kind), act.negative_slope}, out);
   check_cpu(op, {x, weight, bias});
 
   Saved s;
@@ -285,11 +317,7 @@ Tensor instance_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, 
   group_stats(op, s.x, l, s.mean, var);
   s.invstd = inverse_std(var, eps);
   s.weight = values_or(weight, l.c, 1.0);
-  Tensor out = normalize(op, s.x, l, s.mean, s.invstd, s.weight, values_or(bias, l.c, 0.0));
-  record(out, op, {x, weight, bias}, [s = std::move(s)](const Tensor& g, const std::vector<bool>& needs) {
-    return norm_backward(s, g, needs);
-  });
-  return activate(out, act);
+  return normalize_and_activate(op, std::move(s), x, weight, bias, act, out, rows);
 }
 
 }  // namespace asyndgan

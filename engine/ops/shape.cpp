@@ -1,4 +1,5 @@
-// Shape ops: reflection padding of the last two dims and concatenation along any dim.
+// Shape ops: reflection padding of the last two dims and concatenation along any dim (a view, no copy, of inputs
+// already side by side in one storage).
 #include "engine/autograd.h"
 #include "engine/backend.h"
 #include "engine/dispatch.h"
@@ -6,6 +7,34 @@
 #include "kernels/cpu/shape.h"
 
 namespace asyndgan {
+namespace {
+
+// True when the tensors lie one after another along d in one storage with equal strides, as views written into
+// adjacent channel ranges of one buffer do; their concatenation is then a view starting at the first.
+bool side_by_side(const std::vector<Tensor>& tensors, int64_t d) {
+  const Tensor& first = tensors[0];
+  int64_t next = first.offset();
+  for (const Tensor& t : tensors) {
+    if (t.impl().storage != first.impl().storage || t.strides() != first.strides() || t.offset() != next) return false;
+    next += t.size(d) * t.strides()[d];
+  }
+  return true;
+}
+
+// cat's backward: each input's range of the gradient along d, as a view (the input reads it in place) or copied.
+BackwardFn split_gradient(int64_t d, std::vector<int64_t> sizes, bool views) {
+  return [d, sizes = std::move(sizes), views](const Tensor& g, const std::vector<bool>& needs) {
+    std::vector<Tensor> grads(sizes.size());
+    int64_t start = 0;
+    for (size_t k = 0; k < sizes.size(); ++k) {
+      if (needs[k]) grads[k] = views ? g.narrow(d, start, sizes[k]) : g.narrow(d, start, sizes[k]).contiguous();
+      start += sizes[k];
+    }
+    return grads;
+  };
+}
+
+}  // namespace
 
 Tensor reflection_pad2d(const Tensor& x, int64_t left, int64_t right, int64_t top, int64_t bottom) {
   const char* op = "reflection_pad2d";
@@ -70,9 +99,14 @@ Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) {
                            shape_str(first.shape()), " outside dim ", d));
     out_shape[d] += t.shape()[d];
   }
-  Tensor out = Tensor::empty(out_shape, first.dtype(), first.device());
   std::vector<int64_t> sizes;
   for (const Tensor& t : tensors) sizes.push_back(t.shape()[d]);
+  if (tensors.size() > 1 && side_by_side(tensors, d)) {
+    Tensor out = make_view(first, out_shape, first.strides(), first.offset());
+    record(out, op, tensors, split_gradient(d, sizes, /*views=*/true));
+    return out;
+  }
+  Tensor out = Tensor::empty(out_shape, first.dtype(), first.device());
   if (backend::on_cuda({first})) {
     // Each input is copied (by the backend's strided copy, which converts nothing here) into its slice along d.
     int64_t start = 0;
@@ -97,15 +131,7 @@ Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) {
     kern::cpu::concat_rows(srcs.data(), row_bytes.data(), static_cast<int64_t>(srcs.size()), outer, out.raw_data());
   }
 
-  record(out, op, tensors, [d, sizes](const Tensor& g, const std::vector<bool>& needs) {
-    std::vector<Tensor> grads(sizes.size());
-    int64_t start = 0;
-    for (size_t k = 0; k < sizes.size(); ++k) {
-      if (needs[k]) grads[k] = g.narrow(d, start, sizes[k]).contiguous();
-      start += sizes[k];
-    }
-    return grads;
-  });
+  record(out, op, tensors, split_gradient(d, sizes, /*views=*/false));
   return out;
 }
 

@@ -1,6 +1,7 @@
 // CUDA activations (one kernel per activation, math from kernels/common/activation_math.h) and dropout, whose
 // mask comes from the same Philox words, mapped to the same elements, as kern::cpu::dropout_mask; inside a CUDA
-// graph capture the Philox seed and base offset are read from the device (engine/cuda_graph.h).
+// graph capture the Philox seed and base offset are read from the device (engine/cuda_graph.h). Outputs, and the
+// gradient and saved tensor of a backward, may have rows (a range of the U-Net's concatenated buffer).
 #include "kernels/common/half.h"
 #include "kernels/cuda/act.cuh"
 #include "kernels/cuda/activation.cuh"
@@ -13,7 +14,8 @@ template <class T, backend::Act A> struct Forward {
   acc_t<T> slope;
   const T* x;
   T* out;
-  __device__ void operator()(int64_t i) const { store(out, i, act_forward<A>(load(x, i), slope)); }
+  RowIndex o;
+  __device__ void operator()(int64_t i) const { store(out, o(i), act_forward<A>(load(x, i), slope)); }
 };
 
 template <class T, backend::Act A> struct Backward {
@@ -21,7 +23,10 @@ template <class T, backend::Act A> struct Backward {
   const T* g;
   const T* saved;
   T* gin;
-  __device__ void operator()(int64_t i) const { store(gin, i, act_backward<A>(load(g, i), load(saved, i), slope)); }
+  RowIndex gi, si;
+  __device__ void operator()(int64_t i) const {
+    store(gin, i, act_backward<A>(load(g, gi(i)), load(saved, si(i)), slope));
+  }
 };
 
 // 1/(1-p) rounded to the element type, as the CPU's static_cast<T>, then held in acc_t<T> exactly.
@@ -44,6 +49,7 @@ template <class T> struct Dropout {
   const T* x;
   T* mask;
   T* out;
+  RowIndex o;
   __device__ void operator()(int64_t b) const {
     PhiloxKey k = key;
     uint64_t start = first;
@@ -57,7 +63,7 @@ template <class T> struct Dropout {
       if (i >= n) break;
       const acc_t<T> m = dropout_keep(words.v[j], p) ? scale : acc_t<T>(0);
       store(mask, i, m);
-      store(out, i, load(x, i) * m);
+      store(out, o(i), load(x, i) * m);
     }
   }
 };
@@ -73,7 +79,8 @@ void launch_dropout(PhiloxKey key, uint64_t first, const uint64_t* state, double
     using T = decltype(tag);
     const int64_t n = x.numel();
     for_each_index(x.device(), (n + 3) / 4,
-                   Dropout<T>{key, first, state, p, keep_scale<T>(p), n, cptr<T>(x), ptr<T>(mask), ptr<T>(out)},
+                   Dropout<T>{key, first, state, p, keep_scale<T>(p), n, cptr<T>(x), ptr<T>(mask), ptr<T>(out),
+                              row_index(out, "dropout")},
                    "dropout");
   });
 }
@@ -91,7 +98,8 @@ void unary(backend::Act act, double slope, const Tensor& x, Tensor& out) {
     using T = decltype(tag);
     dispatch_act(act, [&](auto a) {
       for_each_index(x.device(), x.numel(),
-                     Forward<T, decltype(a)::value>{static_cast<acc_t<T>>(slope), cptr<T>(x), ptr<T>(out)},
+                     Forward<T, decltype(a)::value>{static_cast<acc_t<T>>(slope), cptr<T>(x), ptr<T>(out),
+                                                    row_index(out, "activation")},
                      "activation");
     });
   });
@@ -103,7 +111,8 @@ void unary_backward(backend::Act act, double slope, const Tensor& grad, const Te
     dispatch_act(act, [&](auto a) {
       for_each_index(saved.device(), saved.numel(),
                      Backward<T, decltype(a)::value>{static_cast<acc_t<T>>(slope), cptr<T>(grad), cptr<T>(saved),
-                                                     ptr<T>(gin)},
+                                                     ptr<T>(gin), row_index(grad, "activation backward"),
+                                                     row_index(saved, "activation backward")},
                      "activation backward");
     });
   });

@@ -7,6 +7,8 @@
 //    block resident at once, which pix2pix's 32 MB [16, 64, 128, 128] bf16 batch-norm input cannot be; its
 //    second read mostly hits the 50 MB L2.
 // Sums are in double, in an order fixed by the shape alone (no atomics), so results repeat bit for bit.
+// The output (forward) and the incoming gradient (backward) may have rows (samples `stride` elements apart, a
+// channel range of the U-Net's concatenated buffer): their element e of the dense layout moves by `extra` per sample.
 #include "kernels/cuda/norm.cuh"
 #include <algorithm>
 #include "kernels/common/activation_math.h"
@@ -35,11 +37,16 @@ template <class T, int V> __device__ __forceinline__ void store_pack(T* p, const
 // A group's vectors: vector v of group g lies in plane j * c + g (batch norm) or g (instance norm), with
 // j = v / plane_vecs, at element (v % plane_vecs) * V of that plane.
 struct Geo {
-  int64_t size, c;
+  int64_t size, c, sample;  // sample: c * size, the dense layout's elements per sample
   uint32_t plane_vecs, group_vecs;
   bool per_channel;
   double count;  // elements per group
 };
+
+// Element e of the dense layout in a tensor whose samples lie sample + extra elements apart.
+__device__ __forceinline__ int64_t remap(const Geo& q, int64_t extra, int64_t e) {
+  return extra == 0 ? e : e + e / q.sample * extra;
+}
 
 template <int V> __device__ __forceinline__ int64_t vec_elem(const Geo& q, int64_t g, uint32_t v) {
   const uint32_t j = v / q.plane_vecs;
@@ -102,6 +109,7 @@ template <class T> struct Fwd {
   A slope;
   double eps, momentum;
   bool training, update_running;
+  int64_t out_extra;
 };
 
 // Saved statistics, and PyTorch's running update (unbiased variance) for batch norm in training.
@@ -169,7 +177,7 @@ __global__ void __launch_bounds__(kMaxThreads) fwd_resident(Geo q, Fwd<T> f) {
       Pack<T, V> p;
 #pragma unroll
       for (int k = 0; k < V; ++k) store(p.v, k, act_fwd(f.act, (val[it][k] - a.mean) * a.scale + a.bias, f.slope));
-      store_pack<T, V>(f.out + vec_elem<V>(q, g, v), p);
+      store_pack<T, V>(f.out + remap(q, f.out_extra, vec_elem<V>(q, g, v)), p);
     }
   }
 }
@@ -274,7 +282,7 @@ __global__ void __launch_bounds__(kSplitBlock) fwd_apply(Geo q, Fwd<T> f, uint32
     Pack<T, V> o;
 #pragma unroll
     for (int k = 0; k < V; ++k) store(o.v, k, act_fwd(f.act, (load(p.v, k) - a.mean) * a.scale + a.bias, f.slope));
-    store_pack<T, V>(f.out + e, o);
+    store_pack<T, V>(f.out + remap(q, f.out_extra, e), o);
   });
 }
 
@@ -290,6 +298,7 @@ template <class T> struct Bwd {
   Act act;
   A slope;
   bool training;
+  int64_t gy_extra;
 };
 
 // dL/dpre and xhat of one element.
@@ -334,7 +343,7 @@ __global__ void __launch_bounds__(kMaxThreads) bwd_resident(Geo q, Bwd<T> f) {
     const uint32_t v = threadIdx.x + it * blockDim.x;
     if (v < q.group_vecs) {
       const int64_t e = vec_elem<V>(q, g, v);
-      const Pack<T, V> pg = load_pack<T, V>(f.gy + e), px = load_pack<T, V>(f.x + e);
+      const Pack<T, V> pg = load_pack<T, V>(f.gy + remap(q, f.gy_extra, e)), px = load_pack<T, V>(f.x + e);
 #pragma unroll
       for (int k = 0; k < V; ++k) {
         grad_pre(a, f.act, f.slope, load(pg.v, k), load(px.v, k), gp[it][k], xh[it][k]);
@@ -365,7 +374,7 @@ __global__ void __launch_bounds__(kSplitBlock) bwd_partial(Geo q, Bwd<T> f, uint
   const Affine<A> a = affine(f.smean[r.g], f.sinv[r.g], f.w, f.b, r.g % q.c);
   double acc[2] = {0.0, 0.0};
   for_slice<T, V>(q, r, f.x, [&](int64_t e, const Pack<T, V>& px) {
-    const Pack<T, V> pg = load_pack<T, V>(f.gy + e);
+    const Pack<T, V> pg = load_pack<T, V>(f.gy + remap(q, f.gy_extra, e));
 #pragma unroll
     for (int k = 0; k < V; ++k) {
       A gp, xhat;
@@ -399,7 +408,7 @@ __global__ void __launch_bounds__(kSplitBlock) bwd_apply(Geo q, Bwd<T> f, uint32
   __syncthreads();
   const GradCoef<A> c = sh;
   for_slice<T, V>(q, r, f.x, [&](int64_t e, const Pack<T, V>& px) {
-    const Pack<T, V> pg = load_pack<T, V>(f.gy + e);
+    const Pack<T, V> pg = load_pack<T, V>(f.gy + remap(q, f.gy_extra, e));
     Pack<T, V> o;
 #pragma unroll
     for (int k = 0; k < V; ++k) {
@@ -448,6 +457,7 @@ template <int V> Geo make_geo(const NormGeometry& g) {
   Geo q;
   q.size = g.size;
   q.c = g.c;
+  q.sample = g.c * g.size;
   q.plane_vecs = static_cast<uint32_t>(g.size / V);
   q.group_vecs = static_cast<uint32_t>(g.group_elements() / V);
   q.per_channel = g.per_channel;
@@ -515,10 +525,10 @@ template <class T> void forward_typed(const NormGeometry& g, const backend::Norm
   Fwd<T> f{static_cast<const T*>(b.x), static_cast<const A*>(b.weight), static_cast<const A*>(b.bias),
            static_cast<A*>(b.running_mean), static_cast<A*>(b.running_var), static_cast<T*>(b.out),
            static_cast<A*>(b.save_mean), static_cast<A*>(b.save_invstd), cfg.act, static_cast<A>(cfg.slope),
-           cfg.eps, cfg.momentum, cfg.training, cfg.training && b.running_mean != nullptr};
+           cfg.eps, cfg.momentum, cfg.training, cfg.training && b.running_mean != nullptr, b.out_stride - g.c * g.size};
   const cudaStream_t s = stream(device);
   const int sms = sm_count(device);
-  const bool vec = g.size % V == 0 && aligned16(b.x) && aligned16(b.out);
+  const bool vec = g.size % V == 0 && f.out_extra % V == 0 && aligned16(b.x) && aligned16(b.out);
   if (vec && cfg.training) {
     constexpr int kMax = resident_max_items<T>(1);
     const Resident r = plan_resident(static_cast<uint32_t>(g.group_elements() / V), g.groups(), sms, kMax);
@@ -558,9 +568,10 @@ template <class T> void backward_typed(const NormGeometry& g, const backend::Nor
   Bwd<T> f{static_cast<const T*>(b.grad), static_cast<const T*>(b.x), static_cast<const A*>(b.weight),
            static_cast<const A*>(b.bias), static_cast<const A*>(b.save_mean), static_cast<const A*>(b.save_invstd),
            static_cast<T*>(b.gx), static_cast<A*>(b.gweight), static_cast<A*>(b.gbias),
-           !g.per_channel && param_grads ? group_sums : nullptr, cfg.act, static_cast<A>(cfg.slope), cfg.training};
+           !g.per_channel && param_grads ? group_sums : nullptr, cfg.act, static_cast<A>(cfg.slope), cfg.training,
+           b.grad_stride - g.c * g.size};
   const cudaStream_t s = stream(device);
-  const bool vec = g.size % V == 0 && aligned16(b.grad) && aligned16(b.x) && aligned16(b.gx);
+  const bool vec = g.size % V == 0 && f.gy_extra % V == 0 && aligned16(b.grad) && aligned16(b.x) && aligned16(b.gx);
   bool done = g.groups() == 0;  // an empty batch: only instance norm's (zero) parameter gradients to write
   if (vec && !done) {
     constexpr int kMax = resident_max_items<T>(2);

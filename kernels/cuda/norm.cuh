@@ -18,7 +18,9 @@ struct NormGeometry {
 };
 
 // x, out, grad, gx have the element dtype; every per-channel or per-group buffer (weight, bias, running and saved
-// statistics, their gradients) is f64 for f64 data, else f32. Null pointers stand for undefined tensors.
+// statistics, their gradients) is f64 for f64 data, else f32. Null pointers stand for undefined tensors. out (forward)
+// and grad (backward) may have rows: each sample's c planes contiguous, samples `*_stride` elements apart (a
+// channel range of the U-Net's concatenated buffer); a stride of c * size is the dense layout.
 struct NormForwardBuffers {
   const void* x;
   const void* weight;
@@ -28,6 +30,7 @@ struct NormForwardBuffers {
   void* out;
   void* save_mean;
   void* save_invstd;
+  int64_t out_stride;
 };
 struct NormBackwardBuffers {
   const void* grad;
@@ -39,6 +42,7 @@ struct NormBackwardBuffers {
   void* gx;
   void* gweight;
   void* gbias;
+  int64_t grad_stride;
 };
 
 // Doubles of device scratch either launcher needs for this geometry (uninitialized is fine).

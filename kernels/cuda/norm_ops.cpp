@@ -1,4 +1,5 @@
 // The norm entries of the CUDA kernel table: tensors to the raw buffers and scratch of kernels/cuda/norm.cu.
+#include "engine/rows.h"
 #include "engine/tensor.h"
 #include "kernels/cuda/norm.cuh"
 #include "kernels/cuda/registry.h"
@@ -19,6 +20,13 @@ NormGeometry geometry(const Tensor& x, bool per_channel) {
   return g;
 }
 
+// Elements between samples of out or grad (dense past dim 0: engine/rows.h; the engine checked).
+int64_t sample_stride(const Tensor& t, const NormGeometry& g) {
+  const std::optional<Rows> r = rows_of(t);
+  if (!r) throw ValueError(msg("normalization on CUDA: expected a tensor contiguous past dim 0, got ", t.describe()));
+  return r->dense() ? g.c * g.size : r->stride;
+}
+
 // Scratch for the partial sums, from the stream-ordered cache: freed here, reused only by later work on the stream.
 Tensor workspace(const NormGeometry& g, const Tensor& x) {
   return Tensor::empty({static_cast<int64_t>(norm_workspace_doubles(g, x.device().index))}, DType::f64, x.device());
@@ -30,7 +38,7 @@ void forward(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& 
   Tensor ws = workspace(g, x);
   const NormForwardBuffers b{x.raw_data(),           cptr_or_null(weight),   cptr_or_null(bias),
                              ptr_or_null(running_mean), ptr_or_null(running_var), out.raw_data(),
-                             save_mean.raw_data(),   save_invstd.raw_data()};
+                             save_mean.raw_data(),   save_invstd.raw_data(),     sample_stride(out, g)};
   norm_forward(g, x.dtype(), cfg, b, static_cast<double*>(ws.raw_data()), x.device().index);
 }
 
@@ -40,7 +48,8 @@ void backward(const Tensor& grad, const Tensor& x, const Tensor& weight, const T
   Tensor ws = workspace(g, x);
   const NormBackwardBuffers b{grad.raw_data(),        x.raw_data(),     cptr_or_null(weight),
                               cptr_or_null(bias),     save_mean.raw_data(), save_invstd.raw_data(),
-                              gx.raw_data(),          ptr_or_null(gweight), ptr_or_null(gbias)};
+                              gx.raw_data(),          ptr_or_null(gweight), ptr_or_null(gbias),
+                              sample_stride(grad, g)};
   norm_backward(g, x.dtype(), cfg, b, static_cast<double*>(ws.raw_data()), x.device().index);
 }
 
