@@ -171,7 +171,7 @@ TEST_CASE("loader: make_batch rebuilds what next() produced from indices and aug
   CHECK_THROWS_AS(make_batch(*shards[0], {0, 1}, {CropFlip{}}), ValueError);          // one aug short
 }
 
-TEST_CASE("loader: balance gives every site one batch per step; uniform follows site sizes") {
+TEST_CASE("loader: balance gives every site one batch per step, uniform follows site sizes") {
   ScratchDir dir("loader_sampling");
   std::vector<std::shared_ptr<Shard>> shards = {coded_shard(dir, "small", 2), coded_shard(dir, "mid", 6), coded_shard(dir, "big", 12)};
   LoaderOptions o;

@@ -76,7 +76,7 @@ test::CliResult run_phantom_cli(const std::string& args, const std::string& log)
 
 }  // namespace
 
-TEST_CASE("phantom: the same seed gives the same voxels, at any thread count; other seeds differ") {
+TEST_CASE("phantom: the same seed gives the same voxels, at any thread count, other seeds differ") {
   const PhantomOptions opt = small_options();
   PhantomSubject a = generate_phantom_subject(opt, 1, 1), b = generate_phantom_subject(opt, 1, 1);
   CHECK(a.id == "BraTS20_Training_004");
@@ -285,7 +285,7 @@ TEST_CASE("phantom: scanner effects differ between sites and stay fixed within a
   CHECK(across > 0.02);
 }
 
-TEST_CASE("phantom: a missing modality is absent for that site only; bad options are refused") {
+TEST_CASE("phantom: a missing modality is absent for that site only, bad options are refused") {
   PhantomOptions opt = small_options();
   opt.missing = {{"SiteC", {"t2"}}};
   CHECK(generate_phantom_subject(opt, 0, 0).images.size() == 4);

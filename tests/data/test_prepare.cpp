@@ -128,7 +128,7 @@ TEST_CASE("prepare: z-score normalization has mean 0 and std 1 inside the brain,
   CHECK(sq / n == doctest::Approx(1.0).epsilon(1e-5));
 }
 
-TEST_CASE("prepare: labels map to the internal convention; a value outside the set names the file and value") {
+TEST_CASE("prepare: labels map to the internal convention, a value outside the set names the file and value") {
   Volume l = make_volume({4, 1, 1});
   l.voxels = {0, 1, 2, 4};
   CHECK(map_labels(l, brats_labels(2021), "x.nii") == std::vector<uint8_t>{0, 1, 2, 3});
@@ -163,7 +163,7 @@ TEST_CASE("prepare: slice selection keeps slices with >= T tumor voxels plus a s
   CHECK_THROWS_AS(select_slices(lab, brain, d, 0, 0.1, 1, "s"), ValueError);
 }
 
-TEST_CASE("prepare: 240 -> 256 pads 8 on each side; larger sources are center-cropped") {
+TEST_CASE("prepare: 240 -> 256 pads 8 on each side, larger sources are center-cropped") {
   std::vector<float> src(240 * 240);
   for (int i = 0; i < 240 * 240; ++i) src[i] = static_cast<float>(i % 240 + 1);
   std::vector<float> dst(256 * 256);
@@ -202,7 +202,7 @@ TEST_CASE("prepare: resize is nearest-neighbour for labels and bilinear for imag
   CHECK(up[15] == 7.0f);
 }
 
-TEST_CASE("prepare: onehot condition has one class per pixel plus the brain; asyndgan merges tumor and outline") {
+TEST_CASE("prepare: onehot condition has one class per pixel plus the brain, asyndgan merges tumor and outline") {
   const int h = 7, w = 7;
   std::vector<uint8_t> lab(h * w, 0), brain(h * w, 0);
   for (int y = 1; y < 6; ++y)
@@ -337,7 +337,7 @@ TEST_CASE("prepare: a BraTS fixture goes to one shard per site with the invarian
       CHECK(s.find("missing_modalities")->as_array()[0].as_string() == "t2");
 }
 
-TEST_CASE("prepare: output does not depend on the thread count; asyndgan condition and resize work end to end") {
+TEST_CASE("prepare: output does not depend on the thread count, asyndgan condition and resize work end to end") {
   test::ScratchDir tmp("prep_threads");
   Dataset ds = write_fixture_dataset(tmp.dir / "brats");
   PrepareOptions opt;

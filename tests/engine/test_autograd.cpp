@@ -56,7 +56,7 @@ TEST_CASE("autograd: no-grad scope and detach record nothing") {
   CHECK(x.grad().to_doubles() == std::vector<double>{1, 2});
 }
 
-TEST_CASE("autograd: second backward without retain_graph is a clear error; with it, works") {
+TEST_CASE("autograd: second backward without retain_graph is a clear error, with it, works") {
   Tensor x = leaf({2});
   Tensor y = sum(mul(x, x));
   y.backward(Tensor(), /*retain_graph=*/true);

@@ -7,7 +7,7 @@
 
 using namespace asyndgan;
 
-TEST_CASE("backend: a CUDA build registers every kernel table entry; a CPU-only build says CUDA is absent") {
+TEST_CASE("backend: a CUDA build registers every kernel table entry, a CPU-only build says CUDA is absent") {
   // The table holds only function pointers, all of one size: read them as words to find the unset ones.
   static_assert(sizeof(backend::CudaKernels) % sizeof(void (*)()) == 0);
   constexpr size_t entries = sizeof(backend::CudaKernels) / sizeof(void (*)());

@@ -71,7 +71,7 @@ TEST_CASE("block cache: a freed block is reused by the next request of its class
   CHECK(c.stats().allocated == 0);
 }
 
-TEST_CASE("block cache: allocated, peak and reserved accounting; reset_peak; empty_cache returns free blocks") {
+TEST_CASE("block cache: allocated, peak and reserved accounting, reset_peak, empty_cache returns free blocks") {
   BlockCache<FakeUpstream> c{FakeUpstream{}};
   void* a = c.allocate(3 * MiB);  // 4 MiB
   void* b = c.allocate(512);
@@ -183,7 +183,7 @@ TEST_CASE("block cache: a private pool's blocks serve only that pool while it li
   CHECK_THROWS(c.set_active_pool(pool));  // released: cannot be used again
 }
 
-TEST_CASE("block cache: stats count pool blocks; nothing goes upstream while a pool is active") {
+TEST_CASE("block cache: stats count pool blocks, nothing goes upstream while a pool is active") {
   FakeUpstream up;
   up.capacity = 8 * MiB;
   BlockCache<FakeUpstream> c{up};

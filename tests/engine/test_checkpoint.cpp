@@ -98,7 +98,7 @@ TEST_CASE("checkpoint: every truncated prefix is a FormatError that says the fil
   CHECK(load_checkpoint(good).meta.at("step") == "12");
 }
 
-TEST_CASE("checkpoint: any single flipped byte is refused; in the data it is a checksum error") {
+TEST_CASE("checkpoint: any single flipped byte is refused, in the data it is a checksum error") {
   ScratchDir dir("ckpt_flipped");
   const std::string good = dir.file("good.ckpt"), bad = dir.file("bad.ckpt");
   save_checkpoint(good, small_checkpoint());

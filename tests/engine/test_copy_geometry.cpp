@@ -44,7 +44,7 @@ void check_mapping(const std::vector<int64_t>& shape, const std::vector<int64_t>
 
 }  // namespace
 
-TEST_CASE("copy geometry: contiguous views collapse to one run; size-1 and scalar shapes need no index math") {
+TEST_CASE("copy geometry: contiguous views collapse to one run, size-1 and scalar shapes need no index math") {
   CopyGeometry g;
   std::vector<int64_t> shape = {2, 3, 4, 5}, st = contiguous(shape);
   REQUIRE(make_copy_geometry(shape.data(), st.data(), st.data(), 4, g));
@@ -94,7 +94,7 @@ TEST_CASE("copy geometry: random permuted and narrowed views map like plain stri
   }
 }
 
-TEST_CASE("copy geometry: too many unmergeable dimensions are refused; huge views use 64-bit indices") {
+TEST_CASE("copy geometry: too many unmergeable dimensions are refused, huge views use 64-bit indices") {
   std::vector<int64_t> shape(9, 2), ss(9), ds(9);
   for (int d = 0; d < 9; ++d) ss[d] = int64_t{3} << (2 * (8 - d)), ds[d] = int64_t{1} << (8 - d);  // every pair breaks
   CopyGeometry g;

@@ -7,7 +7,7 @@
 
 using namespace asyndgan;
 
-TEST_CASE("CudaGraph: refused for the CPU, and for cuda without a GPU; no capture reported") {
+TEST_CASE("CudaGraph: refused for the CPU, and for cuda without a GPU, no capture reported") {
   CHECK_THROWS_AS(CudaGraph(Device::cpu()), DeviceError);
   CHECK_FALSE(CudaGraph::capturing(Device::cpu()));
   CHECK(CudaGraph::current(Device::cpu()) == nullptr);

@@ -223,7 +223,7 @@ TEST_CASE("golden: conv_transpose2d (stride 1 and 2, output padding, with and wi
   });
 }
 
-TEST_CASE("golden: batch_norm (training and eval, with and without affine; running statistics)") {
+TEST_CASE("golden: batch_norm (training and eval, with and without affine, running statistics)") {
   op_cases("batch_norm", {"x", "weight", "bias"}, [](Case& c, const std::vector<Tensor>& in) {
     Tensor rm = c.copy("running_mean"), rv = c.copy("running_var");
     Tensor out = batch_norm(in[0], in[1], in[2], rm, rv, c.hp1("training") != 0, c.hp1("momentum"), c.hp1("eps"));

@@ -75,7 +75,7 @@ TEST_CASE("nn: member names must be unique and dot-free") {
   CHECK_THROWS_AS(bad.add(""), ValueError);
 }
 
-TEST_CASE("nn: train and eval reach every descendant; zero_grad drops every gradient") {
+TEST_CASE("nn: train and eval reach every descendant, zero_grad drops every gradient") {
   TinyNet net;
   auto all_modes = [&](bool want) {
     for (auto& [name, m] : net.named_modules())

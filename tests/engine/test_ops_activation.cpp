@@ -93,7 +93,7 @@ TEST_CASE("ops: dropout keeps exactly the elements whose Philox uniform is >= p,
   CHECK(dropout(x, p0, true, at).to_doubles()[0] == 2.0 / (1.0 - p0));
 }
 
-TEST_CASE("ops: dropout with the same seed gives the same mask; the stream advances between calls") {
+TEST_CASE("ops: dropout with the same seed gives the same mask, the stream advances between calls") {
   Tensor x = Tensor::ones({4, 8, 16});
   Generator a(7), b(7);
   std::vector<float> first = dropout(x, 0.5, true, a).to_vector<float>();
@@ -142,7 +142,7 @@ TEST_CASE("ops: dropout gradient matches finite differences under a fixed mask")
   }
 }
 
-TEST_CASE("ops: dropout is the identity without a draw in eval mode or with p = 0; bad p is a ValueError") {
+TEST_CASE("ops: dropout is the identity without a draw in eval mode or with p = 0, bad p is a ValueError") {
   Tensor x = Tensor::ones({10});
   Generator gen(3);
   CHECK(dropout(x, 0.5, false, gen).same(x));

@@ -113,7 +113,7 @@ TEST_CASE("batch_norm and instance_norm into a destination: same bits, statistic
     }
 }
 
-TEST_CASE("dropout into a destination: the same mask and bits as the plain op; identity copies when inactive") {
+TEST_CASE("dropout into a destination: the same mask and bits as the plain op, identity copies when inactive") {
   Tensor x = input({4, 3, 4, 4}, 5);
   Generator g1(11), g2(11);
   Tensor plain = dropout(x, 0.5, true, g1);
@@ -131,7 +131,7 @@ TEST_CASE("dropout into a destination: the same mask and bits as the plain op; i
   CHECK(same_bits(grad_of(x, id), grad_of(x, x * 1.0)));
 }
 
-TEST_CASE("cat of views side by side in one storage is a view; its backward hands out gradient views") {
+TEST_CASE("cat of views side by side in one storage is a view, its backward hands out gradient views") {
   Tensor a = input({2, 3, 4, 4}, 6), b = input({2, 5, 4, 4}, 7);
   Tensor buf = Tensor::empty({2, 8, 4, 4});
   const NormActivation lrelu{NormActivation::Kind::leaky_relu, 0.2};

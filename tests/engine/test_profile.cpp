@@ -21,7 +21,7 @@ void conv_forward_backward() {
 }
 }  // namespace
 
-TEST_CASE("profile: off records nothing; on records conv forward and backward; reset clears") {
+TEST_CASE("profile: off records nothing, on records conv forward and backward, reset clears") {
   const bool was = profile::enabled();
   profile::set_enabled(false);
   profile::reset();

@@ -178,7 +178,7 @@ TEST_CASE("safetensors: malformed headers and offsets are refused, naming the fi
   }
 }
 
-TEST_CASE("safetensors: module weights round-trip under their PyTorch names; mismatches name file and key") {
+TEST_CASE("safetensors: module weights round-trip under their PyTorch names, mismatches name file and key") {
   ScratchDir dir("st_module");
   const std::string path = dir.file("G.safetensors");
   auto make = [](int64_t width) {

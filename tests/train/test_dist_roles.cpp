@@ -207,7 +207,7 @@ TEST_CASE("dist: the generator's gradient is the pi-weighted sum of each site's 
   }
 }
 
-TEST_CASE("dist: balance visits every site every step; uniform visits them in proportion to size") {
+TEST_CASE("dist: balance visits every site every step, uniform visits them in proportion to size") {
   Sampler bal({2, 5}, data::Sampling::balance, 3, 1, 0, 8, 8, false);
   for (int s = 0; s < 4; ++s) {
     const auto d = bal.next_step();

@@ -214,7 +214,7 @@ TEST_CASE("train: --stop-at 0 leaves a checkpoint of the untrained state, and re
   CHECK(losses(straight + "/metrics.jsonl") == losses(split + "/metrics.jsonl"));
 }
 
-TEST_CASE("synth: label volumes -> synthetic NIfTI with the source affine, previews, PSNR and SSIM; complete fills SiteB's T2") {
+TEST_CASE("synth: label volumes -> synthetic NIfTI with the source affine, previews, PSNR and SSIM, complete fills SiteB's T2") {
   TinyRun run("synth_cli");
   REQUIRE(run.train("--set schedule.constant=2 --set schedule.decay=0").code == 0);
   const std::string ckpt = run.dir.file("out/checkpoints/latest.ckpt"), syn = run.dir.file("syn");
