@@ -49,6 +49,9 @@ void CudaGraph::capture_begin() {
     m[device_.index] = this;
   }
   capturing_ = true;
+  // A failed earlier capture of this graph may have registered generators: their bases are from that capture,
+  // and finish_capture would rewind the generators to them, so start the list afresh.
+  generators_.clear();
   try {
     cuda_rt::graph_pool_activate(pool_, device_.index);
     cuda_rt::capture_begin(device_.index);
