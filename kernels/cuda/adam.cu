@@ -115,6 +115,23 @@ template <class T> void launch_all(const AdamShared& sh, const std::vector<AdamT
     counters.count = 0;
     tiles = 0;
   };
+  // An empty parameter has nothing to update, but its step still counts, as on the CPU (Adam::step adds 1 to
+  // every parameter with a gradient): one counter launch per kAdamSlots + 1 of them.
+  Counters empties;
+  empties.count = 0;
+  for (const AdamTensor& t : tensors) {
+    if (t.n > 0) continue;
+    empties.c[empties.count++] = t.step;
+    if (empties.count == kAdamSlots + 1) {
+      adam_count_kernel<<<1, kAdamSlots + 1, 0, s>>>(empties);
+      check_launch("adam counters (empty parameters)");
+      empties.count = 0;
+    }
+  }
+  if (empties.count > 0) {
+    adam_count_kernel<<<1, kAdamSlots + 1, 0, s>>>(empties);
+    check_launch("adam counters (empty parameters)");
+  }
   for (const AdamTensor& t : tensors) {
     if (t.n <= 0) continue;
     const int64_t need = (t.n + kAdamTile - 1) / kAdamTile;

@@ -478,7 +478,8 @@ struct Resident {
 };
 Resident plan_resident(uint32_t group_vecs, int64_t groups, int sms, int max_items) {
   Resident r;
-  if (groups < sms) return r;
+  // Empty groups (eval batch norm of an empty batch) would plan 0-thread blocks, an invalid launch; split handles them.
+  if (groups < sms || group_vecs == 0) return r;
   for (int pass = 0; pass < 2 && r.items == 0; ++pass) {
     const int64_t cap = pass == 0 ? 512 : kMaxThreads;
     for (int items = 1; items <= max_items; items *= 2) {

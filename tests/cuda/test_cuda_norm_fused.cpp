@@ -81,7 +81,8 @@ TEST_CASE("fused norm + activation kernels: every Act, both norms, training and 
     for (const Shape& s : shapes)
       for (Act act : {Act::none, Act::relu, Act::leaky_relu, Act::tanh, Act::sigmoid})
         for (bool affine : {false, true}) {
-          run_fused(s, false, true, affine, act, dt);
+          // instance_norm (the CPU reference) rejects planes of one element, as PyTorch does
+          if (s[2] * s[3] > 1) run_fused(s, false, true, affine, act, dt);
           if (s[0] * s[2] * s[3] > 1) run_fused(s, true, true, affine, act, dt);  // one value: no unbiased variance
           run_fused(s, true, false, affine, act, dt);
         }
