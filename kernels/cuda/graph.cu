@@ -32,7 +32,10 @@ void* capture_end(int device) {
   cudaGraphDestroy(graph);  // the executable graph keeps what it needs
   check(err, "cudaGraphInstantiate");
   // Uploads the graph now, so the first replay does not pay for it.
-  check(cudaGraphUpload(exec, s), "cudaGraphUpload");
+  if (const cudaError_t up = cudaGraphUpload(exec, s); up != cudaSuccess) {
+    cudaGraphExecDestroy(exec);  // nobody else holds it yet
+    check(up, "cudaGraphUpload");
+  }
   return exec;
 }
 
