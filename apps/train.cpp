@@ -153,6 +153,7 @@ int run_train(int argc, char** argv) {
 
   math::set_allow_tf32(cfg.allow_tf32);
   math::set_conv_deterministic(cfg.deterministic);
+  math::set_cpu_winograd(cfg.winograd);
   dist::Simulation sim(p.spec);
   if (resume) sim.load(resume_ckpt);
   const Schedule sched = schedule(cfg, sim);

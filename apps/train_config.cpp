@@ -61,6 +61,7 @@ const std::vector<Key>& schema() {
       {"train.precision", Type::string, "fp32", {"fp32", "bf16"}},
       {"train.tf32", Type::boolean, false},
       {"train.deterministic", Type::boolean, false},
+      {"train.winograd", Type::boolean, true},
       {"train.cuda_graphs", Type::boolean, true},
       {"output.dir", Type::string, "runs/asyndgan"},
       {"output.log_every", Type::integer, 10, {}, 1},
@@ -224,6 +225,7 @@ TrainConfig resolve_train_config(const TomlConfig& toml) {
   o.precision = str(r, "train.precision") == "bf16" ? dist::Precision::bf16 : dist::Precision::fp32;
   cfg.allow_tf32 = boolean(r, "train.tf32");
   cfg.deterministic = boolean(r, "train.deterministic");
+  cfg.winograd = boolean(r, "train.winograd");
   o.cuda_graphs = boolean(r, "train.cuda_graphs");
   if (o.precision == dist::Precision::bf16 && !o.device.is_cuda())
     fail(*r.find("train.precision"), msg("= \"bf16\" needs a CUDA device, but the run's device is ", o.device.str(),

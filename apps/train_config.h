@@ -21,6 +21,7 @@ struct TrainConfig {
   dist::TrainOptions options;
   bool allow_tf32 = false;     // train.tf32: TF32 tensor cores for f32 GPU convolutions and GEMMs
   bool deterministic = false;  // train.deterministic: deterministic cuDNN algorithms only
+  bool winograd = true;        // train.winograd: Winograd for the CPU's f32 stride-1 3x3 / 4x4 convolutions
   bool schedule_epochs = false;               // schedule.unit: constant/decay count epochs, not iterations
   int64_t constant = 0, decay = 0;            // pix2pix's n_epochs / n_epochs_decay in that unit
   std::string out_dir;

@@ -12,6 +12,11 @@ bool env_flag(const char* name) {
   return v && *v && std::strcmp(v, "0") != 0;
 }
 
+bool env_flag_default_on(const char* name) {
+  const char* v = std::getenv(name);
+  return !v || !*v || std::strcmp(v, "0") != 0;
+}
+
 size_t env_workspace() {
   const char* v = std::getenv("ASYNDGAN_CUDNN_WORKSPACE_MB");
   char* end = nullptr;
@@ -22,6 +27,7 @@ size_t env_workspace() {
 // Function-local statics: the environment is read on first use, not during static initialization.
 std::atomic<bool>& tf32() { static std::atomic<bool> v{env_flag("ASYNDGAN_ALLOW_TF32")}; return v; }
 std::atomic<bool>& deterministic() { static std::atomic<bool> v{env_flag("ASYNDGAN_CUDNN_DETERMINISTIC")}; return v; }
+std::atomic<bool>& winograd() { static std::atomic<bool> v{env_flag_default_on("ASYNDGAN_CPU_WINOGRAD")}; return v; }
 std::atomic<size_t>& workspace() { static std::atomic<size_t> v{env_workspace()}; return v; }
 
 }  // namespace
@@ -32,5 +38,8 @@ bool conv_deterministic() { return deterministic().load(std::memory_order_relaxe
 void set_conv_deterministic(bool on) { deterministic().store(on, std::memory_order_relaxed); }
 size_t conv_workspace_limit() { return workspace().load(std::memory_order_relaxed); }
 void set_conv_workspace_limit(size_t bytes) { workspace().store(bytes, std::memory_order_relaxed); }
+
+bool cpu_winograd() { return winograd().load(std::memory_order_relaxed); }
+void set_cpu_winograd(bool on) { winograd().store(on, std::memory_order_relaxed); }
 
 }  // namespace asyndgan::math

@@ -1,6 +1,7 @@
-// Process-wide numerics switches of the GPU convolutions (cuDNN) and GEMMs (cuBLAS): TF32 for f32, deterministic
-// algorithms only, and the workspace cap. Read from the environment on first use, settable from code (the run
-// config's train.tf32 and train.deterministic); they exist in every build and do nothing without CUDA.
+// Process-wide numerics switches of the convolutions and GEMMs: on the GPU (cuDNN, cuBLAS) TF32 for f32,
+// deterministic algorithms only and the workspace cap; on the CPU the Winograd algorithm. Read from the
+// environment on first use, settable from code (the run config's train.tf32, train.deterministic and
+// train.winograd); they exist in every build, and the GPU ones do nothing without CUDA.
 #pragma once
 #include <cstddef>
 
@@ -20,5 +21,12 @@ void set_conv_deterministic(bool on);
 // default, ASYNDGAN_CUDNN_WORKSPACE_MB overrides.
 size_t conv_workspace_limit();
 void set_conv_workspace_limit(size_t bytes);
+
+// Winograd minimal filtering for the CPU's f32 stride-1 convolutions with 3x3 and 4x4 kernels and enough
+// channels (kernels/cpu/conv_winograd.h): 2-4x fewer multiplies, results within a few 1e-6 relative of the
+// direct sum instead of its own rounding; deterministic either way. On by default; ASYNDGAN_CPU_WINOGRAD=0 turns
+// it off. f64 never uses it (gradchecks stay exact).
+bool cpu_winograd();
+void set_cpu_winograd(bool on);
 
 }  // namespace asyndgan::math

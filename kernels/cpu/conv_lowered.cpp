@@ -1,4 +1,5 @@
-// The batched convolution drivers. A one-row Wm with stride 1 goes to the direct paths (kernels/cpu/conv_single.h);
+// The batched convolution drivers. A one-row Wm with stride 1 goes to the direct paths (kernels/cpu/conv_single.h),
+// f32 stride-1 3x3 / 4x4 kernels between wide layers to the Winograd ones (kernels/cpu/conv_winograd.h);
 // otherwise by the width of the batch's column matrix [K, batch * P]: a few columns go to the narrow paths
 // (kernels/cpu/conv_narrow.h); too few for kMinUnits chunks, the whole batch is lowered and
 // multiplied in one GEMM that OpenBLAS threads. Otherwise the work is split into units fixed by the shapes alone,
@@ -10,10 +11,12 @@
 #include "kernels/cpu/conv_lowered.h"
 #include "kernels/cpu/conv_narrow.h"
 #include "kernels/cpu/conv_single.h"
+#include "kernels/cpu/conv_winograd.h"
 #include "kernels/cpu/thread_scratch.h"
 #include <algorithm>
 #include <cstring>
 #include <memory>
+#include <type_traits>
 #include <vector>
 
 namespace asyndgan::kern::cpu {
@@ -106,6 +109,8 @@ template <class T>
 void lower_multiply(const T* image, const T* wm, int64_t rows, const ConvGeometry& g, int64_t batch, T* out) {
   const int64_t k = g.col_rows(), p = g.col_cols();
   if (single_row(rows, g)) return single_multiply(image, wm, g, batch, out);
+  if constexpr (std::is_same_v<T, float>)
+    if (winograd_fits(rows, g, batch, WinogradPass::forward)) return winograd_multiply(image, wm, rows, g, batch, out);
   if (batch * p <= kNarrowForward) return narrow_multiply(image, wm, rows, g, batch, out);
   const auto chunks = make_chunks(g, batch, std::max<int64_t>(kMinCols, kBlockBytes / (k * int64_t(sizeof(T)))));
   const int64_t units = static_cast<int64_t>(chunks.size());
@@ -133,6 +138,8 @@ template <class T>
 void multiply_scatter(const T* in, const T* wm, int64_t rows, const ConvGeometry& g, int64_t batch, T* image) {
   const int64_t k = g.col_rows(), p = g.col_cols(), taps = g.kernel_h * g.kernel_w;
   if (single_row(rows, g)) return single_scatter(in, wm, g, batch, image);
+  if constexpr (std::is_same_v<T, float>)
+    if (winograd_fits(rows, g, batch, WinogradPass::scatter)) return winograd_scatter(in, wm, rows, g, batch, image);
   if (batch * p <= kNarrowGradient) return narrow_scatter(in, wm, rows, g, batch, image);
   // Units: a group of whole images (col2im gathers across window rows, so an image's columns stay together) times
   // a block of whole channels, whose column rows this unit computes and scatters; no two units share a pixel.
@@ -158,6 +165,9 @@ template <class T>
 void weight_gradient(const T* image, const T* in, int64_t rows, const ConvGeometry& g, int64_t batch, T* dwm) {
   const int64_t k = g.col_rows(), p = g.col_cols(), taps = g.kernel_h * g.kernel_w;
   if (single_row(rows, g)) return single_weight_gradient(image, in, g, batch, dwm);
+  if constexpr (std::is_same_v<T, float>)
+    if (winograd_fits(rows, g, batch, WinogradPass::weight_gradient))
+      return winograd_weight_gradient(image, in, rows, g, batch, dwm);
   if (batch * p <= kNarrowGradient) return narrow_weight_gradient(image, in, rows, g, batch, dwm);
   // Units: a block of whole channels of Wm's columns times a block of its rows; each runs through every chunk in
   // order, accumulating into its own block of dWm, so each sum has one fixed order.

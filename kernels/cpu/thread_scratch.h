@@ -14,4 +14,11 @@ template <class T, int Slot> T* thread_buffer(int64_t n) {
   return buf.data();
 }
 
+// The same, starting on a 64-byte boundary: whole-vector stores then fill whole cache lines.
+template <class T, int Slot> T* aligned_thread_buffer(int64_t n) {
+  constexpr int64_t extra = 64 / sizeof(T);
+  T* p = thread_buffer<T, Slot>(n + extra);
+  return p + (extra - static_cast<int64_t>(reinterpret_cast<uintptr_t>(p) % 64 / sizeof(T))) % extra;
+}
+
 }  // namespace asyndgan::kern::cpu

@@ -7,8 +7,10 @@
 #include <random>
 #include <string>
 #include "engine/engine.h"
+#include "engine/math_mode.h"
 #include "kernels/cpu/blas.h"
 #include "kernels/cpu/conv.h"
+#include "kernels/cpu/conv_winograd.h"
 #include "tests/engine/gradcheck.h"
 
 
@@ -182,6 +184,17 @@ void check_error(F f, const std::string& op) {
   CHECK_MESSAGE(thrown, "expected an exception naming " << op);
 }
 
+// Whether all three Winograd drivers take a stride-1 problem with a weight matrix of `rows` rows over images of
+// `channels` x h x w (the geometry of conv2d; for the transposed op, its output is the image).
+bool winograd_takes_all_three(const Config& c, int64_t rows, int64_t channels, int64_t h, int64_t w) {
+  const int64_t oh = h + 2 * c.ph - c.kh + 1, ow = w + 2 * c.pw - c.kw + 1;
+  const kern::cpu::ConvGeometry g{channels, h, w, c.kh, c.kw, 1, 1, c.ph, c.pw, oh, ow};
+  using kern::cpu::WinogradPass;
+  return kern::cpu::winograd_fits(rows, g, c.n, WinogradPass::forward) &&
+         kern::cpu::winograd_fits(rows, g, c.n, WinogradPass::scatter) &&
+         kern::cpu::winograd_fits(rows, g, c.n, WinogradPass::weight_gradient);
+}
+
 }  // namespace
 
 TEST_CASE("conv2d: forward and all gradients match the direct oracle on 150 random configurations (f32)") {
@@ -248,6 +261,90 @@ TEST_CASE("conv2d with one output channel and conv_transpose2d with one input ch
         [&](const Tensor& x, const Tensor& w, const Tensor& b) { return run_conv_transpose2d(c, x, w, b); },
         conv_transpose2d_reference);
   }
+}
+
+TEST_CASE("conv2d / conv_transpose2d, stride 1 with 3x3 and 4x4 kernels between wide layers (Winograd paths): "
+          "forward and all gradients match the direct oracle, and differ in bits from the lowered path") {
+  // kernels/cpu/conv_winograd.h: the PatchGAN's 256->512 layer shape at fewer channels, 3x3 ResNet blocks,
+  // outputs that the tiles do not divide, every padding below the kernel size; each problem big enough that all
+  // three drivers take it.
+  REQUIRE(math::cpu_winograd());
+  std::mt19937_64 rng(9);
+  std::vector<Config> configs = {
+      {2, 48, 40, 18, 18, 4, 4, 1, 1, 1, 1, 0, 0, true},   // the PatchGAN 256->512 shape at 128x128 (15x15 out)
+      {1, 32, 33, 33, 31, 4, 4, 1, 1, 1, 1, 0, 0, false},  // a single image
+      {3, 40, 32, 17, 22, 3, 3, 1, 1, 1, 1, 0, 0, true},   // ResNet block 3x3 p1
+      {2, 32, 32, 21, 21, 3, 3, 1, 1, 0, 0, 0, 0, false},  // 3x3 p0
+      {2, 33, 35, 16, 15, 4, 4, 1, 1, 3, 3, 0, 0, true},   // padding r-1
+  };
+  for (int i = 0; i < 5; ++i) {
+    const int64_t k = pick(rng, 3, 4), p = pick(rng, 0, k - 1);
+    Config c{pick(rng, 2, 3), pick(rng, 32, 40), pick(rng, 32, 40), pick(rng, 18, 24), pick(rng, 18, 24), k, k,
+             1, 1, p, p, 0, 0, pick(rng, 0, 1) == 1};
+    configs.push_back(c);
+  }
+  for (const Config& c : configs) {
+    CAPTURE(describe(c));
+    REQUIRE(winograd_takes_all_three(c, c.cout, c.cin, c.h, c.w));
+    compare_with_reference(
+        c, {c.cout, c.cin, c.kh, c.kw}, rng,
+        [&](const Tensor& x, const Tensor& w, const Tensor& b) { return run_conv2d(c, x, w, b); }, conv2d_reference);
+  }
+  // The transposed op at stride 1 runs the same correlations with the forward and the input gradient swapped:
+  // its weight matrix has Cin rows and its image is the output.
+  const std::vector<Config> transposed = {{2, 40, 36, 16, 17, 4, 4, 1, 1, 1, 1, 0, 0, true},
+                                          {2, 32, 32, 18, 18, 3, 3, 1, 1, 2, 2, 0, 0, false}};
+  for (const Config& c : transposed) {
+    CAPTURE(describe(c));
+    const int64_t oh = c.h - 2 * c.ph + c.kh - 1, ow = c.w - 2 * c.pw + c.kw - 1;
+    REQUIRE(winograd_takes_all_three(c, c.cin, c.cout, oh, ow));
+    compare_with_reference(
+        c, {c.cin, c.cout, c.kh, c.kw}, rng,
+        [&](const Tensor& x, const Tensor& w, const Tensor& b) { return run_conv_transpose2d(c, x, w, b); },
+        conv_transpose2d_reference);
+  }
+
+  // Proof that the oracle checks above went through the Winograd drivers: switching them off changes the bits.
+  Generator gen(11);
+  Tensor x = Tensor::randn({2, 48, 20, 20}, gen).set_requires_grad(true);
+  Tensor w = Tensor::randn({40, 48, 4, 4}, gen).set_requires_grad(true);
+  auto run = [&] {
+    x.zero_grad(), w.zero_grad();
+    Tensor y = conv2d(x, w, Tensor(), Conv2dOptions::make(1, 1));
+    y.backward(Tensor::ones_like(y));
+    return std::vector<std::vector<double>>{y.to_doubles(), x.grad().to_doubles(), w.grad().to_doubles()};
+  };
+  const auto winograd = run();
+  math::set_cpu_winograd(false);
+  const auto lowered = run();
+  math::set_cpu_winograd(true);
+  for (size_t i = 0; i < winograd.size(); ++i) {
+    CHECK(winograd[i] != lowered[i]);
+    check_close("Winograd vs lowered", winograd[i], lowered[i], 1e-5);
+  }
+}
+
+TEST_CASE("conv2d, Winograd paths: forward and gradients are bitwise the same with 1 or 2 OpenMP threads") {
+  const int blas_threads = kern::cpu::blas_threads();
+  kern::cpu::blas_set_threads(1);
+  Generator gen(12);
+  Tensor x = Tensor::randn({3, 40, 21, 19}, gen).set_requires_grad(true);
+  Tensor w = Tensor::randn({36, 40, 4, 4}, gen).set_requires_grad(true);
+  Tensor w3 = Tensor::randn({33, 36, 3, 3}, gen).set_requires_grad(true);
+  REQUIRE(winograd_takes_all_three({3, 40, 36, 21, 19, 4, 4, 1, 1, 1, 1, 0, 0, false}, 36, 40, 21, 19));
+  REQUIRE(winograd_takes_all_three({3, 36, 33, 20, 18, 3, 3, 1, 1, 1, 1, 0, 0, false}, 33, 36, 20, 18));
+  auto run = [&](int threads) {
+    const int saved = omp_get_max_threads();
+    omp_set_num_threads(threads);
+    x.zero_grad(), w.zero_grad(), w3.zero_grad();
+    Tensor y = conv2d(conv2d(x, w, Tensor(), Conv2dOptions::make(1, 1)), w3, Tensor(), Conv2dOptions::make(1, 1));
+    y.backward(Tensor::ones_like(y));
+    omp_set_num_threads(saved);
+    return std::vector<std::vector<double>>{y.to_doubles(), x.grad().to_doubles(), w.grad().to_doubles(),
+                                            w3.grad().to_doubles()};
+  };
+  CHECK(run(1) == run(2));
+  kern::cpu::blas_set_threads(blas_threads);
 }
 
 TEST_CASE("conv2d / conv_transpose2d: output sizes follow the PyTorch formulas") {
