@@ -130,9 +130,23 @@ void Central::begin_step() {
   inputs_.resize(draws.size());
   for (size_t i = 0; i < draws.size(); ++i)
     stage(inputs_[i], conditions(draws[i].site, draws[i].positions, draws[i].aug), o_.device);
+  // A generator whose layers treat each sample alone (instance norm) makes every site's images in one pass over
+  // the batches side by side: the same images as one pass per site, with products as wide as all of them (the
+  // U-Net's inner layers read their weights once, not once per site). Dropout then draws its masks layer by layer
+  // for all sites rather than site by site: other masks, the same distribution. Batch norm in training
+  // normalizes each site's batch on its own, as the paper's G(x_j): one pass per site.
   forward_graph_.run([&] {
     fakes_.clear();
-    for (const Tensor& x : inputs_) fakes_.push_back(to_loss_dtype(g_->forward(x)));
+    if (inputs_.size() > 1 && !nn::batch_coupled(*g_)) {
+      const Tensor all = to_loss_dtype(g_->forward(cat(inputs_, 0)));
+      int64_t first = 0;
+      for (const Tensor& x : inputs_) {
+        fakes_.push_back(all.narrow(0, first, x.size(0)));
+        first += x.size(0);
+      }
+    } else {
+      for (const Tensor& x : inputs_) fakes_.push_back(to_loss_dtype(g_->forward(x)));
+    }
   });
   const auto Cm = static_cast<int64_t>(hellos_[0].image_channels.size());
   for (size_t i = 0; i < draws.size(); ++i) {

@@ -236,13 +236,25 @@ void Site::discriminator_and_generator_loss() {
     sel.push_back(modality_index_);
 
   StepScalars scalars;  // per D: d_loss, d_real, d_fake; then per D: g_gan, g_l1; then the total
-  // The discriminator steps, as pix2pix's backward_D: fake (detached) then real, loss halved.
+  // The discriminator steps, as pix2pix's backward_D: fake (detached) then real, loss halved. A D whose layers
+  // treat each sample alone (instance norm) judges both in one pass: the same outputs, half the passes and twice
+  // as wide products; batch norm in training needs each batch's own statistics, so two passes.
   const Tensor fake_detached = synthetic.detach();
+  const int64_t batch = x.size(0);
   for (int64_t k = 0; k < K; ++k) {
     nn::Module& d = *ds_[static_cast<size_t>(k)];
     d.train();
-    const Tensor pred_fake = judge(d, cat({x, channels(fake_detached, sel[static_cast<size_t>(k)])}, 1));
-    const Tensor pred_real = judge(d, cat({x, channels(real, sel[static_cast<size_t>(k)])}, 1));
+    const Tensor fake_pair = cat({x, channels(fake_detached, sel[static_cast<size_t>(k)])}, 1);
+    const Tensor real_pair = cat({x, channels(real, sel[static_cast<size_t>(k)])}, 1);
+    Tensor pred_fake, pred_real;
+    if (nn::batch_coupled(d)) {
+      pred_fake = judge(d, fake_pair);
+      pred_real = judge(d, real_pair);
+    } else {
+      const Tensor both = judge(d, cat({fake_pair, real_pair}, 0));
+      pred_fake = both.narrow(0, 0, batch);
+      pred_real = both.narrow(0, batch, batch);
+    }
     const Tensor loss = (gan(pred_fake, false) + gan(pred_real, true)) * 0.5;
     adams_[static_cast<size_t>(k)]->zero_grad();
     loss.backward();

@@ -148,4 +148,10 @@ int64_t count_parameters(const Module& m) {
   return n;
 }
 
+bool batch_coupled(Module& root) {
+  for (const auto& [name, m] : root.named_modules())
+    if (m->couples_batch()) return true;
+  return false;
+}
+
 }  // namespace asyndgan::nn

@@ -26,6 +26,9 @@ class Module {
   Tensor operator()(const Tensor& x) { return forward(x); }
   // Class name used in error messages ("Conv2d").
   virtual std::string type_name() const { return "Module"; }
+  // Whether, in its current mode, this module's output for one sample depends on the other samples of the batch
+  // (BatchNorm2d in training). Its children are asked separately: see batch_coupled().
+  virtual bool couples_batch() const { return false; }
 
   // Recursive views; names are dotted paths from this module.
   std::vector<Tensor> parameters() const;
@@ -73,6 +76,10 @@ class Module {
   std::vector<std::pair<std::string, std::shared_ptr<Module>>> children_;
   bool training_ = true;
 };
+
+// Whether any module of the tree couples the samples of a batch in its current mode. When none does, two batches
+// can go through one forward pass (concatenated) and give the outputs of two separate passes.
+bool batch_coupled(Module& root);
 
 // Number of scalar parameters (elements of every parameter tensor).
 int64_t count_parameters(const Module& m);

@@ -19,6 +19,7 @@ class BatchNorm2d : public Module {
   // as ops.h describes: the U-Net writes into its concatenated buffer).
   Tensor forward_fused(const Tensor& x, const NormActivation& act, const Tensor& out = Tensor());
   std::string type_name() const override { return "BatchNorm2d"; }
+  bool couples_batch() const override { return is_training(); }  // batch statistics in training
 
   Tensor weight, bias;  // undefined without affine
   Tensor running_mean, running_var;

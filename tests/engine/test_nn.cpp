@@ -4,6 +4,7 @@
 #include "engine/engine.h"
 #include "engine/nn/nn.h"
 #include "file_test_util.h"
+#include "op_test_util.h"
 
 using namespace asyndgan;
 using test::contains_all;
@@ -94,6 +95,27 @@ TEST_CASE("nn: train and eval reach every descendant, zero_grad drops every grad
   for (Tensor& p : net.parameters()) p.set_grad(Tensor::ones_like(p));
   net.zero_grad();
   for (const Tensor& p : net.parameters()) CHECK_FALSE(p.grad().defined());
+}
+
+TEST_CASE("nn: batch_coupled finds a BatchNorm2d in training anywhere in the tree, and nothing else") {
+  TinyNet net;  // conv, leaky, conv, batch norm, transposed conv, instance norm, dropout
+  CHECK(nn::batch_coupled(net));
+  net.eval();  // running statistics: each sample alone
+  CHECK_FALSE(nn::batch_coupled(net));
+  net.train();
+  (*net.model)[3].eval();  // only the batch norm in eval
+  CHECK_FALSE(nn::batch_coupled(net));
+  nn::InstanceNorm2d in(4);
+  CHECK_FALSE(nn::batch_coupled(in));
+
+  // What the promise means: with no coupling, one pass over two concatenated batches gives each batch's outputs.
+  Generator gen(21);
+  net.eval();
+  const Tensor a = Tensor::randn({2, 3, 8, 8}, gen), b = Tensor::randn({3, 3, 8, 8}, gen);
+  nn::Sequential& model = *net.model;
+  const Tensor both = model(cat({a, b}, 0));
+  CHECK(test::relative_error(both.narrow(0, 0, 2), model(a)) < 1e-6);
+  CHECK(test::relative_error(both.narrow(0, 2, 3), model(b)) < 1e-6);
 }
 
 TEST_CASE("nn: load_state_dict copies values in place, converting dtype") {
