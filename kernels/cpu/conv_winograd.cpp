@@ -119,38 +119,59 @@ V gather_lanes(const float* base, int64_t stride, int64_t count) {
   return out;
 }
 
+// Lane l = base[index[l]] for l < count, zero above: 16 tiles' same window entry.
+V gather_indexed(const float* base, const int32_t* index, int64_t count) {
+#ifdef __AVX512F__
+  const __m512i idx = _mm512_loadu_si512(index);
+  const __mmask16 mask = count >= kLanes ? __mmask16(0xFFFF) : __mmask16((1u << count) - 1);
+  const __m512 v = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), mask, idx, base, 4);
+  V out;
+  std::memcpy(&out, &v, sizeof out);
+  return out;
+#else
+  V out = {};
+  for (int64_t l = 0; l < std::min<int64_t>(count, kLanes); ++l) out[l] = base[index[l]];
+  return out;
+#endif
+}
+
 // planes[c][xi][t] (row stride ld) = M d M^T for M (n x size) and the size x size window d of channel c of src
 // [batch, channels, h, w] at each tile's corner; zero outside the image. M is BT for the data windows, G for
-// blocks of the output gradient that act as filters.
+// blocks of the output gradient that act as filters. The windows are read from a copy of src with a zero border
+// wide enough for all of them, so every lane is one gather from precomputed offsets, with no bounds to test.
 void transform_windows(const float* src, int64_t channels, int64_t h, int64_t w, const std::vector<TileCorner>& corners,
                        const float* mat, int n, int size, float* planes, int64_t ld) {
-  const int64_t tiles = static_cast<int64_t>(corners.size());
+  const int64_t tiles = static_cast<int64_t>(corners.size()), batch = corners.back().image + 1;
+  int64_t y_lo = 0, x_lo = 0, y_hi = h, x_hi = w;
+  for (const TileCorner& tc : corners) {
+    y_lo = std::min(y_lo, tc.y), x_lo = std::min(x_lo, tc.x);
+    y_hi = std::max(y_hi, tc.y + size), x_hi = std::max(x_hi, tc.x + size);
+  }
+  const int64_t ph = y_hi - y_lo, pw = x_hi - x_lo, plane = ph * pw;
+  float* padded = aligned_thread_buffer<float, 7>(batch * channels * plane);
+#pragma omp parallel for schedule(static) num_threads(copy_threads())
+  for (int64_t bc = 0; bc < batch * channels; ++bc) {
+    float* out = padded + bc * plane;
+    std::fill(out, out + plane, 0.0f);
+    for (int64_t y = 0; y < h; ++y)
+      std::memcpy(out + (y - y_lo) * pw - x_lo, src + (bc * h + y) * w, static_cast<size_t>(w) * sizeof(float));
+  }
+  // Where each tile's window starts in channel 0's copy (its image's planes are channels * plane apart); 32-bit
+  // offsets for the gathers, which winograd_fits guarantees are enough.
+  std::vector<int32_t> offset(static_cast<size_t>(round_up(tiles, kLanes)), 0);
+  for (int64_t t = 0; t < tiles; ++t) {
+    const TileCorner& tc = corners[static_cast<size_t>(t)];
+    offset[static_cast<size_t>(t)] =
+        static_cast<int32_t>(tc.image * channels * plane + (tc.y - y_lo) * pw + (tc.x - x_lo));
+  }
 #pragma omp parallel for schedule(static) num_threads(copy_threads())
   for (int64_t c = 0; c < channels; ++c) {
-    alignas(64) float d[kMaxN * kMaxN][kLanes];
-    V v[kMaxN * kMaxN], in[kMaxN * kMaxN];
+    const float* base = padded + c * plane;
+    V d[kMaxN * kMaxN], v[kMaxN * kMaxN];
     for (int64_t t0 = 0; t0 < tiles; t0 += kLanes) {
-      for (int l = 0; l < kLanes; ++l) {
-        const int64_t t = t0 + l;
-        if (t >= tiles) {
-          for (int k = 0; k < size * size; ++k) d[k][l] = 0;
-          continue;
-        }
-        const TileCorner& tc = corners[static_cast<size_t>(t)];
-        const float* image = src + (tc.image * channels + c) * h * w;
-        if (tc.y >= 0 && tc.x >= 0 && tc.y + size <= h && tc.x + size <= w) {  // inside: no bounds to check
-          for (int i = 0; i < size; ++i)
-            for (int j = 0; j < size; ++j) d[i * size + j][l] = image[(tc.y + i) * w + tc.x + j];
-          continue;
-        }
-        for (int i = 0; i < size; ++i)
-          for (int j = 0; j < size; ++j) {
-            const int64_t y = tc.y + i, x = tc.x + j;
-            d[i * size + j][l] = y >= 0 && y < h && x >= 0 && x < w ? image[y * w + x] : 0.0f;
-          }
-      }
-      for (int k = 0; k < size * size; ++k) std::memcpy(&in[k], d[k], sizeof(V));
-      sandwich(mat, n, size, in, v);
+      for (int i = 0; i < size; ++i)
+        for (int j = 0; j < size; ++j) d[i * size + j] = gather_indexed(base + i * pw + j, &offset[t0], tiles - t0);
+      sandwich(mat, n, size, d, v);
       for (int k = 0; k < n * n; ++k) std::memcpy(planes + (c * n * n + k) * ld + t0, &v[k], sizeof(V));
     }
   }
@@ -174,32 +195,35 @@ void correlate(const Correlation& c, float* dst) {
   const TileGrid grid{c.batch, ceil_div(c.dst_h, m), ceil_div(c.dst_w, m)};
   const int64_t tiles = grid.count();
   const std::vector<TileCorner> corners = tile_corners(grid, m, 0);  // of the output tiles
-  const int64_t tp = round_up(tiles, kLanes), sp = round_up(c.src_channels, kLanes);
+  const int64_t tp = round_up(tiles, kLanes);
   const int64_t so = c.src_channels, o_ch = c.dst_channels, taps = c.r * c.r;
   // Plane xi of each is a strided matrix (row stride nn * columns): the transforms write, and the inverse reads,
-  // all planes of one row at once, which then lie together in memory.
-  float* filters = aligned_thread_buffer<float, 4>(o_ch * nn * sp);  // [o][xi][s]
-  float* patches = aligned_thread_buffer<float, 5>(so * nn * tp);    // [s][xi][t]
-  float* products = aligned_thread_buffer<float, 6>(o_ch * nn * tp); // [o][xi][t]
+  // all planes of one row at once, which then lie together in memory. The transformed filters are stored as
+  // [o][xi][s] for the forward product and [s][xi][o] (the GEMM reads it transposed) for the adjoint: either way
+  // the 16 filters of one lane group are adjacent in wm, taps apart.
+  const int64_t lane_dim = c.adjoint ? o_ch : so, other_dim = c.adjoint ? so : o_ch, lp = round_up(lane_dim, kLanes);
+  float* filters = aligned_thread_buffer<float, 4>(other_dim * nn * lp);
+  float* patches = aligned_thread_buffer<float, 5>(so * nn * tp);     // [s][xi][t]
+  float* products = aligned_thread_buffer<float, 6>(o_ch * nn * tp);  // [o][xi][t]
 
 #pragma omp parallel for schedule(static) num_threads(copy_threads())
-  for (int64_t o = 0; o < o_ch; ++o) {
+  for (int64_t row = 0; row < other_dim; ++row) {
     V g[kMaxN * kMaxN], u[kMaxN * kMaxN];
-    for (int64_t s0 = 0; s0 < so; s0 += kLanes) {
-      // Filter (o, s) starts at wm + (o * so + s) * taps, or for the adjoint at wm + (s * o_ch + o) * taps
-      // and flipped in both axes (tap k read from taps - 1 - k).
-      const float* first = c.adjoint ? c.wm + (s0 * o_ch + o) * taps : c.wm + (o * so + s0) * taps;
-      const int64_t stride = c.adjoint ? o_ch * taps : taps;
-      for (int k = 0; k < r * r; ++k) g[k] = gather_lanes(first + (c.adjoint ? taps - 1 - k : k), stride, so - s0);
+    for (int64_t l0 = 0; l0 < lane_dim; l0 += kLanes) {
+      // Filter (o, s) is wm[o][s] (forward), or wm[s][o] flipped in both axes (adjoint: tap k read from
+      // taps - 1 - k); the row index is wm's first, the lane index its second.
+      const float* first = c.wm + (row * lane_dim + l0) * taps;
+      for (int k = 0; k < r * r; ++k)
+        g[k] = gather_lanes(first + (c.adjoint ? taps - 1 - k : k), taps, lane_dim - l0);
       sandwich(plan.g, n, r, g, u);  // G g G^T: plan.g is n x r
-      for (int k = 0; k < nn; ++k) std::memcpy(filters + (o * nn + k) * sp + s0, &u[k], sizeof(V));
+      for (int k = 0; k < nn; ++k) std::memcpy(filters + (row * nn + k) * lp + l0, &u[k], sizeof(V));
     }
   }
   transform_windows(c.src, so, c.src_h, c.src_w, tile_corners(grid, m, c.pad), plan.bt, n, n, patches, tp);
 
 #pragma omp parallel for schedule(dynamic, 1) num_threads(copy_threads())
   for (int k = 0; k < nn; ++k)
-    gemm<float>(false, false, o_ch, tiles, so, 1.0f, filters + k * sp, nn * sp, patches + k * tp, nn * tp, 0.0f,
+    gemm<float>(c.adjoint, false, o_ch, tiles, so, 1.0f, filters + k * lp, nn * lp, patches + k * tp, nn * tp, 0.0f,
                 products + k * tp, nn * tp);
 
 #pragma omp parallel for schedule(static) num_threads(copy_threads())
@@ -260,6 +284,10 @@ bool winograd_fits(int64_t rows, const ConvGeometry& g, int64_t batch, WinogradP
       (g.kernel_h != 3 && g.kernel_h != 4) || g.pad_h != g.pad_w || g.pad_h >= g.kernel_h ||
       rows < kWinogradMinChannels || g.channels < kWinogradMinChannels || g.out_h < 2 || g.out_w < 2)
     return false;
+  // transform_windows gathers through 32-bit offsets into a zero-bordered copy of its source (the image or the
+  // output-shaped operand, with a border under kMaxN): it must fit them.
+  const int64_t span = (std::max(g.height, g.out_h) + 2 * kMaxN) * (std::max(g.width, g.out_w) + 2 * kMaxN);
+  if (batch * std::max(rows, g.channels) * span >= INT32_MAX) return false;
   // The scatter's outputs are the image's pixels. The weight gradient's are the r x r taps, and blocks of the
   // output gradient are its filters: a block is its tile, n = r + block - 1 again, the same model.
   const bool over_image = pass == WinogradPass::scatter;
