@@ -2,9 +2,13 @@
 // f32 with TF32 at 8192^3), then each hand-written kernel at the pix2pix 256x256 batch-16 shapes: validated
 // against the CPU first, then timed with CUDA events (median), reported as GB/s and % of the copy bandwidth.
 //
-//   bench_cuda_kernels_bench [--json out.jsonl] [--reps 20] [--quick]
+//   bench_cuda_kernels_bench [--json out.jsonl] [--reps 20] [--quick] [--conv-layouts]
+// --conv-layouts: instead, cuDNN's bf16 convolutions of the step's layers in NCHW against NHWC (channels last),
+// each direction validated against the other layout, then timed: the measurement that decides the layout.
 // Bytes are the compulsory traffic, read plus written, the same convention as the copy figure: a kernel at
 // 100% moves its operands exactly once at copy speed. --quick: smaller GEMM and fewer repetitions (a smoke run).
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
@@ -14,6 +18,7 @@
 #include "engine/backend.h"
 #include "engine/engine.h"
 #include "engine/optim/adam.h"
+#include "kernels/cuda/conv.cuh"
 #include "kernels/cuda/gemm.cuh"
 #include "engine/math_mode.h"
 #include "models/factory.h"
@@ -237,18 +242,115 @@ void part(const char* what, const std::function<void()>& f) {
   }
 }
 
+#if ASYNDGAN_HAS_CUDNN
+// A conv2d of the step (4x4 kernels, padding 1) at batch 16: the U-Net's encoder convs, its decoder's transposed
+// convs as the conv2d whose backward-data they are (image = the transposed conv's output), the PatchGAN's.
+struct StepConv {
+  std::string name;
+  int64_t c_in, c_out, size, stride;
+};
+
+std::vector<StepConv> step_convs(int64_t size) {
+  std::vector<StepConv> v;
+  const int64_t ngf = 64, cond = 5, modalities = 4;
+  int64_t depth = 0;
+  while ((int64_t{1} << depth) < size) ++depth;
+  for (int64_t k = 0; k < depth; ++k) {
+    const int64_t outer = k == 0 ? modalities : ngf * std::min<int64_t>(int64_t{1} << (k - 1), 8);
+    const int64_t inner = ngf * std::min<int64_t>(int64_t{1} << k, 8);
+    const int64_t s = size >> k;
+    if (s < 4) break;  // the innermost levels are 2x2 and 1x1: no layout to speak of
+    v.push_back({msg("G down ", k == 0 ? cond : outer, "->", inner), k == 0 ? cond : outer, inner, s, 2});
+    v.push_back({msg("G up ", k == depth - 1 ? inner : 2 * inner, "->", outer), outer,
+                  k == depth - 1 ? inner : 2 * inner, s, 2});
+  }
+  int64_t s = size, c = cond + 1;
+  for (const auto& [cout, stride] : std::vector<std::pair<int64_t, int64_t>>{{64, 2}, {128, 2}, {256, 2}, {512, 1}, {1, 1}}) {
+    v.push_back({msg("D ", c, "->", cout), c, cout, s, stride});
+    s = (s + 2 - 4) / stride + 1;
+    c = cout;
+  }
+  return v;
+}
+
+// One layer in both layouts: forward, backward-data and backward-weight; the NHWC results, put back in NCHW
+// order, against the NCHW ones; then each timed. Adds the layer's three times per layout to `totals`.
+void conv_layout(const StepConv& l, DType dt, double totals[2]) {
+  kern::cuda::ConvShape s;
+  s.n = 16, s.c_in = l.c_in, s.c_out = l.c_out, s.h = s.w = l.size, s.kh = s.kw = 4;
+  s.stride_h = s.stride_w = l.stride, s.pad_h = s.pad_w = 1;
+  s.oh = s.ow = (l.size + 2 - 4) / l.stride + 1;
+  Generator gen(17);
+  const Shape xs{s.n, s.c_in, s.h, s.w}, ws{s.c_out, s.c_in, 4, 4}, ys{s.n, s.c_out, s.oh, s.ow};
+  const std::vector<double> x = Tensor::randn(xs, gen).to_doubles(), w = (Tensor::randn(ws, gen) * 0.05).to_doubles(),
+                            dy = Tensor::randn(ys, gen).to_doubles();
+  struct Run {
+    const char* direction;
+    std::vector<double> result[2];
+    double ms[2];
+  } runs[3] = {{"forward", {}, {}}, {"backward-data", {}, {}}, {"backward-weight", {}, {}}};
+  for (int layout = 0; layout < 2; ++layout) {
+    const bool nhwc = layout == 1;
+    s.layout = nhwc ? kern::cuda::ConvLayout::nhwc : kern::cuda::ConvLayout::nchw;
+    auto up = [&](const std::vector<double>& v, const Shape& sh) {
+      return Tensor::from_doubles(nhwc ? test::channels_last(v, sh[0], sh[1], sh[2], sh[3], false) : v, sh, dt).to(kGpu);
+    };
+    auto down = [&](const Tensor& t, const Shape& sh) {
+      const std::vector<double> v = t.to(Device::cpu()).to_doubles();
+      return nhwc ? test::channels_last(v, sh[0], sh[1], sh[2], sh[3], true) : v;
+    };
+    Tensor xd = up(x, xs), wd = up(w, ws), dyd = up(dy, ys);
+    Tensor yd = Tensor::empty(ys, dt, kGpu), dxd = Tensor::empty(xs, dt, kGpu), dwd = Tensor::empty(ws, dt, kGpu);
+    const std::function<void()> calls[3] = {
+        [&] { kern::cuda::conv2d_forward(dt, s, xd.raw_data(), wd.raw_data(), yd.raw_data(), 0); },
+        [&] { kern::cuda::conv2d_backward_data(dt, s, dyd.raw_data(), wd.raw_data(), dxd.raw_data(), 0); },
+        [&] { kern::cuda::conv2d_backward_weight(dt, s, xd.raw_data(), dyd.raw_data(), dwd.raw_data(), 0); }};
+    const Tensor* outs[3] = {&yd, &dxd, &dwd};
+    const Shape* shapes[3] = {&ys, &xs, &ws};
+    for (int d = 0; d < 3; ++d) {
+      calls[d]();
+      runs[d].result[layout] = down(*outs[d], *shapes[d]);
+      runs[d].ms[layout] = median_ms(2, std::max(3, g_reps / 2), calls[d]);
+    }
+  }
+  for (const Run& r : runs) {
+    const double err = test::relative_error(r.result[1], r.result[0]);
+    const bool valid = err <= tolerance(dt);
+    if (!valid) ++g_invalid;
+    totals[0] += r.ms[0], totals[1] += r.ms[1];
+    std::printf("%-22s %-15s %9.3f %9.3f %7.2fx %10.2e %s\n", l.name.c_str(), r.direction, r.ms[0], r.ms[1],
+                r.ms[1] / r.ms[0], err, valid ? "ok" : "INVALID");
+    std::fflush(stdout);
+    json_line(msg("\"bench\":\"conv_layout\",\"layer\":\"", l.name, " @", l.size, "\",\"direction\":\"", r.direction,
+                  "\",\"dtype\":\"", dtype_name(dt), "\",\"nchw_ms\":", r.ms[0], ",\"nhwc_ms\":", r.ms[1],
+                  ",\"max_rel_err\":", err, ",\"valid\":", valid ? "true" : "false"));
+  }
+}
+
+void conv_layouts() {
+  std::printf("\ncuDNN bf16 conv2d of the step's layers (batch 16, 256x256): NCHW against NHWC, median ms\n");
+  std::printf("%-22s %-15s %9s %9s %8s %10s\n", "layer", "direction", "NCHW", "NHWC", "NHWC/NCHW", "max err");
+  double totals[2] = {0, 0};
+  for (const StepConv& l : step_convs(256)) part("conv layout", [&] { conv_layout(l, DType::bf16, totals); });
+  std::printf("all layers, all directions: NCHW %.2f ms, NHWC %.2f ms (NHWC/NCHW %.2fx)\n", totals[0], totals[1],
+              totals[1] / totals[0]);
+  json_line(msg("\"bench\":\"conv_layout_total\",\"nchw_ms\":", totals[0], ",\"nhwc_ms\":", totals[1]));
+}
+#endif
+
 }  // namespace
 
 int main(int argc, char** argv) {
   std::string json_path;
-  bool quick = false;
+  bool quick = false, layouts = false;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--json" && i + 1 < argc) json_path = argv[++i];
     else if (a == "--reps" && i + 1 < argc) g_reps = std::atoi(argv[++i]);
     else if (a == "--quick") quick = true;
+    else if (a == "--conv-layouts") layouts = true;
     else {
-      std::fprintf(stderr, "usage: bench_cuda_kernels_bench [--json out.jsonl] [--reps N] [--quick]\n");
+      std::fprintf(stderr, "usage: bench_cuda_kernels_bench [--json out.jsonl] [--reps N] [--quick] [--conv-layouts]\n");
       return 2;
     }
   }
@@ -260,6 +362,16 @@ int main(int argc, char** argv) {
   if (!json_path.empty()) g_json = std::fopen(json_path.c_str(), "a");
   std::printf("CUDA kernels on %s; median of %d timed calls after 3 warm-up calls\n", cuda_rt::device_name(0), g_reps);
   json_line(msg("\"bench\":\"device\",\"name\":\"", cuda_rt::device_name(0), "\""));
+  if (layouts) {
+#if ASYNDGAN_HAS_CUDNN
+    conv_layouts();
+#else
+    std::printf("conv layouts: this build has no cuDNN\n");
+    ++g_invalid;
+#endif
+    if (g_json) std::fclose(g_json);
+    return g_invalid ? 1 : 0;
+  }
   part("copy bandwidth", copy_bandwidth);
   const int64_t n = quick ? 2048 : 8192;
   part("gemm bf16", [&] { gemm_rate(DType::bf16, false, n); });

@@ -98,6 +98,9 @@ if [ -x "$B/bench/bench_gpu_step" ]; then
 fi
 PYTHONUNBUFFERED=1 stage "pytorch eager bf16" 90 $PY bench/pytorch_step.py --modes eager_bf16 --iters 10 --json "$RES/step.jsonl"
 PYTHONUNBUFFERED=1 stage "pytorch compile bf16" 200 $PY bench/pytorch_step.py --modes compile_bf16 --iters 10 --json "$RES/step.jsonl"
+# Last, with what time is left: the step's convolutions in NCHW against NHWC (decides the engine's GPU layout).
+[ -x "$B/bench/bench_cuda_kernels_bench" ] && stage "conv layouts" 90 "$B/bench/bench_cuda_kernels_bench" --conv-layouts \
+  --json "$RES/kernels.jsonl"
 
 echo
 $PY bench/gpu_summary.py "$RES" | tee "$RES/summary.md"

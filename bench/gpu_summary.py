@@ -67,6 +67,12 @@ def main(res):
             rows.append((f"{r['kernel']} {r['dtype']} {r['shape']}", f"{r['gbps']:.0f} GB/s, {r['pct_copy']:.0f}% of copy",
                          ">= 70% copy BW" if fused else "", verdict(r["pct_copy"] >= 70) if fused else ""))
 
+    lay = next((r for r in k if r.get("bench") == "conv_layout_total"), None)
+    bad = [r for r in k if r.get("bench") == "conv_layout" and not r.get("valid")]
+    if lay and lay["nchw_ms"] > 0:
+        rows.append(("cuDNN bf16 convs of the step, NHWC / NCHW time", f"{lay['nhwc_ms'] / lay['nchw_ms']:.2f}x "
+                     f"({lay['nhwc_ms']:.1f} / {lay['nchw_ms']:.1f} ms)", "decides the layout", "FAIL" if bad else ""))
+
     st = jsonl(os.path.join(res, "step.jsonl"))
     def ms(impl, sites, precision=None):
         for r in st:

@@ -3,7 +3,8 @@
 // under 1% of the multiply-adds at 256x256.
 //
 // Per layer, forward = 2 x MACs; the data gradient and the weight gradient each cost the forward again.
-// What one iteration needs (per site, batch B; the sites' G passes are separate, as in dist::Central):
+// What one iteration needs (per site, batch B; dist runs some of these passes merged, e.g. fake and real through
+// a D as one batch when its norm is per-sample, which changes no FLOP count):
 //   G:  forward; backward for the weights and for the data of every layer but the first (x needs no grad).
 //   each of the M discriminators: forward on (x, fake) and on (x, real), backward for weights and for the
 //       data of all but the first layer, both times (the D step); then forward on (x, fake) again and backward

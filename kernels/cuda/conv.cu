@@ -28,7 +28,7 @@ const char* direction_name(ConvDirection dir) {
 std::string shape_text(DType dt, const ConvShape& s) {
   return msg(dtype_name(dt), " x [", s.n, ", ", s.c_in, ", ", s.h, ", ", s.w, "] w [", s.c_out, ", ", s.c_in, ", ",
              s.kh, ", ", s.kw, "] y [", s.n, ", ", s.c_out, ", ", s.oh, ", ", s.ow, "] stride ", s.stride_h, "x",
-             s.stride_w, " pad ", s.pad_h, "x", s.pad_w);
+             s.stride_w, " pad ", s.pad_h, "x", s.pad_w, s.layout == ConvLayout::nhwc ? " (NHWC)" : "");
 }
 
 std::string describe(DType dt, ConvDirection dir, const ConvShape& s) {
@@ -63,10 +63,11 @@ int to_int(DType dt, const ConvShape& s, int64_t v) {
 // launching the convolution, while caching them would need an owner per thread (they are not safe to share
 // while a call sets the math type) and an eviction rule.
 //
-// Layout: NCHW, the engine's only tensor layout today. cuDNN's bf16 tensor-core kernels are fastest in
-// channels-last (NHWC), and NCHW inputs cost them internal transposes; switching means CUDNN_TENSOR_NHWC here
-// and in the filter descriptor, which needs a memory-format flag on Tensor so that norm, pad and concat
-// kernels agree on the layout. That flag is a separate change.
+// Layout: the engine's tensors are NCHW. cuDNN's bf16 tensor-core kernels are usually fastest in channels-last
+// (NHWC), where NCHW operands may cost them internal transposes. ConvShape::layout describes NHWC buffers
+// (cuDNN's NHWC tensors and KRSC filters) so that bench/cuda_kernels_bench can measure both layouts on the
+// step's shapes; using NHWC in training needs a memory-format flag on Tensor so that the norm, pad and concat
+// kernels agree on the layout, and is worth it only where that measurement shows a gain.
 class Descriptors {
   struct Owned {
     cudnnTensorDescriptor_t x = nullptr, y = nullptr;
@@ -94,11 +95,13 @@ class Descriptors {
     to_int(dt, s, x_numel);
     to_int(dt, s, y_numel);
     to_int(dt, s, s.c_out * s.c_in * s.kh * s.kw);
-    CUDNN_CHECK(cudnnSetTensor4dDescriptor(d_.x, CUDNN_TENSOR_NCHW, data, to_int(dt, s, s.n), to_int(dt, s, s.c_in),
+    // The extents are given in (n, c, h, w) order for either format; the format says how memory is ordered.
+    const cudnnTensorFormat_t format = s.layout == ConvLayout::nhwc ? CUDNN_TENSOR_NHWC : CUDNN_TENSOR_NCHW;
+    CUDNN_CHECK(cudnnSetTensor4dDescriptor(d_.x, format, data, to_int(dt, s, s.n), to_int(dt, s, s.c_in),
                                            to_int(dt, s, s.h), to_int(dt, s, s.w)));
-    CUDNN_CHECK(cudnnSetTensor4dDescriptor(d_.y, CUDNN_TENSOR_NCHW, data, to_int(dt, s, s.n), to_int(dt, s, s.c_out),
+    CUDNN_CHECK(cudnnSetTensor4dDescriptor(d_.y, format, data, to_int(dt, s, s.n), to_int(dt, s, s.c_out),
                                            to_int(dt, s, s.oh), to_int(dt, s, s.ow)));
-    CUDNN_CHECK(cudnnSetFilter4dDescriptor(d_.w, data, CUDNN_TENSOR_NCHW, to_int(dt, s, s.c_out), to_int(dt, s, s.c_in),
+    CUDNN_CHECK(cudnnSetFilter4dDescriptor(d_.w, data, format, to_int(dt, s, s.c_out), to_int(dt, s, s.c_in),
                                            to_int(dt, s, s.kh), to_int(dt, s, s.kw)));
     // Cross-correlation, as PyTorch and the CPU path compute; bf16 accumulates in f32.
     CUDNN_CHECK(cudnnSetConvolution2dDescriptor(d_.conv, to_int(dt, s, s.pad_h), to_int(dt, s, s.pad_w),
@@ -261,7 +264,7 @@ Choice choose(cudnnHandle_t h, DType dt, ConvDirection dir, const ConvShape& s, 
   const size_t limit = math::conv_workspace_limit();
   const ConvAlgoKey key{device, static_cast<int64_t>(dt), static_cast<int64_t>(dir), static_cast<int64_t>(math),
                         deterministic, static_cast<int64_t>(limit), s.n, s.c_in, s.h, s.w, s.c_out, s.kh, s.kw,
-                        s.stride_h, s.stride_w, s.pad_h, s.pad_w};
+                        s.stride_h, s.stride_w, s.pad_h, s.pad_w, static_cast<int64_t>(s.layout)};
   std::lock_guard<std::mutex> lock(cache_mutex());
   if (auto it = cache().find(key); it != cache().end()) return it->second;
 

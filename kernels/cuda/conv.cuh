@@ -1,4 +1,4 @@
-// cuDNN 2-D convolution over raw NCHW device buffers: forward, backward-data and backward-weight, each with its
+// cuDNN 2-D convolution over raw NCHW or NHWC device buffers: forward, backward-data and backward-weight, each with its
 // algorithm chosen once per shape and cached (kernels/cuda/conv.cu). Host-only declarations.
 #pragma once
 #include <cstdint>
@@ -6,11 +6,19 @@
 
 namespace asyndgan::kern::cuda {
 
-// The conv2d all three directions refer to: image x [n, c_in, h, w], weight [c_out, c_in, kh, kw], output
-// y [n, c_out, oh, ow]; dilation 1, groups 1. conv_transpose2d passes the conv2d whose backward-data it is.
+// How the buffers are laid out: nchw (x [n, c_in, h, w], weight [c_out, c_in, kh, kw], y [n, c_out, oh, ow]:
+// the engine's tensors) or nhwc, channels last (x [n, h, w, c_in], weight [c_out, kh, kw, c_in],
+// y [n, oh, ow, c_out]: what cuDNN's bf16 tensor-core kernels read without transposing). The extents are the
+// same either way.
+enum class ConvLayout { nchw, nhwc };
+
+// The conv2d all three directions refer to: image x (n, c_in, h, w), weight (c_out, c_in, kh, kw), output
+// y (n, c_out, oh, ow) in `layout`; dilation 1, groups 1. conv_transpose2d passes the conv2d whose
+// backward-data it is.
 struct ConvShape {
   int64_t n = 0, c_in = 0, h = 0, w = 0, c_out = 0, kh = 0, kw = 0, oh = 0, ow = 0;
   int64_t stride_h = 1, stride_w = 1, pad_h = 0, pad_w = 0;
+  ConvLayout layout = ConvLayout::nchw;
 };
 
 // dtype f32, f64 or bf16 (bf16 accumulates in f32). All assign their output, on the device's current stream.

@@ -39,8 +39,8 @@ inline int pick_conv_algo(const std::vector<ConvAlgoCandidate>& candidates, cons
 }
 
 // Everything a choice depends on: the device, dtype and direction, the policy (a changed setting searches
-// again rather than reusing a choice made under other rules) and the conv2d geometry. An array compares as a
+// again rather than reusing a choice made under other rules), the conv2d geometry and the memory layout. An array compares as a
 // whole, so no field can be left out of the comparison.
-using ConvAlgoKey = std::array<int64_t, 17>;
+using ConvAlgoKey = std::array<int64_t, 18>;
 
 }  // namespace asyndgan::kern::cuda

@@ -40,9 +40,8 @@ inline Tensor rand_away_from_zero(const Shape& shape, uint64_t seed, double marg
 // max|actual - expected| / max(scale, or max|expected| when scale is 0, 1e-6), on any device and dtype; NaN
 // anywhere counts as infinitely wrong. Relative to the largest magnitude, not per element: sums that cancel to
 // near zero are as exact as their terms, not as their result.
-inline double relative_error(const Tensor& actual, const Tensor& expected, double scale = 0) {
-  if (actual.shape() != expected.shape()) return INFINITY;
-  const std::vector<double> a = actual.to_doubles(), e = expected.to_doubles();
+inline double relative_error(const std::vector<double>& a, const std::vector<double>& e, double scale = 0) {
+  if (a.size() != e.size()) return INFINITY;
   double diff = 0, emax = 0;
   for (size_t i = 0; i < e.size(); ++i) {
     const double d = std::fabs(a[i] - e[i]);
@@ -50,6 +49,25 @@ inline double relative_error(const Tensor& actual, const Tensor& expected, doubl
     emax = std::max(emax, std::fabs(e[i]));
   }
   return diff / std::max(scale > 0 ? scale : emax, 1e-6);
+}
+inline double relative_error(const Tensor& actual, const Tensor& expected, double scale = 0) {
+  if (actual.shape() != expected.shape()) return INFINITY;
+  return relative_error(actual.to_doubles(), expected.to_doubles(), scale);
+}
+
+// Values of an [a, b, c, d] array reordered as [a, c, d, b] (NCHW -> NHWC; a weight [c_out, c_in, kh, kw] ->
+// [c_out, kh, kw, c_in]), or back with `inverse`.
+inline std::vector<double> channels_last(const std::vector<double>& v, int64_t a, int64_t b, int64_t c, int64_t d,
+                                         bool inverse) {
+  std::vector<double> out(v.size());
+  for (int64_t i = 0; i < a; ++i)
+    for (int64_t j = 0; j < b; ++j)
+      for (int64_t y = 0; y < c; ++y)
+        for (int64_t x = 0; x < d; ++x) {
+          const int64_t nchw = ((i * b + j) * c + y) * d + x, nhwc = ((i * c + y) * d + x) * b + j;
+          out[static_cast<size_t>(inverse ? nchw : nhwc)] = v[static_cast<size_t>(inverse ? nhwc : nchw)];
+        }
+  return out;
 }
 
 }  // namespace asyndgan::test
