@@ -5,6 +5,8 @@
 
 namespace asyndgan::kern::cpu {
 
+inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }  // a, b > 0
+
 // One image [channels, height, width] seen through a kernel window sliding with stride and zero padding;
 // out_h x out_w window positions. The column matrix is [channels * kernel_h * kernel_w, out_h * out_w].
 struct ConvGeometry {

@@ -28,8 +28,6 @@ constexpr int64_t kWideCols = 1024;                // the GEMM width aimed at wh
 constexpr int64_t kMaxBlockRows = 256;             // Wm columns per weight-gradient / scatter unit
 constexpr int64_t kMinUnits = 4;                   // fewer chunks than this: one BLAS-threaded GEMM instead
 
-int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
-
 // Columns of the batch's column matrix laid side by side, [K, batch * P]: whole images [n0, n1), or the window
 // rows [oy0, oy1) of image n0 alone (n1 = n0 + 1).
 struct Chunk {

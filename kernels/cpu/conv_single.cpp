@@ -15,8 +15,6 @@ namespace {
 constexpr int64_t kChannelBlock = 16;  // channels per scatter / weight-gradient unit
 constexpr int64_t kRowUnits = 8;       // forward units to aim for when the batch alone is fewer
 
-int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
-
 // Rows [r0, r1) of plane [h, w] zero-padded by (top, left) into a grid of row stride wg, rows counted in the
 // padded plane (row r holds plane row r - top, or zeros).
 template <class T>

@@ -22,7 +22,6 @@ using V = Vec<float>;
 constexpr int kLanes = lanes<float>;
 constexpr int kMaxN = kWinogradMaxTile;
 
-int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
 
 // The first `count` floats at p in the low lanes, zeros above: the last group of tiles or channels is partial.
