@@ -100,25 +100,7 @@ std::vector<TileCorner> tile_corners(const TileGrid& grid, int64_t step, int64_t
   return out;
 }
 
-// Lane l = base[l * stride] for l < count, zero above: 16 filters' same tap, or 16 channels' same plane entry.
-V gather_lanes(const float* base, int64_t stride, int64_t count) {
-#ifdef __AVX512F__
-  if (stride * kLanes < INT32_MAX) {
-    const __m512i index = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
-                                             _mm512_set1_epi32(static_cast<int>(stride)));
-    const __mmask16 mask = count >= kLanes ? __mmask16(0xFFFF) : __mmask16((1u << count) - 1);
-    const __m512 v = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), mask, index, base, 4);
-    V out;
-    std::memcpy(&out, &v, sizeof out);
-    return out;
-  }
-#endif
-  V out = {};
-  for (int64_t l = 0; l < std::min<int64_t>(count, kLanes); ++l) out[l] = base[l * stride];
-  return out;
-}
-
-// Lane l = base[index[l]] for l < count, zero above: 16 tiles' same window entry.
+// Lane l = base[index[l]] for l < count, zero above: 16 tiles' same window entry, or 16 filters' same tap.
 V gather_indexed(const float* base, const int32_t* index, int64_t count) {
 #ifdef __AVX512F__
   const __m512i idx = _mm512_loadu_si512(index);
@@ -205,6 +187,8 @@ void correlate(const Correlation& c, float* dst) {
   float* patches = aligned_thread_buffer<float, 5>(so * nn * tp);     // [s][xi][t]
   float* products = aligned_thread_buffer<float, 6>(o_ch * nn * tp);  // [o][xi][t]
 
+  int32_t filter_offset[kLanes];  // the lane group's filters are adjacent in wm, taps apart
+  for (int l = 0; l < kLanes; ++l) filter_offset[l] = static_cast<int32_t>(l * taps);
 #pragma omp parallel for schedule(static) num_threads(copy_threads())
   for (int64_t row = 0; row < other_dim; ++row) {
     V g[kMaxN * kMaxN], u[kMaxN * kMaxN];
@@ -213,7 +197,7 @@ void correlate(const Correlation& c, float* dst) {
       // taps - 1 - k); the row index is wm's first, the lane index its second.
       const float* first = c.wm + (row * lane_dim + l0) * taps;
       for (int k = 0; k < r * r; ++k)
-        g[k] = gather_lanes(first + (c.adjoint ? taps - 1 - k : k), taps, lane_dim - l0);
+        g[k] = gather_indexed(first + (c.adjoint ? taps - 1 - k : k), filter_offset, lane_dim - l0);
       sandwich(plan.g, n, r, g, u);  // G g G^T: plan.g is n x r
       for (int k = 0; k < nn; ++k) std::memcpy(filters + (row * nn + k) * lp + l0, &u[k], sizeof(V));
     }
