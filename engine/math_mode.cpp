@@ -7,14 +7,10 @@
 namespace asyndgan::math {
 namespace {
 
-bool env_flag(const char* name) {
+// Set to anything but "0": on; "0": off; unset or empty: the default.
+bool env_flag(const char* name, bool fallback) {
   const char* v = std::getenv(name);
-  return v && *v && std::strcmp(v, "0") != 0;
-}
-
-bool env_flag_default_on(const char* name) {
-  const char* v = std::getenv(name);
-  return !v || !*v || std::strcmp(v, "0") != 0;
+  return v && *v ? std::strcmp(v, "0") != 0 : fallback;
 }
 
 size_t env_workspace() {
@@ -25,9 +21,12 @@ size_t env_workspace() {
 }
 
 // Function-local statics: the environment is read on first use, not during static initialization.
-std::atomic<bool>& tf32() { static std::atomic<bool> v{env_flag("ASYNDGAN_ALLOW_TF32")}; return v; }
-std::atomic<bool>& deterministic() { static std::atomic<bool> v{env_flag("ASYNDGAN_CUDNN_DETERMINISTIC")}; return v; }
-std::atomic<bool>& winograd() { static std::atomic<bool> v{env_flag_default_on("ASYNDGAN_CPU_WINOGRAD")}; return v; }
+std::atomic<bool>& tf32() { static std::atomic<bool> v{env_flag("ASYNDGAN_ALLOW_TF32", false)}; return v; }
+std::atomic<bool>& deterministic() {
+  static std::atomic<bool> v{env_flag("ASYNDGAN_CUDNN_DETERMINISTIC", false)};
+  return v;
+}
+std::atomic<bool>& winograd() { static std::atomic<bool> v{env_flag("ASYNDGAN_CPU_WINOGRAD", true)}; return v; }
 std::atomic<size_t>& workspace() { static std::atomic<size_t> v{env_workspace()}; return v; }
 
 }  // namespace

@@ -78,7 +78,8 @@ class Module {
 };
 
 // Whether any module of the tree couples the samples of a batch in its current mode. When none does, two batches
-// can go through one forward pass (concatenated) and give the outputs of two separate passes.
+// can go through one forward pass (concatenated) and give the outputs of two separate passes (dropout in training
+// aside, which then draws other masks from its generator).
 bool batch_coupled(Module& root);
 
 // Number of scalar parameters (elements of every parameter tensor).

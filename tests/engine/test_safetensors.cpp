@@ -1,6 +1,7 @@
 // safetensors files and the JSON reader/writer under their headers: round trips, the spec's byte layout,
 // and refusal of malformed JSON, headers and offsets with messages naming the file and tensor.
 #include <doctest/doctest.h>
+#include <algorithm>
 #include <cstring>
 #include "engine/engine.h"
 #include "engine/io/json.h"
@@ -18,11 +19,11 @@ namespace {
 // A file made of the given header text (padded to 8 bytes like a real one) and data section.
 void write_raw(const std::string& path, std::string header, const std::vector<char>& data) {
   header.append((8 - header.size() % 8) % 8, ' ');
-  std::vector<char> bytes(8);
   const uint64_t n = header.size();
+  std::vector<char> bytes(8 + header.size() + data.size());
   std::memcpy(bytes.data(), &n, 8);
-  bytes.insert(bytes.end(), header.begin(), header.end());
-  bytes.insert(bytes.end(), data.begin(), data.end());
+  std::copy(header.begin(), header.end(), bytes.begin() + 8);
+  std::copy(data.begin(), data.end(), bytes.begin() + 8 + static_cast<std::ptrdiff_t>(header.size()));
   test::write_bytes(path, bytes);
 }
 
