@@ -263,6 +263,35 @@ TEST_CASE("conv2d with one output channel and conv_transpose2d with one input ch
   }
 }
 
+TEST_CASE("Winograd F(m, r) transforms: AT [(G g) .* (BT d)] is the m-output correlation of g over d, every m, r "
+          "with m + r - 1 <= 6") {
+  std::mt19937_64 rng(31);
+  std::uniform_real_distribution<double> u(-1.0, 1.0);
+  for (int r = 2; r <= 5; ++r)
+    for (int m = 2; m + r - 1 <= kern::cpu::kWinogradMaxTile; ++m) {
+      CAPTURE(m);
+      CAPTURE(r);
+      const kern::cpu::WinogradPlan p = kern::cpu::winograd_plan(m, r);
+      REQUIRE(p.n == m + r - 1);
+      for (int trial = 0; trial < 5; ++trial) {
+        std::vector<double> g(static_cast<size_t>(r)), d(static_cast<size_t>(p.n));
+        for (double& v : g) v = u(rng);
+        for (double& v : d) v = u(rng);
+        std::vector<double> gg(static_cast<size_t>(p.n), 0.0), bd(static_cast<size_t>(p.n), 0.0);
+        for (int i = 0; i < p.n; ++i) {
+          for (int k = 0; k < r; ++k) gg[i] += p.g[i * r + k] * g[k];
+          for (int k = 0; k < p.n; ++k) bd[i] += p.bt[i * p.n + k] * d[k];
+        }
+        for (int i = 0; i < m; ++i) {
+          double y = 0, want = 0;
+          for (int k = 0; k < p.n; ++k) y += p.at[i * p.n + k] * gg[k] * bd[k];
+          for (int k = 0; k < r; ++k) want += g[k] * d[i + k];
+          CHECK(std::fabs(y - want) < 1e-5);
+        }
+      }
+    }
+}
+
 TEST_CASE("conv2d / conv_transpose2d, stride 1 with 3x3 and 4x4 kernels between wide layers (Winograd paths): "
           "forward and all gradients match the direct oracle, and differ in bits from the lowered path") {
   // kernels/cpu/conv_winograd.h: the PatchGAN's 256->512 layer shape at fewer channels, 3x3 ResNet blocks,
