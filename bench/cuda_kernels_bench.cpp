@@ -259,7 +259,7 @@ std::vector<StepConv> step_convs(int64_t size) {
     const int64_t outer = k == 0 ? modalities : ngf * std::min<int64_t>(int64_t{1} << (k - 1), 8);
     const int64_t inner = ngf * std::min<int64_t>(int64_t{1} << k, 8);
     const int64_t s = size >> k;
-    if (s < 4) break;  // the innermost levels are 2x2 and 1x1: no layout to speak of
+    if (s < 4) break;  // the innermost level (2x2 -> 1x1): no layout to speak of
     v.push_back({msg("G down ", k == 0 ? cond : outer, "->", inner), k == 0 ? cond : outer, inner, s, 2});
     v.push_back({msg("G up ", k == depth - 1 ? inner : 2 * inner, "->", outer), outer,
                   k == depth - 1 ? inner : 2 * inner, s, 2});
