@@ -5,7 +5,7 @@
 #include "engine/error.h"
 #include "engine/io/checkpoint_state.h"
 #include "engine/io/text.h"
-#include "engine/io/toml.h"
+#include "apps/io/toml.h"
 
 namespace asyndgan::app {
 namespace fs = std::filesystem;

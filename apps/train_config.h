@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 #include "dist/options.h"
-#include "engine/io/toml.h"
+#include "apps/io/toml.h"
 #include "models/factory.h"
 
 namespace asyndgan::app {

@@ -6,7 +6,7 @@
 #include <filesystem>
 #include "engine/autograd.h"
 #include "engine/error.h"
-#include "engine/io/png.h"
+#include "apps/io/png.h"
 
 namespace asyndgan::app {
 namespace fs = std::filesystem;

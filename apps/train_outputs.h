@@ -9,9 +9,9 @@
 #include "data/loader.h"
 #include "dist/simulation.h"
 #include "engine/io/json.h"
-#include "engine/io/jsonl.h"
-#include "engine/io/png.h"
-#include "engine/io/tensorboard.h"
+#include "apps/io/jsonl.h"
+#include "apps/io/png.h"
+#include "apps/io/tensorboard.h"
 
 namespace asyndgan::app {
 

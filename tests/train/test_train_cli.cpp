@@ -10,9 +10,9 @@
 #include "data/nifti.h"
 #include "engine/file_test_util.h"
 #include "engine/io/checkpoint.h"
-#include "engine/io/jsonl.h"
-#include "engine/io/tensorboard.h"
-#include "engine/io/toml.h"
+#include "apps/io/jsonl.h"
+#include "apps/io/tensorboard.h"
+#include "apps/io/toml.h"
 
 using namespace asyndgan;
 namespace fs = std::filesystem;

@@ -1,9 +1,9 @@
-// JSON-lines metrics files (engine/io/jsonl.h): append, flush, torn-tail tolerance and resume filtering.
+// JSON-lines metrics files (apps/io/jsonl.h): append, flush, torn-tail tolerance and resume filtering.
 #include <doctest/doctest.h>
 #include <cmath>
 #include "engine/error.h"
-#include "engine/io/jsonl.h"
-#include "file_test_util.h"
+#include "apps/io/jsonl.h"
+#include "engine/file_test_util.h"
 
 using namespace asyndgan;
 using namespace asyndgan::test;

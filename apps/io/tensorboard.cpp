@@ -2,7 +2,7 @@
 // double, step=2 int64, file_version=3 string, summary=5 Summary}, Summary{value=1 repeated Value},
 // Summary.Value{tag=1 string, simple_value=2 float}. Records: u64 length, masked CRC-32C of the
 // length, data, masked CRC-32C of the data, all little-endian.
-#include "engine/io/tensorboard.h"
+#include "apps/io/tensorboard.h"
 #include <unistd.h>
 #include <bit>
 #include <cerrno>

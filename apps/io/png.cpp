@@ -1,6 +1,6 @@
 // PNG encoder: signature, IHDR, optional tEXt, one zlib-compressed IDAT of unfiltered rows, IEND; the
 // chunk CRC is the engine's CRC-32 (the same polynomial PNG uses).
-#include "engine/io/png.h"
+#include "apps/io/png.h"
 #include <zlib.h>
 #include <algorithm>
 #include <cmath>

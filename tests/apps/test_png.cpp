@@ -1,4 +1,4 @@
-// PNG writer and grid helpers (engine/io/png.h), checked by decoding our own files here: chunk layout
+// PNG writer and grid helpers (apps/io/png.h), checked by decoding our own files here: chunk layout
 // and CRCs, IHDR fields, inflated rows and pixels; and by PIL (python3-pil).
 #include <doctest/doctest.h>
 #include <zlib.h>  // zlib comes with the engine, which links it for the PNG writer
@@ -9,8 +9,8 @@
 #include <sstream>
 #include "engine/error.h"
 #include "engine/io/checksum.h"
-#include "engine/io/png.h"
-#include "file_test_util.h"
+#include "apps/io/png.h"
+#include "engine/file_test_util.h"
 
 using namespace asyndgan;
 using namespace asyndgan::test;

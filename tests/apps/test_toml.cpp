@@ -1,8 +1,8 @@
-// TOML config reader (engine/io/toml.h): values, tables, errors with file:line, and --set overrides.
+// TOML config reader (apps/io/toml.h): values, tables, errors with file:line, and --set overrides.
 #include <doctest/doctest.h>
 #include "engine/error.h"
-#include "engine/io/toml.h"
-#include "file_test_util.h"
+#include "apps/io/toml.h"
+#include "engine/file_test_util.h"
 
 using namespace asyndgan;
 using asyndgan::test::contains_all;

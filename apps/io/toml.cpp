@@ -1,6 +1,6 @@
 // TOML reader: a recursive-descent parser over the text that tracks the line for errors and flattens
 // tables into dotted keys as it goes.
-#include "engine/io/toml.h"
+#include "apps/io/toml.h"
 #include "engine/io/text.h"
 #include <cctype>
 #include <cerrno>

@@ -1,5 +1,5 @@
 // JSON-lines writer and reader over stdio; the torn-tail repair uses POSIX truncate.
-#include "engine/io/jsonl.h"
+#include "apps/io/jsonl.h"
 #include <unistd.h>
 #include <cerrno>
 #include <cstring>

@@ -1,12 +1,12 @@
-// CRC-32C test vectors and TensorBoard event files (engine/io/tensorboard.h): the bytes on disk, the
+// CRC-32C test vectors and TensorBoard event files (apps/io/tensorboard.h): the bytes on disk, the
 // read-back of scalars, and refusal of corrupt or truncated records.
 #include <doctest/doctest.h>
 #include <cstring>
 #include <filesystem>
 #include "engine/error.h"
 #include "engine/io/crc32c.h"
-#include "engine/io/tensorboard.h"
-#include "file_test_util.h"
+#include "apps/io/tensorboard.h"
+#include "engine/file_test_util.h"
 
 using namespace asyndgan;
 using namespace asyndgan::test;
