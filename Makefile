@@ -25,10 +25,13 @@ build: configure
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
 
-quickstart: build
+# Builds only the command-line tool it runs, not the tests and benchmarks.
+quickstart: configure
+	cmake --build $(BUILD_DIR) -j $(JOBS) --target asyndgan
 	BUILD_DIR=$(BUILD_DIR) scripts/quickstart.sh
 
-bench: build
+bench: configure
+	cmake --build $(BUILD_DIR) -j $(JOBS) --target bench_conv_bench
 	$(BUILD_DIR)/bench/bench_conv_bench
 
 clean:
