@@ -35,10 +35,8 @@ double read_gemm_rate(const std::string& path) {
   std::string line;
   while (std::getline(in, line)) {
     try {
-      const Json j = parse_json(line);
-      const Json* bench = j.find("bench");
-      const Json* dtype = j.find("dtype");
-      if (bench && dtype && bench->as_string() == "gemm" && dtype->as_string() == "bf16") return j.find("tflops")->as_number();
+      const Json j = parse_json(line, path);
+      if (j.value("bench", "") == "gemm" && j.value("dtype", "") == "bf16") return j.at("tflops").get<double>();
     } catch (const std::exception&) {
     }
   }
