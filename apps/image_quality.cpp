@@ -45,11 +45,10 @@ std::vector<QualityTally::Score> QualityTally::scores() const {
 Json QualityTally::to_json() const {
   Json o = Json::object();
   for (const Score& s : scores()) {
-    Json m = Json::object();
-    m.set("planes", s.planes);
-    m.set("psnr", s.psnr);
-    m.set("ssim", s.ssim_planes ? Json(s.ssim) : Json());
-    o.set(s.modality, m);
+    Json& m = o[s.modality];
+    m["planes"] = s.planes;
+    m["psnr"] = s.psnr;
+    m["ssim"] = s.ssim_planes ? Json(s.ssim) : Json();
   }
   return o;
 }

@@ -12,9 +12,9 @@ namespace asyndgan::app {
 namespace {
 
 const Json& field(const Json& o, const std::string& key, const std::string& source) {
-  const Json* v = o.is_object() ? o.find(key) : nullptr;
-  if (!v) throw FormatError(msg(source, ": prepare.json has no '", key, "' (re-run 'asyndgan prepare')"));
-  return *v;
+  if (!o.is_object() || !o.contains(key))
+    throw FormatError(msg(source, ": prepare.json has no '", key, "' (re-run 'asyndgan prepare')"));
+  return o.at(key);
 }
 
 }  // namespace
@@ -22,21 +22,23 @@ const Json& field(const Json& o, const std::string& key, const std::string& sour
 PreparedFormat parse_prepare_json(const std::string& text, const std::string& source) {
   PreparedFormat f;
   try {
-    const Json j = parse_json(text);
+    const Json j = parse_json(text, source);
     const Json& o = field(j, "options", source);
-    f.options.height = field(o, "height", source).as_int();
-    f.options.width = field(o, "width", source).as_int();
-    f.options.resize = field(o, "resize", source).as_bool();
-    f.options.norm = data::parse_normalization(field(o, "norm", source).as_string());
-    f.options.clip_low = field(o, "clip_low", source).as_number();
-    f.options.clip_high = field(o, "clip_high", source).as_number();
-    f.options.condition = data::parse_condition(field(o, "condition", source).as_string());
+    f.options.height = field(o, "height", source).get<int64_t>();
+    f.options.width = field(o, "width", source).get<int64_t>();
+    f.options.resize = field(o, "resize", source).get<bool>();
+    f.options.norm = data::parse_normalization(field(o, "norm", source).get<std::string>());
+    f.options.clip_low = field(o, "clip_low", source).get<double>();
+    f.options.clip_high = field(o, "clip_high", source).get<double>();
+    f.options.condition = data::parse_condition(field(o, "condition", source).get<std::string>());
     const Json& l = field(j, "labels", source);
-    for (const Json& n : field(l, "names", source).as_array()) f.labels.names.push_back(n.as_string());
-    for (const Json& v : field(l, "file_values", source).as_array()) f.labels.file_values.push_back(static_cast<int>(v.as_int()));
+    f.labels.names = field(l, "names", source).get<std::vector<std::string>>();
+    f.labels.file_values = field(l, "file_values", source).get<std::vector<int>>();
   } catch (const FormatError&) {
     throw;
   } catch (const Error& e) {
+    throw FormatError(msg(source, ": not a prepare.json of 'asyndgan prepare': ", e.what()));
+  } catch (const Json::exception& e) {  // a value of the wrong JSON type
     throw FormatError(msg(source, ": not a prepare.json of 'asyndgan prepare': ", e.what()));
   }
   return f;

@@ -107,7 +107,7 @@ int synth_labels(const Args& a, const LoadedGenerator& g, const std::string& out
   }
   std::printf("synth: wrote %d NIfTI volumes to %s\nquality (prepared scale, slices with brain):\n%s", written,
               out.c_str(), tally.report().c_str());
-  write_text((fs::path(out) / "synth_metrics.json").string(), tally.to_json().dump() + "\n");
+  write_text((fs::path(out) / "synth_metrics.json").string(), dump_json(tally.to_json()) + "\n");
   return 0;
 }
 
@@ -160,7 +160,7 @@ int synth_shards(const Args& a, const LoadedGenerator& g, const std::string& out
   }
   std::printf("synth: wrote %d NIfTI volumes to %s\nquality (prepared scale, every sample with the modality):\n%s",
               written, out.c_str(), tally.report().c_str());
-  write_text((fs::path(out) / "synth_metrics.json").string(), tally.to_json().dump() + "\n");
+  write_text((fs::path(out) / "synth_metrics.json").string(), dump_json(tally.to_json()) + "\n");
   return 0;
 }
 

@@ -85,12 +85,12 @@ std::string join(const std::vector<std::string>& v, const char* sep = ", ") {
 }
 
 std::vector<std::string> strings_of(const TomlEntry& e, bool allow_single) {
-  if (allow_single && e.value.is_string()) return {e.value.as_string()};
+  if (allow_single && e.value.is_string()) return {e.value.get<std::string>()};
   if (!e.value.is_array()) fail(e, allow_single ? "takes a path or an array of paths" : "takes an array of strings");
   std::vector<std::string> out;
-  for (const Json& v : e.value.as_array()) {
-    if (!v.is_string() || v.as_string().empty()) fail(e, "takes an array of non-empty strings");
-    out.push_back(v.as_string());
+  for (const Json& v : e.value) {
+    if (!v.is_string() || v.get<std::string>().empty()) fail(e, "takes an array of non-empty strings");
+    out.push_back(v.get<std::string>());
   }
   if (out.empty()) fail(e, "is an empty array");
   return out;
@@ -101,21 +101,20 @@ Json checked(const Key& k, const TomlEntry& e) {
   const Json& v = e.value;
   switch (k.type) {
     case Type::boolean:
-      if (v.kind() != Json::Kind::boolean) fail(e, "takes true or false, got " + toml_value_text(v));
+      if (!v.is_boolean()) fail(e, "takes true or false, got " + toml_value_text(v));
       return v;
     case Type::string:
       if (!v.is_string()) fail(e, "takes a string, got " + toml_value_text(v));
-      if (!k.choices.empty() && std::find(k.choices.begin(), k.choices.end(), v.as_string()) == k.choices.end())
-        fail(e, msg("must be one of ", join(k.choices), ", got \"", v.as_string(), "\""));
-      if (v.as_string().empty()) fail(e, "must not be empty");
+      if (!k.choices.empty() && std::find(k.choices.begin(), k.choices.end(), v.get<std::string>()) == k.choices.end())
+        fail(e, msg("must be one of ", join(k.choices), ", got ", toml_value_text(v)));
+      if (v.get<std::string>().empty()) fail(e, "must not be empty");
       return v;
     case Type::paths: strings_of(e, true); return v;
     case Type::integer:
     case Type::number: {
-      if (k.type == Type::integer && !v.is_integer()) fail(e, "takes an integer, got " + toml_value_text(v));
-      if (k.type == Type::number && v.kind() != Json::Kind::integer && v.kind() != Json::Kind::number)
-        fail(e, "takes a number, got " + toml_value_text(v));
-      const double x = v.as_number();
+      if (k.type == Type::integer && !v.is_number_integer()) fail(e, "takes an integer, got " + toml_value_text(v));
+      if (k.type == Type::number && !v.is_number()) fail(e, "takes a number, got " + toml_value_text(v));
+      const double x = v.get<double>();
       if (x < k.min || x > k.max || (k.below_max && x >= k.max) || (k.positive && !(x > 0)))
         fail(e, msg("is out of range: got ", toml_value_text(v), ", allowed ",
                     k.positive ? std::string("> 0")
@@ -145,10 +144,11 @@ std::string known_in_section(const std::string& key) {
   return "known keys: " + join(known);
 }
 
-const std::string& str(const TomlConfig& c, const char* key) { return c.find(key)->value.as_string(); }
-int64_t integer(const TomlConfig& c, const char* key) { return c.find(key)->value.as_int(); }
-double number(const TomlConfig& c, const char* key) { return c.find(key)->value.as_number(); }
-bool boolean(const TomlConfig& c, const char* key) { return c.find(key)->value.as_bool(); }
+// Typed reads of the resolved config, whose values checked() has vouched for.
+const std::string& str(const TomlConfig& c, const char* key) { return c.find(key)->value.get_ref<const std::string&>(); }
+int64_t integer(const TomlConfig& c, const char* key) { return c.find(key)->value.get<int64_t>(); }
+double number(const TomlConfig& c, const char* key) { return c.find(key)->value.get<double>(); }
+bool boolean(const TomlConfig& c, const char* key) { return c.find(key)->value.get<bool>(); }
 
 optim::AdamOptions adam(const TomlConfig& c, const std::string& p) {
   optim::AdamOptions o;

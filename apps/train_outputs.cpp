@@ -17,20 +17,19 @@ Json metrics_record(const IterationInfo& it, const dist::StepReport& rep) {
   Json sites = Json::object();
   for (const dist::SiteReport& s : rep.sites) {
     Json o = Json::object();
-    o.set("participated", s.participated);
-    o.set("samples", s.samples);
-    o.set("weight", s.weight);
-    o.set("d_loss", s.stats.d_loss);
-    o.set("g_gan", s.stats.g_gan);
-    o.set("g_l1", s.stats.g_l1);
-    o.set("g_loss", s.stats.g_loss);
-    o.set("d_real", s.stats.d_real);
-    o.set("d_fake", s.stats.d_fake);
-    Json bytes = Json::object();
+    o["participated"] = s.participated;
+    o["samples"] = s.samples;
+    o["weight"] = s.weight;
+    o["d_loss"] = s.stats.d_loss;
+    o["g_gan"] = s.stats.g_gan;
+    o["g_l1"] = s.stats.g_l1;
+    o["g_loss"] = s.stats.g_loss;
+    o["d_real"] = s.stats.d_real;
+    o["d_fake"] = s.stats.d_fake;
+    Json& bytes = o["bytes"];
     for (int t = 0; t < dist::kMessageTypes; ++t)
-      bytes.set(dist::message_type_name(static_cast<dist::MessageType>(t)), Json(static_cast<uint64_t>(s.bytes[static_cast<size_t>(t)])));
-    o.set("bytes", bytes);
-    sites.set(s.site, o);
+      bytes[dist::message_type_name(static_cast<dist::MessageType>(t))] = static_cast<uint64_t>(s.bytes[static_cast<size_t>(t)]);
+    sites[s.site] = std::move(o);
     if (!s.participated) continue;
     g += s.weight * s.stats.g_loss;
     d += s.stats.d_loss;
@@ -39,19 +38,19 @@ Json metrics_record(const IterationInfo& it, const dist::StepReport& rep) {
     ++n;
   }
   Json r = Json::object();
-  r.set("iter", it.iteration);
-  r.set("lr_g", it.lr_g);
-  r.set("lr_d", it.lr_d);
-  r.set("g_loss", g);
-  r.set("d_loss", n ? d / n : 0.0);
-  r.set("d_real", n ? dr / n : 0.0);
-  r.set("d_fake", n ? df / n : 0.0);
-  r.set("sites", sites);
-  r.set("images_per_s", it.images_per_s);
-  r.set("seconds", it.seconds);
+  r["iter"] = it.iteration;
+  r["lr_g"] = it.lr_g;
+  r["lr_d"] = it.lr_d;
+  r["g_loss"] = g;
+  r["d_loss"] = n ? d / n : 0.0;
+  r["d_real"] = n ? dr / n : 0.0;
+  r["d_fake"] = n ? df / n : 0.0;
+  r["sites"] = sites;
+  r["images_per_s"] = it.images_per_s;
+  r["seconds"] = it.seconds;
   if (it.device_mib >= 0) {
-    r.set("device_mib", it.device_mib);
-    r.set("device_peak_mib", it.device_peak_mib);
+    r["device_mib"] = it.device_mib;
+    r["device_peak_mib"] = it.device_peak_mib;
   }
   return r;
 }
@@ -63,8 +62,7 @@ std::string prepared_jsonl(const std::string& out_dir, int64_t resume_from) {
   std::error_code ec;
   if (resume_from > 0 && fs::exists(path, ec))
     filter_jsonl(path, [&](const Json& r) {
-      const Json* it = r.is_object() ? r.find("iter") : nullptr;
-      return it && it->is_integer() && it->as_int() <= resume_from;
+      return r.is_object() && r.contains("iter") && r.at("iter").is_number_integer() && r.at("iter").get<int64_t>() <= resume_from;
     });
   else if (resume_from == 0)
     fs::remove(path, ec);  // a fresh run starts a fresh file
@@ -73,11 +71,12 @@ std::string prepared_jsonl(const std::string& out_dir, int64_t resume_from) {
 
 // TensorBoard tags: "loss/g", "site/<name>/g_l1", "bytes/<name>/gradient", ...
 void scalars(const std::string& prefix, const Json& o, std::vector<std::pair<std::string, float>>& out) {
-  for (const auto& [k, v] : o.as_object()) {
+  for (const auto& item : o.items()) {
+    const std::string& k = item.key();
     if (k == "iter" || k == "participated") continue;
     const std::string tag = prefix.empty() ? k : prefix + "/" + k;
-    if (v.is_object()) scalars(tag, v, out);
-    else if (v.kind() == Json::Kind::number || v.is_integer()) out.emplace_back(tag, static_cast<float>(v.as_number()));
+    if (item.value().is_object()) scalars(tag, item.value(), out);
+    else if (item.value().is_number()) out.emplace_back(tag, item.value().get<float>());
   }
 }
 
@@ -90,20 +89,23 @@ MetricsLog::MetricsLog(const std::string& out_dir, int64_t resume_from)
 void MetricsLog::write(const Json& record) {
   jsonl_.write(record);
   std::vector<std::pair<std::string, float>> s;
-  for (const auto& [k, v] : record.as_object()) {
+  for (const auto& item : record.items()) {
+    const std::string& k = item.key();
+    const Json& v = item.value();
     if (k == "sites") {
-      for (const auto& [site, o] : v.as_object()) {
+      for (const auto& site_item : v.items()) {
+        const std::string& site = site_item.key();
         std::vector<std::pair<std::string, float>> per;
-        scalars("", o, per);
+        scalars("", site_item.value(), per);
         // loss/<site>/g_l1 groups one curve per site under each loss in TensorBoard's sidebar.
         for (auto& [tag, x] : per)
           s.emplace_back(tag.starts_with("bytes/") ? "bytes/" + site + tag.substr(5) : "site/" + tag + "/" + site, x);
       }
-    } else if (k != "iter" && (v.kind() == Json::Kind::number || v.is_integer())) {
-      s.emplace_back((k.ends_with("loss") || k.starts_with("d_") ? "loss/" : "train/") + k, static_cast<float>(v.as_number()));
+    } else if (k != "iter" && v.is_number()) {
+      s.emplace_back((k.ends_with("loss") || k.starts_with("d_") ? "loss/" : "train/") + k, v.get<float>());
     }
   }
-  tb_->write_scalars(record.find("iter")->as_int(), s);
+  tb_->write_scalars(record.at("iter").get<int64_t>(), s);
 }
 
 std::vector<data::Batch> display_batches(const dist::Simulation& sim, int64_t count, int64_t crop) {
@@ -217,15 +219,16 @@ void Progress::update(const IterationInfo& it, const Json& r) {
   const double elapsed = std::chrono::duration<double>(now - t0_).count();
   const double per_iter = elapsed / static_cast<double>(std::max<int64_t>(1, it.iteration - start_));
   std::string g_sites, d_sites;
-  for (const auto& [site, o] : r.find("sites")->as_object()) {
-    if (!o.find("participated")->as_bool()) continue;
-    g_sites += " " + site + " " + fixed(o.find("g_loss")->as_number(), 3);
-    d_sites += " " + site + " " + fixed(o.find("d_loss")->as_number(), 3);
+  for (const auto& site : r.at("sites").items()) {
+    const Json& o = site.value();
+    if (!o.at("participated").get<bool>()) continue;
+    g_sites += " " + site.key() + " " + fixed(o.at("g_loss").get<double>(), 3);
+    d_sites += " " + site.key() + " " + fixed(o.at("d_loss").get<double>(), 3);
   }
   const std::string line =
       msg("iter ", it.iteration, "/", total_, "  ETA ", duration(per_iter * static_cast<double>(total_ - it.iteration)),
-          "  G", g_sites, "  D", d_sites, "  D(real) ", fixed(r.find("d_real")->as_number(), 2), " D(fake) ",
-          fixed(r.find("d_fake")->as_number(), 2), "  ", fixed(it.images_per_s, 1), " img/s",
+          "  G", g_sites, "  D", d_sites, "  D(real) ", fixed(r.at("d_real").get<double>(), 2), " D(fake) ",
+          fixed(r.at("d_fake").get<double>(), 2), "  ", fixed(it.images_per_s, 1), " img/s",
           it.device_mib >= 0 ? msg("  GPU ", fixed(it.device_mib, 0), "/", fixed(it.device_peak_mib, 0), " MiB") : "");
   if (tty_) {
     if (!last && now - last_draw_ < std::chrono::milliseconds(100)) return;

@@ -18,6 +18,7 @@ INC="-I. -I$CUDA_HOME/include -I$CUDNN_INCLUDE"
 [ -d "$ZLIB_INCLUDE" ] && INC="$INC -I$ZLIB_INCLUDE"
 [ -n "$DOCTEST_INCLUDE" ] && INC="$INC -I$DOCTEST_INCLUDE"
 [ -n "$NIFTI_INCLUDE" ] && INC="$INC -I$NIFTI_INCLUDE"
+[ -d "$NLOHMANN_INCLUDE/nlohmann" ] && INC="$INC -I$NLOHMANN_INCLUDE"  # engine/io/json.h
 CXXFLAGS="-O3 -DNDEBUG -std=c++20 -fopenmp -fPIC -march=native $DEFS $INC"
 NVFLAGS="-O3 -DNDEBUG -std=c++17 -arch=sm_$ASYNDGAN_CUDA_ARCH --expt-relaxed-constexpr -lineinfo -Xcompiler=-fPIC,-fopenmp $DEFS $INC"
 # Quoted for the sh -c that runs each compile line: the macros must arrive as string literals.

@@ -59,7 +59,8 @@ build_cmake() {
     -DASYNDGAN_BUILD_TESTS=$tests -Ddoctest_DIR="$DOCTEST_CMAKE_DIR" -DASYNDGAN_CUDNN_INCLUDE="$CUDNN_INCLUDE" \
     -DASYNDGAN_CUDNN_LIB="$CUDNN_LIB" -DASYNDGAN_OPENBLAS_LIB="$OPENBLAS_LIB" ${NIFTI_INCLUDE:+-DASYNDGAN_NIFTI_INCLUDE="$NIFTI_INCLUDE"} \
     ${NIFTI2_LIB:+-DASYNDGAN_NIFTI2_LIB="$NIFTI2_LIB"} ${ZNZ_LIB:+-DASYNDGAN_ZNZ_LIB="$ZNZ_LIB"} \
-    ${ZLIB_LIB:+-DZLIB_LIBRARY="$ZLIB_LIB"} -DZLIB_INCLUDE_DIR="$ZLIB_INCLUDE" || return 1
+    ${ZLIB_LIB:+-DZLIB_LIBRARY="$ZLIB_LIB"} -DZLIB_INCLUDE_DIR="$ZLIB_INCLUDE" -Dnlohmann_json_DIR="$NLOHMANN_CMAKE_DIR" \
+    -Dtomlplusplus_DIR="$TOMLPP_CMAKE_DIR" || return 1
   local targets=(bench_gpu_step bench_cuda_kernels_bench)
   [ $tests = ON ] && targets+=(cuda_tests)
   "$cm" --build "$B" -j "$(nproc)" --target "${targets[@]}"

@@ -35,6 +35,10 @@ NIFTI_INCLUDE=${NIFTI_INCLUDE:-}
 NIFTI2_LIB=$(first_file /usr/lib/x86_64-linux-gnu/libnifti2.so "$DEPS/usr/lib/x86_64-linux-gnu/libnifti2.so" || true)
 ZNZ_LIB=$(first_file /usr/lib/x86_64-linux-gnu/libznz.so "$DEPS/usr/lib/x86_64-linux-gnu/libznz.so" || true)
 ZLIB_INCLUDE=$(dirname "$(first_file /usr/include/zlib.h "$DEPS/usr/include/zlib.h" || echo /nonexistent/x)")
+# nlohmann-json (header-only; the engine's JSON) and toml++ (apps/io; only cmake's configure step needs it here).
+NLOHMANN_INCLUDE=$(dirname "$(dirname "$(first_file /usr/include/nlohmann/json.hpp "$DEPS/usr/include/nlohmann/json.hpp" || echo /nonexistent/x/y)")")
+NLOHMANN_CMAKE_DIR=$(dirname "$(first_file /usr/share/cmake/nlohmann_json/nlohmann_jsonConfig.cmake "$DEPS/usr/share/cmake/nlohmann_json/nlohmann_jsonConfig.cmake" || echo /nonexistent/x)")
+TOMLPP_CMAKE_DIR=$(dirname "$(first_file /usr/lib/x86_64-linux-gnu/cmake/tomlplusplus/tomlplusplusConfig.cmake "$DEPS/usr/lib/x86_64-linux-gnu/cmake/tomlplusplus/tomlplusplusConfig.cmake" || echo /nonexistent/x)")
 ZLIB_LIB=$(first_file /usr/lib/x86_64-linux-gnu/libz.so "$DEPS/usr/lib/x86_64-linux-gnu/libz.so" /lib/x86_64-linux-gnu/libz.so.1 /usr/lib/x86_64-linux-gnu/libz.so.1 || true)
 [ -d "$DEPS/usr/lib/x86_64-linux-gnu" ] && export LD_LIBRARY_PATH="$DEPS/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 
@@ -47,6 +51,8 @@ gpu_env_report() {
   echo "doctest:  ${DOCTEST_INCLUDE:-MISSING: cuda_tests cannot be built (bench/gpu_deps.sh copies it)}"
   echo "nifti:    ${NIFTI2_LIB:-missing: built without NIfTI I/O (not needed by the check)}"
   echo "zlib:     ${ZLIB_LIB:-MISSING} (headers ${ZLIB_INCLUDE})"
+  echo "nlohmann: $([ -d "$NLOHMANN_INCLUDE/nlohmann" ] && echo "$NLOHMANN_INCLUDE" || echo "MISSING: nothing builds (bench/gpu_deps.sh copies it)")"
+  echo "toml++:   $([ -d "$TOMLPP_CMAKE_DIR" ] && echo "$TOMLPP_CMAKE_DIR" || echo "missing: cmake cannot configure, build_without_cmake.sh is used")"
   echo "OpenBLAS: ${OPENBLAS_LIB:-missing: the CPU references use bench/fallback_blas.c}"
   echo "cmake:    $(command -v cmake || echo missing)"
 }

@@ -35,10 +35,8 @@ double read_gemm_rate(const std::string& path) {
   std::string line;
   while (std::getline(in, line)) {
     try {
-      const Json j = parse_json(line);
-      const Json* bench = j.find("bench");
-      const Json* dtype = j.find("dtype");
-      if (bench && dtype && bench->as_string() == "gemm" && dtype->as_string() == "bf16") return j.find("tflops")->as_number();
+      const Json j = parse_json(line, path);
+      if (j.value("bench", "") == "gemm" && j.value("dtype", "") == "bf16") return j.at("tflops").get<double>();
     } catch (const std::exception&) {
     }
   }
@@ -134,13 +132,11 @@ int run(int argc, char** argv) {
                 flops / 1e12, tflops, pct, static_cast<double>(mem.peak_allocated) / (1 << 20));
     std::fflush(stdout);
     if (json) {
-      std::fprintf(json,
-                   "{\"bench\":\"gpu_step\",\"impl\":\"asyndgan\",\"precision\":\"%s\",\"sites\":%lld,\"size\":%lld,"
-                   "\"batch\":%lld,\"ms\":%.4f,\"ms_min\":%.4f,\"images_per_s\":%.2f,\"tflop_per_iter\":%.5f,"
-                   "\"tflops\":%.3f,\"bf16_gemm_tflops\":%.3f,\"roofline_pct\":%.2f,\"peak_bytes\":%zu}\n",
-                   precision.c_str(), static_cast<long long>(sites), static_cast<long long>(size),
-                   static_cast<long long>(batch), med, ms.front(), images, flops / 1e12, tflops, gemm_tflops, pct,
-                   mem.peak_allocated);
+      const Json line = {{"bench", "gpu_step"}, {"impl", "asyndgan"}, {"precision", precision}, {"sites", sites},
+                         {"size", size}, {"batch", batch}, {"ms", med}, {"ms_min", ms.front()}, {"images_per_s", images},
+                         {"tflop_per_iter", flops / 1e12}, {"tflops", tflops}, {"bf16_gemm_tflops", gemm_tflops},
+                         {"roofline_pct", pct}, {"peak_bytes", mem.peak_allocated}};
+      std::fprintf(json, "%s\n", dump_json(line).c_str());
       std::fflush(json);
     }
   }

@@ -5,9 +5,10 @@ include(CMakePackageConfigHelpers)
 install(TARGETS asyndgan_engine EXPORT asyndganTargets
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
   INCLUDES DESTINATION include/asyndgan)
+# engine/io/json.h is left out: it is nlohmann's, which the installed package does not bring along.
 foreach(dir engine kernels)
   install(DIRECTORY ${PROJECT_SOURCE_DIR}/${dir}/ DESTINATION include/asyndgan/${dir}
-    FILES_MATCHING PATTERN "*.h" PATTERN "*.cuh")
+    FILES_MATCHING PATTERN "*.h" PATTERN "*.cuh" REGEX "/engine/io/json\\.h$" EXCLUDE)
 endforeach()
 install(EXPORT asyndganTargets NAMESPACE asyndgan:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/asyndgan)
 configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/asyndganConfig.cmake.in

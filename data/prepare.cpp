@@ -90,25 +90,19 @@ std::string shard_file_name(const std::string& site) {
   return f + ".shard";
 }
 
-Json strings(const std::vector<std::string>& v) {
-  Json::Array a;
-  for (const auto& s : v) a.emplace_back(s);
-  return Json(std::move(a));
-}
-
 Json options_json(const PrepareOptions& o) {
   Json j = Json::object();
-  j.set("height", o.height);
-  j.set("width", o.width);
-  j.set("resize", o.resize);
-  j.set("norm", o.norm == Normalization::percentile ? "percentile" : "zscore");
-  j.set("clip_low", o.clip_low);
-  j.set("clip_high", o.clip_high);
-  j.set("min_tumor", o.min_tumor);
-  j.set("healthy_share", o.healthy_share);
-  j.set("condition", o.condition == ConditionKind::onehot ? "onehot" : "asyndgan");
-  j.set("split", Json(Json::Array{Json(o.split[0]), Json(o.split[1]), Json(o.split[2])}));
-  j.set("seed", Json(o.seed));
+  j["height"] = o.height;
+  j["width"] = o.width;
+  j["resize"] = o.resize;
+  j["norm"] = o.norm == Normalization::percentile ? "percentile" : "zscore";
+  j["clip_low"] = o.clip_low;
+  j["clip_high"] = o.clip_high;
+  j["min_tumor"] = o.min_tumor;
+  j["healthy_share"] = o.healthy_share;
+  j["condition"] = o.condition == ConditionKind::onehot ? "onehot" : "asyndgan";
+  j["split"] = Json::array({o.split[0], o.split[1], o.split[2]});
+  j["seed"] = o.seed;
   return j;
 }
 
@@ -121,49 +115,40 @@ struct SubjectRecord {
 void write_prepare_json(const std::string& path, const Dataset& ds, const PrepareOptions& opt, const PrepareReport& rep,
                         const std::vector<SubjectRecord>& subjects) {
   Json j = Json::object();
-  j.set("format", "asyndgan-prepare");
-  j.set("version", 1);
-  j.set("source", ds.description);
-  j.set("options", options_json(opt));
-  Json labels = Json::object();
-  labels.set("names", strings(ds.labels.names));
-  Json::Array values;
-  for (int v : ds.labels.file_values) values.emplace_back(v);
-  labels.set("file_values", Json(std::move(values)));
-  j.set("labels", labels);
-  j.set("condition_channels", strings(rep.condition_channels));
-  j.set("image_channels", strings(rep.image_channels));
-  Json::Array sites;
+  j["format"] = "asyndgan-prepare";
+  j["version"] = 1;
+  j["source"] = ds.description;
+  j["options"] = options_json(opt);
+  j["labels"]["names"] = ds.labels.names;
+  j["labels"]["file_values"] = ds.labels.file_values;
+  j["condition_channels"] = rep.condition_channels;
+  j["image_channels"] = rep.image_channels;
+  j["sites"] = Json::array();
   for (const auto& s : rep.sites) {
     Json o = Json::object();
-    o.set("site", s.site);
-    o.set("shard", s.shard.empty() ? Json() : Json(fs::path(s.shard).filename().string()));
-    o.set("subjects", s.subjects);
-    Json subj = Json::object(), samp = Json::object();
+    o["site"] = s.site;
+    o["shard"] = s.shard.empty() ? Json() : Json(fs::path(s.shard).filename().string());
+    o["subjects"] = s.subjects;
     for (int k = 0; k < 3; ++k) {
-      subj.set(split_name(static_cast<Split>(k)), s.split_subjects[k]);
-      samp.set(split_name(static_cast<Split>(k)), s.split_samples[k]);
+      o["subjects_by_split"][split_name(static_cast<Split>(k))] = s.split_subjects[k];
+      o["samples_by_split"][split_name(static_cast<Split>(k))] = s.split_samples[k];
     }
-    o.set("subjects_by_split", subj);
-    o.set("samples_by_split", samp);
-    sites.push_back(std::move(o));
+    j["sites"].push_back(std::move(o));
   }
-  j.set("sites", Json(std::move(sites)));
-  Json::Array subs;
+  j["subjects"] = Json::array();
   for (const auto& r : subjects) {
     Json o = Json::object();
-    o.set("id", r.subject->id);
-    o.set("site", r.subject->site);
-    o.set("split", split_name(r.split));
-    o.set("samples", r.samples);
+    o["id"] = r.subject->id;
+    o["site"] = r.subject->site;
+    o["split"] = split_name(r.split);
+    o["samples"] = r.samples;
     std::vector<std::string> missing;
     for (const auto& m : ds.modalities)
       if (!r.subject->modality_paths.count(m)) missing.push_back(m);
-    o.set("missing_modalities", strings(missing));
-    subs.push_back(std::move(o));
+    o["missing_modalities"] = missing;
+    j["subjects"].push_back(std::move(o));
   }
-  j.set("subjects", Json(std::move(subs)));
-  std::string text = j.dump() + "\n";
+  std::string text = dump_json(j) + "\n";
   AtomicFileWriter w(path);
   w.write(text.data(), text.size());
   w.commit();

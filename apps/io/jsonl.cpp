@@ -54,7 +54,7 @@ JsonlWriter::~JsonlWriter() {
 }
 
 void JsonlWriter::write(const Json& record) {
-  const std::string line = record.dump() + "\n";
+  const std::string line = dump_json(record) + "\n";
   if (std::fwrite(line.data(), 1, line.size(), file_) != line.size() || std::fflush(file_) != 0)
     throw IOError(msg("appending to '", path_, "' failed: ", std::strerror(errno)));
 }
@@ -69,11 +69,7 @@ JsonlContents read_jsonl(const std::string& path) {
       out.torn_tail = true;
       break;
     }
-    try {
-      out.records.push_back(parse_json(std::string_view(text).substr(start, nl - start)));
-    } catch (const FormatError& e) {
-      throw FormatError(msg(path, ":", line, ": ", e.what()));
-    }
+    out.records.push_back(parse_json(std::string_view(text).substr(start, nl - start), msg(path, ":", line)));
     start = nl + 1;
   }
   return out;
@@ -85,7 +81,7 @@ size_t filter_jsonl(const std::string& path, const std::function<bool(const Json
   size_t kept = 0;
   for (const Json& r : contents.records) {
     if (!keep(r)) continue;
-    const std::string line = r.dump() + "\n";
+    const std::string line = dump_json(r) + "\n";
     out.write(line.data(), line.size());
     ++kept;
   }

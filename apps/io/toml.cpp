@@ -1,488 +1,169 @@
-// TOML reader: a recursive-descent parser over the text that tracks the line for errors and flattens
-// tables into dotted keys as it goes.
+// TOML configs over toml++: toml::parse reads the text; this file flattens its tables into TomlConfig's
+// ordered dotted keys, refuses what configs do not take (dates, inf/nan, '.' inside a key part), and
+// writes entries back as TOML lines.
 #include "apps/io/toml.h"
-#include "engine/io/text.h"
+#include <toml++/toml.h>
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
-#include <charconv>
 #include <cmath>
-#include <cstdio>
 #include <cstring>
 #include <fstream>
-#include <map>
-#include <set>
 #include <sstream>
 #include "engine/error.h"
 
 namespace asyndgan {
 namespace {
 
-bool is_bare_key_char(char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
-}
-bool is_digit(char c, int base) {
-  if (base == 16) return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-  return c >= '0' && c < '0' + base;
+[[noreturn]] void fail_at(const std::string& source, const toml::source_position& at, const std::string& what) {
+  throw FormatError(msg(source, ":", at.line, ": ", what));
 }
 
-// Digits with single underscores between them ("1_000"), as TOML requires; returns them without '_'.
-bool clean_digits(std::string_view d, int base, std::string& out) {
-  if (d.empty() || !is_digit(d.front(), base) || !is_digit(d.back(), base)) return false;
-  for (size_t i = 0; i < d.size(); ++i) {
-    if (d[i] == '_') {
-      if (!is_digit(d[i + 1], base)) return false;  // "__"; the last char is a digit, so i+1 exists
-    } else if (!is_digit(d[i], base)) {
-      return false;
-    } else {
-      out += d[i];
-    }
-  }
-  return true;
+std::string trimmed(std::string_view s) {
+  const size_t b = s.find_first_not_of(" \t\r"), e = s.find_last_not_of(" \t\r");
+  return b == std::string_view::npos ? std::string() : std::string(s.substr(b, e - b + 1));
 }
 
-// A TOML integer or float token; `why` says what is wrong when it returns false.
-bool number_from_token(std::string_view tok, Json& out, std::string& why) {
-  std::string_view rest = tok;
-  char sign = 0;
-  if (!rest.empty() && (rest[0] == '+' || rest[0] == '-')) sign = rest[0], rest.remove_prefix(1);
-  if (rest == "inf" || rest == "nan") {
-    why = "inf and nan are not allowed in a config";
-    return false;
-  }
-  if (rest.size() > 2 && rest[0] == '0' && (rest[1] == 'x' || rest[1] == 'o' || rest[1] == 'b')) {
-    const int base = rest[1] == 'x' ? 16 : rest[1] == 'o' ? 8 : 2;
-    std::string digits;
-    if (sign || !clean_digits(rest.substr(2), base, digits)) {
-      why = "malformed integer '" + std::string(tok) + "'";
-      return false;
-    }
-    int64_t v = 0;
-    auto r = std::from_chars(digits.data(), digits.data() + digits.size(), v, base);
-    if (r.ec != std::errc() || r.ptr != digits.data() + digits.size()) {
-      why = "integer '" + std::string(tok) + "' does not fit in 64 bits";
-      return false;
-    }
-    out = Json(v);
-    return true;
-  }
-  const size_t dot = rest.find('.'), e = rest.find_first_of("eE");
-  const size_t int_end = std::min(dot, e);
-  std::string clean;
-  if (sign == '-') clean += '-';
-  std::string_view int_part = rest.substr(0, int_end);
-  if (!clean_digits(int_part, 10, clean)) {
-    why = "malformed number '" + std::string(tok) + "'";
-    return false;
-  }
-  if (int_part.size() > 1 && int_part[0] == '0') {
-    why = "number '" + std::string(tok) + "' has a leading zero";
-    return false;
-  }
-  if (int_end == std::string_view::npos) {
-    int64_t v = 0;
-    auto r = std::from_chars(clean.data(), clean.data() + clean.size(), v);
-    if (r.ec != std::errc()) {
-      why = "integer '" + std::string(tok) + "' does not fit in 64 bits";
-      return false;
-    }
-    out = Json(v);
-    return true;
-  }
-  bool ok = true;
-  if (dot != std::string_view::npos && dot < e) {
-    clean += '.';
-    ok = clean_digits(rest.substr(dot + 1, e == std::string_view::npos ? std::string_view::npos : e - dot - 1), 10, clean);
-  }
-  if (ok && e != std::string_view::npos) {
-    std::string_view ex = rest.substr(e + 1);
-    clean += 'e';
-    if (!ex.empty() && (ex[0] == '+' || ex[0] == '-')) clean += ex[0], ex.remove_prefix(1);
-    ok = clean_digits(ex, 10, clean);
-  }
-  if (!ok) {
-    why = "malformed number '" + std::string(tok) + "'";
-    return false;
-  }
-  double v = 0;
-  auto r = std::from_chars(clean.data(), clean.data() + clean.size(), v);
-  if (r.ec != std::errc() || r.ptr != clean.data() + clean.size() || !std::isfinite(v)) {
-    why = "number '" + std::string(tok) + "' is out of range";
-    return false;
-  }
-  out = Json(v);
-  return true;
-}
-
-std::string join(const std::vector<std::string>& parts, size_t from = 0) {
-  std::string out;
-  for (size_t i = from; i < parts.size(); ++i) out += (out.empty() ? "" : ".") + parts[i];
+// A TOML basic string: JSON's escapes are TOML's, except that TOML wants DEL escaped too.
+std::string quoted(const std::string& s) {
+  std::string out = dump_json(Json(s));
+  for (size_t at = out.find('\x7f'); at != std::string::npos; at = out.find('\x7f', at)) out.replace(at, 1, "\\u007F");
   return out;
+}
+
+bool bare_key(const std::string& k) {
+  return !k.empty() && std::all_of(k.begin(), k.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-'; });
+}
+
+// toml++ reads `norm = instance` as a malformed number ("expected 'inf'"); the likely intent is a string.
+std::string bare_word_hint(std::string_view text, size_t line) {
+  for (size_t i = 1; i < line && !text.empty(); ++i) {
+    const size_t nl = text.find('\n');
+    text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
+  }
+  text = text.substr(0, text.find('\n'));
+  const size_t eq = text.find('=');
+  if (eq == std::string_view::npos) return "";
+  std::string_view rest = text.substr(eq + 1);
+  const std::string word = trimmed(rest.substr(0, rest.find('#')));
+  if (word.empty() || !std::isalpha(static_cast<unsigned char>(word[0])) || word == "true" || word == "false" ||
+      word == "inf" || word == "nan")
+    return "";
+  for (char c : word)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && !std::strchr("_-./", c)) return "";
+  return msg("; '", word, "' is not a value: strings need quotes: ", quoted(word));
+}
+
+// The members of a table in the order they were written (toml++ keeps them sorted by key).
+std::vector<std::pair<const toml::key*, const toml::node*>> in_file_order(const toml::table& table) {
+  std::vector<std::pair<const toml::key*, const toml::node*>> out;
+  for (auto&& [key, node] : table) out.emplace_back(&key, &node);
+  std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+    const toml::source_position &x = a.second->source().begin, &y = b.second->source().begin;
+    return x.line != y.line ? x.line < y.line : x.column < y.column;
+  });
+  return out;
+}
+
+// Configs nest on '.', so a quoted key part may not hold one (nor be empty).
+void check_key_part(const toml::key& key, const std::string& source) {
+  if (key.str().empty()) fail_at(source, key.source().begin, "empty quoted key");
+  if (key.str().find('.') != std::string::npos)
+    fail_at(source, key.source().begin, msg("key part ", quoted(std::string(key.str())), " contains '.', which configs use to nest keys"));
+}
+
+Json value_json(const toml::node& node, const std::string& source) {
+  switch (node.type()) {
+    case toml::node_type::string: return node.as_string()->get();
+    case toml::node_type::integer: return node.as_integer()->get();
+    case toml::node_type::boolean: return node.as_boolean()->get();
+    case toml::node_type::floating_point: {
+      const double v = node.as_floating_point()->get();
+      if (!std::isfinite(v)) fail_at(source, node.source().begin, "inf and nan are not allowed in a config");
+      return v;
+    }
+    case toml::node_type::array: {
+      Json out = Json::array();
+      for (const toml::node& item : *node.as_array()) out.push_back(value_json(item, source));
+      return out;
+    }
+    case toml::node_type::table: {  // an inline table inside an array
+      Json out = Json::object();
+      for (const auto& [key, item] : in_file_order(*node.as_table())) {
+        check_key_part(*key, source);
+        out[std::string(key->str())] = value_json(*item, source);
+      }
+      return out;
+    }
+    case toml::node_type::date:
+    case toml::node_type::time:
+    case toml::node_type::date_time: {
+      std::ostringstream text;
+      node.visit([&](const auto& when) { text << when; });
+      fail_at(source, node.source().begin, msg("'", text.str(), "': dates and times are not supported in configs; quote it for a string"));
+    }
+    case toml::node_type::none: break;
+  }
+  fail_at(source, node.source().begin, "a value of no known type");
+}
+
+// [[name]] blocks, as opposed to an array value that happens to hold inline tables.
+bool is_table_array(const toml::node& node) {
+  const toml::array* array = node.as_array();
+  return array && array->is_array_of_tables() && !array->front().as_table()->is_inline();
+}
+
+void flatten(const toml::table& table, const std::string& prefix, const std::string& source,
+             std::vector<std::pair<TomlEntry, toml::source_position>>& out) {
+  for (auto&& [key, node] : table) {
+    check_key_part(key, source);
+    const std::string name = prefix.empty() ? std::string(key.str()) : prefix + "." + std::string(key.str());
+    if (const toml::table* sub = node.as_table()) {
+      flatten(*sub, name, source, out);
+    } else if (is_table_array(node)) {
+      const toml::array& blocks = *node.as_array();
+      for (size_t i = 0; i < blocks.size(); ++i) flatten(*blocks[i].as_table(), msg(name, ".", i), source, out);
+    } else {
+      const toml::source_position at = node.source().begin;
+      out.push_back({TomlEntry{name, value_json(node, source), msg(source, ":", at.line)}, at});
+    }
+  }
+}
+
+// The leaves of a parsed document, in the order they were written.
+std::vector<TomlEntry> leaves(const toml::table& root, const std::string& source) {
+  std::vector<std::pair<TomlEntry, toml::source_position>> found;
+  flatten(root, "", source, found);
+  std::stable_sort(found.begin(), found.end(), [](const auto& a, const auto& b) {
+    return a.second.line != b.second.line ? a.second.line < b.second.line : a.second.column < b.second.column;
+  });
+  std::vector<TomlEntry> out;
+  for (auto& f : found) out.push_back(std::move(f.first));
+  return out;
+}
+
+toml::table parse_document(std::string_view text, const std::string& source) {
+  try {
+    return toml::parse(text, std::string_view(source));
+  } catch (const toml::parse_error& e) {
+    const toml::source_position at = e.source().begin;
+    throw FormatError(msg(source, ":", at.line, ":", at.column, ": ", e.description(), bare_word_hint(text, at.line)));
+  }
 }
 
 std::vector<std::string> split_dots(const std::string& key) {
   std::vector<std::string> out;
-  size_t start = 0;
-  while (true) {
-    size_t dot = key.find('.', start);
+  for (size_t start = 0;;) {
+    const size_t dot = key.find('.', start);
     out.push_back(key.substr(start, dot == std::string::npos ? std::string::npos : dot - start));
     if (dot == std::string::npos) return out;
     start = dot + 1;
   }
 }
 
-// Sets obj[segs[i]][segs[i+1]]... = value, creating objects; false on a duplicate or a value in the way.
-bool insert_nested(Json& obj, const std::vector<std::string>& segs, size_t i, Json value) {
-  const Json* existing = obj.find(segs[i]);
-  if (i + 1 == segs.size()) {
-    if (existing) return false;
-    obj.set(segs[i], std::move(value));
-    return true;
-  }
-  Json child = existing ? *existing : Json::object();
-  if (!child.is_object() || !insert_nested(child, segs, i + 1, std::move(value))) return false;
-  obj.set(segs[i], std::move(child));
-  return true;
-}
-
-// Leaves of an inline table (a Json object) as (dotted suffix, value) pairs.
-void flatten(const std::string& prefix, const Json& v, std::vector<std::pair<std::string, Json>>& out) {
-  if (!v.is_object()) {
-    out.emplace_back(prefix, v);
-    return;
-  }
-  for (const auto& [k, child] : v.as_object()) flatten(prefix + "." + k, child, out);
-}
-
-class Parser {
- public:
-  Parser(std::string_view text, std::string source) : s_(text), source_(std::move(source)) {}
-
-  TomlConfig document() {
-    TomlConfig cfg;
-    std::string table;  // the current [table] prefix, "" at the top
-    std::set<std::string> headers;
-    std::map<std::string, int64_t> array_tables;  // [[name]] -> elements so far
-    std::map<std::string, int> key_lines;
-    while (true) {
-      skip_blank_lines();
-      if (eof()) break;
-      if (peek() == '[') {
-        const bool array = peek(1) == '[';
-        p_ += array ? 2 : 1;
-        skip_ws();
-        std::vector<std::string> segs = key();
-        skip_ws();
-        if (!consume(array ? "]]" : "]")) fail(array ? "expected ']]' to close the array-table header" : "expected ']' to close the table header");
-        // A header inside an array table refers to its latest element: [sites.x] after [[sites]].
-        std::string resolved;
-        for (size_t i = 0; i < segs.size(); ++i) {
-          resolved += (resolved.empty() ? "" : ".") + segs[i];
-          auto it = array_tables.find(resolved);
-          if (it != array_tables.end() && !(array && i + 1 == segs.size())) resolved += "." + std::to_string(it->second - 1);
-        }
-        if (array) {
-          if (cfg.find(resolved)) fail("'" + resolved + "' is a value, not an array of tables");
-          table = resolved + "." + std::to_string(array_tables[resolved]++);
-        } else {
-          if (array_tables.count(resolved)) fail("table [" + resolved + "] is already an array of tables");
-          if (!headers.insert(resolved).second) fail("table [" + resolved + "] is defined twice");
-          table = resolved;
-        }
-        end_of_line();
-        continue;
-      }
-      const int line = line_;
-      std::vector<std::string> segs = key();
-      skip_ws();
-      if (!consume("=")) fail("expected '=' after the key '" + join(segs) + "'");
-      skip_ws();
-      const std::string full = (table.empty() ? "" : table + ".") + join(segs);
-      Json v = value();
-      std::vector<std::pair<std::string, Json>> leaves;
-      flatten(full, v, leaves);
-      for (auto& [k, leaf] : leaves) {
-        if (auto it = key_lines.find(k); it != key_lines.end())
-          fail_at(line, "key '" + k + "' is defined twice (first at line " + std::to_string(it->second) + ")");
-        try {
-          cfg.set(k, std::move(leaf), source_ + ":" + std::to_string(line));
-        } catch (const ValueError& e) {
-          fail_at(line, e.what());
-        }
-        key_lines[k] = line;
-      }
-      end_of_line();
-    }
-    return cfg;
-  }
-
-  // A dotted key: bare or quoted parts separated by '.' (spaces allowed around the dots).
-  std::vector<std::string> key() {
-    std::vector<std::string> segs;
-    while (true) {
-      std::string seg;
-      if (peek() == '"' || peek() == '\'') {
-        const char q = s_[p_++];
-        seg = q == '"' ? basic_string() : literal_string();
-        if (seg.empty()) fail("empty quoted key");
-        if (seg.find('.') != std::string::npos) fail("key part \"" + seg + "\" contains '.', which configs use to nest keys");
-      } else {
-        while (!eof() && is_bare_key_char(peek())) seg += s_[p_++];
-        if (seg.empty()) fail(eof() ? "expected a key, found the end of the text" : "expected a key, found '" + std::string(1, peek()) + "'");
-      }
-      segs.push_back(std::move(seg));
-      skip_ws();
-      if (peek() != '.') return segs;
-      ++p_;
-      skip_ws();
-    }
-  }
-
-  Json value() {
-    const char c = peek();
-    if (eof() || c == '\n' || c == '\r' || c == '#') fail("expected a value");
-    if (c == '"') {
-      if (consume("\"\"\"")) return multiline_string('"');
-      ++p_;
-      return basic_string();
-    }
-    if (c == '\'') {
-      if (consume("'''")) return multiline_string('\'');
-      ++p_;
-      return literal_string();
-    }
-    if (c == '[') return array();
-    if (c == '{') return inline_table();
-    std::string tok;
-    while (!eof() && (is_bare_key_char(peek()) || peek() == '+' || peek() == '.' || peek() == ':')) tok += s_[p_++];
-    if (tok.empty()) fail("expected a value, found '" + std::string(1, c) + "'");
-    if (tok == "true") return Json(true);
-    if (tok == "false") return Json(false);
-    if (tok.find(':') != std::string::npos || (tok.size() >= 5 && tok[4] == '-' && is_digit(tok[0], 10)))
-      fail("'" + tok + "': dates and times are not supported in configs");
-    Json v;
-    std::string why;
-    if (!number_from_token(tok, v, why)) {
-      if (std::isalpha(static_cast<unsigned char>(tok[0])) && tok != "inf" && tok != "nan")
-        fail("'" + tok + "' is not a value; strings need quotes: \"" + tok + "\"");
-      fail(why);
-    }
-    return v;
-  }
-
-  void skip_ws() {
-    while (!eof() && (peek() == ' ' || peek() == '\t')) ++p_;
-  }
-  bool eof() const { return p_ >= s_.size(); }
-  [[noreturn]] void fail(const std::string& what) const { fail_at(line_, what); }
-
- private:
-  char peek(size_t k = 0) const { return p_ + k < s_.size() ? s_[p_ + k] : '\0'; }
-  bool consume(std::string_view t) {
-    if (s_.substr(p_, t.size()) != t) return false;
-    p_ += t.size();
-    return true;
-  }
-  [[noreturn]] void fail_at(int line, const std::string& what) const {
-    throw FormatError(source_ + ":" + std::to_string(line) + ": " + what);
-  }
-  bool at_newline() const { return peek() == '\n' || (peek() == '\r' && peek(1) == '\n'); }
-  void newline() {
-    p_ += peek() == '\r' ? 2 : 1;
-    ++line_;
-  }
-  void comment() {
-    if (peek() != '#') return;
-    while (!eof() && !at_newline()) {
-      const unsigned char c = static_cast<unsigned char>(s_[p_]);
-      if ((c < 0x20 && c != '\t') || c == 0x7F) fail("control character in a comment");
-      ++p_;
-    }
-  }
-  void skip_blank_lines() {
-    while (true) {
-      skip_ws();
-      comment();
-      if (!at_newline()) return;
-      newline();
-    }
-  }
-  void end_of_line() {
-    skip_ws();
-    comment();
-    if (eof()) return;
-    if (!at_newline()) fail("expected the end of the line, found '" + std::string(1, peek()) + "'");
-    newline();
-  }
-
-  void escape(std::string& out) {
-    const char c = peek();
-    ++p_;
-    switch (c) {
-      case 'b': out += '\b'; return;
-      case 't': out += '\t'; return;
-      case 'n': out += '\n'; return;
-      case 'f': out += '\f'; return;
-      case 'r': out += '\r'; return;
-      case '"': out += '"'; return;
-      case '\\': out += '\\'; return;
-      case 'u':
-      case 'U': {
-        const size_t n = c == 'u' ? 4 : 8;
-        uint32_t cp = 0;
-        for (size_t i = 0; i < n; ++i) {
-          if (!is_digit(peek(), 16)) fail(std::string("\\") + c + " needs " + std::to_string(n) + " hex digits");
-          const char h = s_[p_++];
-          cp = cp * 16 + static_cast<uint32_t>(h <= '9' ? h - '0' : (h | 0x20) - 'a' + 10);
-        }
-        if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) fail("\\" + std::string(1, c) + " escape is not a Unicode scalar value");
-        append_utf8(out, cp);
-        return;
-      }
-      default:
-        fail(eof() ? "unterminated string" : "unknown escape '\\" + std::string(1, c) + "'");
-    }
-  }
-  void check_char(char ch) const {
-    const unsigned char c = static_cast<unsigned char>(ch);
-    if ((c < 0x20 && c != '\t') || c == 0x7F) fail("control character in a string; use an escape such as \\n or \\t");
-  }
-  // After the opening quote.
-  std::string basic_string() {
-    std::string out;
-    while (true) {
-      if (eof() || at_newline()) fail("unterminated string (strings end on the line they start; use \"\"\" for several lines)");
-      const char c = s_[p_++];
-      if (c == '"') return out;
-      if (c == '\\') {
-        escape(out);
-        continue;
-      }
-      check_char(c);
-      out += c;
-    }
-  }
-  std::string literal_string() {
-    std::string out;
-    while (true) {
-      if (eof() || at_newline()) fail("unterminated string (strings end on the line they start; use ''' for several lines)");
-      const char c = s_[p_++];
-      if (c == '\'') return out;
-      check_char(c);
-      out += c;
-    }
-  }
-  // After the opening """ or '''; a newline right after it is dropped, as TOML says.
-  std::string multiline_string(char q) {
-    std::string out;
-    if (at_newline()) newline();
-    while (true) {
-      if (eof()) fail(std::string("unterminated string; close it with ") + std::string(3, q));
-      if (peek() == q && peek(1) == q && peek(2) == q) {
-        size_t n = 3;
-        while (peek(n) == q) ++n;
-        if (n > 5) fail("too many quotes closing a multi-line string");
-        out.append(n - 3, q);
-        p_ += n;
-        return out;
-      }
-      if (at_newline()) {
-        newline();
-        out += '\n';
-        continue;
-      }
-      const char c = s_[p_++];
-      if (q == '"' && c == '\\') {
-        size_t k = 0;  // a backslash ending a line trims it and the whitespace that follows
-        while (peek(k) == ' ' || peek(k) == '\t') ++k;
-        if (peek(k) == '\n' || (peek(k) == '\r' && peek(k + 1) == '\n')) {
-          p_ += k;
-          while (true) {
-            skip_ws();
-            if (!at_newline()) break;
-            newline();
-          }
-          continue;
-        }
-        escape(out);
-        continue;
-      }
-      check_char(c);
-      out += c;
-    }
-  }
-  Json array() {
-    ++p_;  // '['
-    Json::Array items;
-    while (true) {
-      skip_blank_lines();
-      if (eof()) fail("unterminated array; close it with ']'");
-      if (consume("]")) return Json(std::move(items));
-      items.push_back(value());
-      skip_blank_lines();
-      if (consume(",")) continue;
-      if (consume("]")) return Json(std::move(items));
-      fail(eof() ? "unterminated array; close it with ']'" : "expected ',' or ']' in an array, found '" + std::string(1, peek()) + "'");
-    }
-  }
-  Json inline_table() {
-    ++p_;  // '{'
-    Json obj = Json::object();
-    skip_blank_lines();
-    if (consume("}")) return obj;
-    while (true) {
-      skip_blank_lines();
-      std::vector<std::string> segs = key();
-      skip_ws();
-      if (!consume("=")) fail("expected '=' after the key '" + join(segs) + "' in an inline table");
-      skip_ws();
-      if (!insert_nested(obj, segs, 0, value())) fail("key '" + join(segs) + "' is defined twice in an inline table");
-      skip_blank_lines();
-      if (consume(",")) continue;
-      if (consume("}")) return obj;
-      fail(eof() ? "unterminated inline table; close it with '}'" : "expected ',' or '}' in an inline table, found '" + std::string(1, peek()) + "'");
-    }
-  }
-
-  std::string_view s_;
-  std::string source_;
-  size_t p_ = 0;
-  int line_ = 1;
-};
-
-bool bare_key(const std::string& k) {
-  if (k.empty()) return false;
-  for (char c : k)
-    if (!is_bare_key_char(c)) return false;
-  return true;
-}
-
-std::string quoted(const std::string& s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      case '\r': out += "\\r"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      default:
-        if (c < 0x20 || c == 0x7F) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04X", c);
-          out += buf;
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  return out + "\"";
-}
-
 std::string key_text(const std::string& key) {
   std::string out;
-  for (const auto& seg : split_dots(key)) out += (out.empty() ? "" : ".") + (bare_key(seg) ? seg : quoted(seg));
+  for (const auto& part : split_dots(key)) out += (out.empty() ? "" : ".") + (bare_key(part) ? part : quoted(part));
   return out;
 }
 
@@ -511,7 +192,11 @@ void TomlConfig::set(const std::string& key, Json value, std::string origin) {
 
 Json TomlConfig::to_json() const {
   Json root = Json::object();
-  for (const auto& e : entries_) insert_nested(root, split_dots(e.key), 0, e.value);
+  for (const auto& e : entries_) {
+    Json* at = &root;
+    for (const auto& part : split_dots(e.key)) at = &(*at)[part];
+    *at = e.value;
+  }
   return root;
 }
 
@@ -522,34 +207,27 @@ std::string TomlConfig::to_toml() const {
 }
 
 std::string toml_value_text(const Json& v) {
-  switch (v.kind()) {
-    case Json::Kind::boolean: return v.as_bool() ? "true" : "false";
-    case Json::Kind::integer: return std::to_string(v.as_int());
-    case Json::Kind::number: {
-      char buf[64];
-      auto r = std::to_chars(buf, buf + sizeof buf, v.as_number());
-      std::string s(buf, r.ptr);
-      if (s.find_first_of(".en") == std::string::npos) s += ".0";  // keep it a float when read back
-      return s;
-    }
-    case Json::Kind::string: return quoted(v.as_string());
-    case Json::Kind::array: {
-      std::string out = "[";
-      for (const auto& item : v.as_array()) out += (out.size() > 1 ? ", " : "") + toml_value_text(item);
-      return out + "]";
-    }
-    case Json::Kind::object: {
-      std::string out = "{";
-      for (const auto& [k, item] : v.as_object())
-        out += (out.size() > 1 ? ", " : "") + (bare_key(k) ? k : quoted(k)) + " = " + toml_value_text(item);
-      return out + "}";
-    }
-    case Json::Kind::null: break;
+  if (v.is_null()) throw ValueError("toml_value_text: TOML has no null");
+  if (v.is_string()) return quoted(v.get<std::string>());
+  if (v.is_array()) {
+    std::string out;
+    for (const auto& item : v) out += (out.empty() ? "" : ", ") + toml_value_text(item);
+    return "[" + out + "]";
   }
-  throw ValueError("toml_value_text: TOML has no null");
+  if (v.is_object()) {
+    std::string out;
+    for (const auto& item : v.items())
+      out += (out.empty() ? "" : ", ") + (bare_key(item.key()) ? item.key() : quoted(item.key())) + " = " + toml_value_text(item.value());
+    return "{" + out + "}";
+  }
+  return dump_json(v);  // booleans, integers, and floats as "1.0", "0.0002", "1e+300": TOML reads them all
 }
 
-TomlConfig parse_toml(std::string_view text, const std::string& source) { return Parser(text, source).document(); }
+TomlConfig parse_toml(std::string_view text, const std::string& source) {
+  TomlConfig config;
+  for (TomlEntry& e : leaves(parse_document(text, source), source)) config.set(e.key, std::move(e.value), std::move(e.origin));
+  return config;
+}
 
 TomlConfig read_toml_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -563,34 +241,29 @@ void apply_override(TomlConfig& config, const std::string& assignment) {
   const std::string where = "--set " + assignment;
   const size_t eq = assignment.find('=');
   if (eq == std::string::npos) throw ValueError(where + ": expected key=value, e.g. --set train.lr=1e-4");
-  auto trim = [](std::string s) {
-    const size_t b = s.find_first_not_of(" \t"), e = s.find_last_not_of(" \t");
-    return b == std::string::npos ? std::string() : s.substr(b, e - b + 1);
-  };
-  const std::string key_src = trim(assignment.substr(0, eq)), value_src = trim(assignment.substr(eq + 1));
+  const std::string key_src = trimmed(assignment.substr(0, eq)), value_src = trimmed(assignment.substr(eq + 1));
+  // toml++ reads the key as the key of a one-line document; its one leaf names it.
   std::string key;
   try {
-    Parser kp(key_src, "key");
-    key = join(kp.key());
-    if (!kp.eof()) kp.fail("unexpected text after the key");
+    const std::vector<TomlEntry> probe = leaves(parse_document(key_src + " = true", "key"), "key");
+    if (probe.size() != 1 || key_src.find_first_of("\n[") != std::string::npos) throw FormatError("not one dotted key");
+    key = probe[0].key;
   } catch (const FormatError& e) {
     throw ValueError(where + ": malformed key '" + key_src + "' (" + e.what() + ")");
   }
   if (value_src.empty()) throw ValueError(where + ": empty value; write " + key_src + "=\"\" for an empty string");
-  Json value;
+  // The value likewise, as `value = <text>`; an inline table gives several leaves under "value".
+  std::vector<TomlEntry> values;
   try {
-    Parser vp(value_src, "value");
-    value = vp.value();
-    vp.skip_ws();
-    if (!vp.eof()) vp.fail("unexpected text after the value");
+    const toml::table doc = parse_document("value = " + value_src, "value");
+    if (doc.size() != 1) throw FormatError("unexpected text after the value");
+    values = leaves(doc, "value");
   } catch (const FormatError& e) {
     if (std::strchr("\"'[{", value_src[0])) throw ValueError(where + ": malformed value (" + e.what() + ")");
-    value = Json(value_src);  // a bare word: a string
+    values = {TomlEntry{"value", Json(value_src), ""}};  // a bare word: a string
   }
-  std::vector<std::pair<std::string, Json>> leaves;
-  flatten(key, value, leaves);
   try {
-    for (auto& [k, leaf] : leaves) config.set(k, std::move(leaf), where);
+    for (TomlEntry& v : values) config.set(key + v.key.substr(5), std::move(v.value), where);  // "value.x" -> key + ".x"
   } catch (const ValueError& e) {
     throw ValueError(where + ": " + e.what());
   }

@@ -41,35 +41,39 @@ struct Entry {
   uint64_t begin, end;
 };
 
+// nlohmann reads a non-negative integer as unsigned; parse_json keeps it within i64.
+bool non_negative_integer(const Json& v) { return v.is_number_unsigned() || (v.is_number_integer() && v.get<int64_t>() >= 0); }
+
 Entry parse_entry(const FileReader& in, const std::string& name, const Json& info) {
   auto bad = [&](const std::string& what) { in.fail(msg("tensor '", name, "': ", what)); };
-  if (!info.is_object()) bad(msg("header entry is a JSON ", json_kind_name(info.kind()), ", expected an object"));
-  for (const auto& [key, v] : info.as_object())
-    if (key != "dtype" && key != "shape" && key != "data_offsets") bad(msg("unknown header field \"", key, "\""));
-  const Json* dtype = info.find("dtype");
-  const Json* shape = info.find("shape");
-  const Json* offsets = info.find("data_offsets");
-  if (!dtype || !shape || !offsets) bad("header entry needs \"dtype\", \"shape\" and \"data_offsets\"");
+  if (!info.is_object()) bad(msg("header entry is a JSON ", info.type_name(), ", expected an object"));
+  for (const auto& field : info.items())
+    if (field.key() != "dtype" && field.key() != "shape" && field.key() != "data_offsets")
+      bad(msg("unknown header field \"", field.key(), "\""));
+  if (!info.contains("dtype") || !info.contains("shape") || !info.contains("data_offsets"))
+    bad("header entry needs \"dtype\", \"shape\" and \"data_offsets\"");
+  const Json& dtype = info.at("dtype");
+  const Json& shape = info.at("shape");
+  const Json& offsets = info.at("data_offsets");
   Entry e{name, DType::f32, {}, 0, 0};
-  if (!dtype->is_string() || !st_dtype_from_name(dtype->as_string(), e.dtype))
-    bad(msg("unsupported dtype ", dtype->dump(), "; this build reads F32, F64, BF16, F16, U8, I32 and I64"));
-  if (!shape->is_array()) bad("\"shape\" must be an array of non-negative integers");
+  if (!dtype.is_string() || !st_dtype_from_name(dtype.get<std::string>(), e.dtype))
+    bad(msg("unsupported dtype ", dtype.dump(), "; this build reads F32, F64, BF16, F16, U8, I32 and I64"));
+  if (!shape.is_array()) bad("\"shape\" must be an array of non-negative integers");
   uint64_t numel = 1;
-  for (const Json& d : shape->as_array()) {
-    if (!d.is_integer() || d.as_int() < 0) bad(msg("\"shape\" must be an array of non-negative integers, got ", shape->dump()));
-    const uint64_t s = static_cast<uint64_t>(d.as_int());
-    if (s != 0 && numel > std::numeric_limits<uint64_t>::max() / 8 / s) bad(msg("shape ", shape->dump(), " is impossibly large"));
+  for (const Json& d : shape) {
+    if (!non_negative_integer(d)) bad(msg("\"shape\" must be an array of non-negative integers, got ", shape.dump()));
+    const uint64_t s = d.get<uint64_t>();
+    if (s != 0 && numel > std::numeric_limits<uint64_t>::max() / 8 / s) bad(msg("shape ", shape.dump(), " is impossibly large"));
     numel *= s;
-    e.shape.push_back(d.as_int());
+    e.shape.push_back(static_cast<int64_t>(s));
   }
-  if (!offsets->is_array() || offsets->as_array().size() != 2 || !offsets->as_array()[0].is_integer() ||
-      !offsets->as_array()[1].is_integer() || offsets->as_array()[0].as_int() < 0)
-    bad(msg("\"data_offsets\" must be [begin, end] with non-negative integers, got ", offsets->dump()));
-  e.begin = static_cast<uint64_t>(offsets->as_array()[0].as_int());
-  e.end = static_cast<uint64_t>(offsets->as_array()[1].as_int());
-  if (e.end < e.begin) bad(msg("data_offsets ", offsets->dump(), " end before they begin"));
+  if (!offsets.is_array() || offsets.size() != 2 || !non_negative_integer(offsets[0]) || !non_negative_integer(offsets[1]))
+    bad(msg("\"data_offsets\" must be [begin, end] with non-negative integers, got ", offsets.dump()));
+  e.begin = offsets[0].get<uint64_t>();
+  e.end = offsets[1].get<uint64_t>();
+  if (e.end < e.begin) bad(msg("data_offsets ", offsets.dump(), " end before they begin"));
   if (e.end - e.begin != numel * dtype_size(e.dtype))
-    bad(msg("data_offsets ", offsets->dump(), " span ", e.end - e.begin, " bytes but ", st_dtype_name(e.dtype),
+    bad(msg("data_offsets ", offsets.dump(), " span ", e.end - e.begin, " bytes but ", st_dtype_name(e.dtype),
             shape_str(e.shape), " needs ", numel * dtype_size(e.dtype)));
   return e;
 }
@@ -79,28 +83,21 @@ Entry parse_entry(const FileReader& in, const std::string& name, const Json& inf
 void save_safetensors(const std::string& path, const std::map<std::string, Tensor>& tensors,
                       const std::map<std::string, std::string>& metadata) {
   std::vector<Tensor> host;
-  Json::Object header;
-  if (!metadata.empty()) {
-    Json meta = Json::object();
-    for (const auto& [k, v] : metadata) meta.set(k, Json(v));
-    header.emplace_back("__metadata__", std::move(meta));
-  }
+  Json header = Json::object();
+  if (!metadata.empty()) header["__metadata__"] = Json(metadata);
   uint64_t offset = 0;
   for (const auto& [name, t] : tensors) {
     if (name == "__metadata__") throw ValueError(msg("save_safetensors '", path, "': '__metadata__' is reserved"));
     if (!t.defined()) throw ValueError(msg("save_safetensors '", path, "': tensor '", name, "' is undefined"));
     host.push_back(t.detach().to(Device::cpu()).contiguous());
     const Tensor& h = host.back();
-    Json shape(Json::Array{});
-    for (int64_t s : h.shape()) shape.push_back(Json(s));
-    Json info = Json::object();
-    info.set("dtype", Json(st_dtype_name(h.dtype())));
-    info.set("shape", std::move(shape));
-    info.set("data_offsets", Json(Json::Array{Json(offset), Json(offset + h.nbytes())}));
-    header.emplace_back(name, std::move(info));
+    Json& info = header[name];
+    info["dtype"] = st_dtype_name(h.dtype());
+    info["shape"] = Json(h.shape());
+    info["data_offsets"] = Json::array({offset, offset + h.nbytes()});
     offset += h.nbytes();
   }
-  std::string text = Json::object(std::move(header)).dump();
+  std::string text = dump_json(header);
   text.append((8 - text.size() % 8) % 8, ' ');  // keeps the data section 8-byte aligned
   AtomicFileWriter out(path);
   const uint64_t n = text.size();
@@ -119,25 +116,21 @@ std::map<std::string, Tensor> load_safetensors(const std::string& path, std::map
   std::string text(static_cast<size_t>(header_len), '\0');
   in.read(text.data(), header_len, "the JSON header");
   if (text.empty() || text[0] != '{') in.fail("the header does not start with '{'; not a safetensors file");
-  Json header;
-  try {
-    header = parse_json(text);
-  } catch (const FormatError& e) {
-    in.fail(msg("malformed header: ", e.what()));
-  }
+  const Json header = parse_json(text, path + ": header");
   if (!header.is_object()) in.fail("the header is not a JSON object");
 
   std::vector<Entry> entries;
-  for (const auto& [name, info] : header.as_object()) {
-    if (name == "__metadata__") {
-      if (!info.is_object()) in.fail("\"__metadata__\" must be an object of strings");
-      for (const auto& [k, v] : info.as_object()) {
-        if (!v.is_string()) in.fail(msg("\"__metadata__\" value for \"", k, "\" is a ", json_kind_name(v.kind()), ", not a string"));
-        if (metadata) (*metadata)[k] = v.as_string();
+  for (const auto& item : header.items()) {
+    if (item.key() == "__metadata__") {
+      if (!item.value().is_object()) in.fail("\"__metadata__\" must be an object of strings");
+      for (const auto& field : item.value().items()) {
+        if (!field.value().is_string())
+          in.fail(msg("\"__metadata__\" value for \"", field.key(), "\" is a ", field.value().type_name(), ", not a string"));
+        if (metadata) (*metadata)[field.key()] = field.value().get<std::string>();
       }
       continue;
     }
-    entries.push_back(parse_entry(in, name, info));
+    entries.push_back(parse_entry(in, item.key(), item.value()));
   }
 
   // The data section must be covered exactly: tensors back to back in offset order, no overlap, no gap.

@@ -33,7 +33,7 @@ TEST_CASE("metrics: jsonl appends one flushed object per line") {
   JsonlContents c = read_jsonl(path);
   CHECK_FALSE(c.torn_tail);
   REQUIRE(c.records.size() == 3);
-  CHECK(c.records[2].find("loss")->as_number() == 0.125);
+  CHECK(c.records[2].at("loss").get<double>() == 0.125);
 }
 
 TEST_CASE("metrics: a torn last line is skipped by the reader and cut by the next writer") {
@@ -62,7 +62,7 @@ TEST_CASE("metrics: a bad line before the end is an error naming the line") {
   const std::string path = dir.file("m.jsonl");
   const std::string text = "{\"a\":1}\n{oops}\n{\"a\":2}\n";
   write_bytes(path, std::vector<char>(text.begin(), text.end()));
-  CHECK(contains_all(error_message<FormatError>([&] { read_jsonl(path); }), {path + ":2"}));
+  CHECK(contains_all(error_message<FormatError>([&] { read_jsonl(path); }), {path + ":2: malformed JSON at byte 2"}));
   CHECK(contains_all(error_message<IOError>([&] { read_jsonl(dir.file("none.jsonl")); }), {"none.jsonl"}));
 }
 
@@ -73,9 +73,9 @@ TEST_CASE("metrics: filter_jsonl keeps the lines up to a resumed iteration") {
     JsonlWriter w(path);
     for (int i = 1; i <= 5; ++i) w.write(rec(i, i * 0.5));
   }
-  CHECK(filter_jsonl(path, [](const Json& r) { return r.find("iteration")->as_int() <= 3; }) == 3);
+  CHECK(filter_jsonl(path, [](const Json& r) { return r.at("iteration").get<int64_t>() <= 3; }) == 3);
   JsonlContents c = read_jsonl(path);
   REQUIRE(c.records.size() == 3);
-  CHECK(c.records.back().find("iteration")->as_int() == 3);
+  CHECK(c.records.back().at("iteration") == 3);
   CHECK(dir.entries() == 1);  // no temporary file left behind
 }

@@ -9,13 +9,14 @@ function(run_step)
   endif()
 endfunction()
 
-# TOML, the command line, PNG (and zlib, which only PNG needed) belong to apps/; the engine must not pull them in.
-set(FORBIDDEN "toml|cli11|spng|libpng|png\\.h|zlib")
+# TOML, the command line, PNG (and zlib, which only PNG needed) belong to apps/, and the engine uses nlohmann_json
+# privately: an installed engine's users need none of them.
+set(FORBIDDEN "toml|cli11|spng|libpng|png\\.h|zlib|nlohmann")
 function(check_no_app_dependency what text)
   string(TOLOWER "${text}" lower)
   if(lower MATCHES "(${FORBIDDEN})")
     message(FATAL_ERROR "${what} names '${CMAKE_MATCH_1}': the installed engine must not depend on the command-line "
-                        "tool's libraries (TOML, CLI11, PNG); move that use to apps/")
+                        "tool's libraries (TOML, CLI11, PNG) or the engine's private JSON library; move that use to apps/ or a .cpp")
   endif()
 endfunction()
 

@@ -327,14 +327,14 @@ TEST_CASE("prepare: a BraTS fixture goes to one shard per site with the invarian
   for (const auto& [id, splits] : subject_splits) CHECK(splits.size() == 1);
 
   // prepare.json records options, channels, counts and each subject's split.
-  Json j = parse_json(std::string(bytes((out / "prepare.json").string()).data(), bytes((out / "prepare.json").string()).size()));
-  CHECK(j.find("options")->find("min_tumor")->as_int() == 10);
-  CHECK(j.find("condition_channels")->as_array().size() == 5);
-  CHECK(j.find("subjects")->as_array().size() == 6);
-  CHECK(j.find("sites")->as_array()[0].find("shard")->as_string() == "north.shard");
-  for (const auto& s : j.find("subjects")->as_array())
-    if (s.find("id")->as_string() == "Brats18_south_2_1")
-      CHECK(s.find("missing_modalities")->as_array()[0].as_string() == "t2");
+  const std::vector<char> prepare_bytes = bytes((out / "prepare.json").string());
+  Json j = parse_json(std::string(prepare_bytes.begin(), prepare_bytes.end()), "prepare.json");
+  CHECK(j.at("options").at("min_tumor") == 10);
+  CHECK(j.at("condition_channels").size() == 5);
+  CHECK(j.at("subjects").size() == 6);
+  CHECK(j.at("sites")[0].at("shard") == "north.shard");
+  for (const auto& s : j.at("subjects"))
+    if (s.at("id") == "Brats18_south_2_1") CHECK(s.at("missing_modalities")[0] == "t2");
 }
 
 TEST_CASE("prepare: output does not depend on the thread count, asyndgan condition and resize work end to end") {

@@ -23,9 +23,3 @@ TEST_CASE("text: comma lists keep empty items and trim spaces") {
   CHECK(split_commas("a,,") == std::vector<std::string>{"a", "", ""});
   CHECK(split_commas("") == std::vector<std::string>{""});
 }
-
-TEST_CASE("text: code points encode as UTF-8 of 1 to 4 bytes") {
-  std::string s;
-  for (uint32_t cp : {0x41u, 0xE9u, 0x20ACu, 0x1F600u}) append_utf8(s, cp);
-  CHECK(s == "A\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80");
-}

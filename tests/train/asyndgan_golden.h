@@ -27,7 +27,9 @@ struct Golden {
     if (it == t.end()) throw ValueError(msg("the golden file has no tensor '", k, "': regenerate it with make_model_golden.py"));
     return it->second;
   }
-  int64_t num(const std::string& k) const { return parse_json(meta.at(k)).as_int(); }
+  Json json(const std::string& k) const { return parse_json(meta.at(k), "the golden metadata '" + k + "'"); }
+  int64_t num(const std::string& k) const { return json(k).get<int64_t>(); }
+  double number(const std::string& k) const { return json(k).get<double>(); }
 };
 
 inline const Golden& golden() {
@@ -41,23 +43,23 @@ inline const Golden& golden() {
 
 inline models::GeneratorConfig g_config(const Json& c) {
   models::GeneratorConfig g;
-  g.kind = c.find("kind")->as_string();
-  g.in_channels = c.find("in_channels")->as_int();
-  g.out_channels = c.find("out_channels")->as_int();
-  g.ngf = c.find("ngf")->as_int();
-  g.norm = c.find("norm")->as_string();
-  g.dropout = c.find("dropout")->as_bool();
-  g.image_size = c.find("image_size")->as_int();
+  g.kind = c.at("kind").get<std::string>();
+  g.in_channels = c.at("in_channels").get<int64_t>();
+  g.out_channels = c.at("out_channels").get<int64_t>();
+  g.ngf = c.at("ngf").get<int64_t>();
+  g.norm = c.at("norm").get<std::string>();
+  g.dropout = c.at("dropout").get<bool>();
+  g.image_size = c.at("image_size").get<int64_t>();
   return g;
 }
 
 inline models::DiscriminatorConfig d_config(const Json& c) {
   models::DiscriminatorConfig d;
-  d.kind = c.find("kind")->as_string();
-  d.in_channels = c.find("in_channels")->as_int();
-  d.ndf = c.find("ndf")->as_int();
-  d.n_layers = c.find("n_layers")->as_int();
-  d.norm = c.find("norm")->as_string();
+  d.kind = c.at("kind").get<std::string>();
+  d.in_channels = c.at("in_channels").get<int64_t>();
+  d.ndf = c.at("ndf").get<int64_t>();
+  d.n_layers = c.at("n_layers").get<int64_t>();
+  d.norm = c.at("norm").get<std::string>();
   return d;
 }
 
@@ -129,21 +131,21 @@ inline void check(Device device, double rel_floor = 0) {
   const Golden& g = golden();
   REQUIRE(g.meta.at("format") == "asyndgan-step-golden");
   REQUIRE(g.meta.at("gan_mode") == "vanilla");
-  const Json checks = parse_json(g.meta.at("checks"));
+  const Json checks = g.json("checks");
   // {"relative_<tolerance>": [kinds], ...}: the relative tolerance is named in the key.
-  const Json::Array* relative = nullptr;
+  const Json* relative = nullptr;
   double rel_tol = 0;
-  for (const auto& [key, value] : checks.as_object())
-    if (key.rfind("relative_", 0) == 0) {
-      relative = &value.as_array();
-      rel_tol = parse_number(key.substr(9)).value_or(0);
+  for (const auto& item : checks.items())
+    if (item.key().rfind("relative_", 0) == 0) {
+      relative = &item.value();
+      rel_tol = parse_number(item.key().substr(9)).value_or(0);
     }
   REQUIRE(relative);
   REQUIRE(rel_tol > 0);
   rel_tol = std::max(rel_tol, rel_floor);
-  const Json::Array& relative_kinds = *relative;
-  const double g_after_tol = checks.find("G/after_abs_over_lr")->as_number();
-  const double zero_tol = checks.find("zero_grad_params_abs_over_lr")->as_number();
+  const Json& relative_kinds = *relative;
+  const double g_after_tol = checks.at("G/after_abs_over_lr").get<double>();
+  const double zero_tol = checks.at("zero_grad_params_abs_over_lr").get<double>();
   const std::vector<std::string> zero_list = split_commas(g.meta.at("zero_grad_params"));
   const std::set<std::string> zero(zero_list.begin(), zero_list.end());
   REQUIRE(!zero.empty());
@@ -160,20 +162,20 @@ inline void check(Device device, double rel_floor = 0) {
   o.device = device;
   o.seed = 11;
   o.batch_per_site = B;
-  o.lambda_l1 = parse_json(g.meta.at("lambda_l1")).as_number();
+  o.lambda_l1 = g.number("lambda_l1");
   o.gan_loss = models::GanMode::vanilla;
   o.sampling = data::Sampling::balance;
   o.weighting = Weighting::size;
   for (optim::AdamOptions* a : {&o.adam_g, &o.adam_d}) {
-    a->lr = parse_json(g.meta.at("lr")).as_number();
-    a->beta1 = parse_json(g.meta.at("beta1")).as_number();
-    a->beta2 = parse_json(g.meta.at("beta2")).as_number();
-    a->eps = parse_json(g.meta.at("eps")).as_number();
-    a->weight_decay = parse_json(g.meta.at("weight_decay")).as_number();
+    a->lr = g.number("lr");
+    a->beta1 = g.number("beta1");
+    a->beta2 = g.number("beta2");
+    a->eps = g.number("eps");
+    a->weight_decay = g.number("weight_decay");
   }
   const double lr = o.adam_g.lr;
-  const models::GeneratorConfig gcfg = g_config(parse_json(g.meta.at("generator")));
-  const models::DiscriminatorConfig dcfg = d_config(parse_json(g.meta.at("discriminator")));
+  const models::GeneratorConfig gcfg = g_config(g.json("generator"));
+  const models::DiscriminatorConfig dcfg = d_config(g.json("discriminator"));
   auto make_d = [&](int64_t in) {
     REQUIRE(in == dcfg.in_channels);
     return models::build_discriminator(dcfg);
@@ -346,7 +348,7 @@ inline void check(Device device, double rel_floor = 0) {
     }
   }
   CHECK(d_tensors > 0);
-  for (const Json& kind : relative_kinds) CHECK_MESSAGE(worst.count(kind.as_string()), "nothing compared for " << kind.as_string());
+  for (const Json& kind : relative_kinds) CHECK_MESSAGE(worst.count(kind.get<std::string>()), "nothing compared for " << kind.get<std::string>());
 
   std::string report;
   for (const auto& [k, v] : worst) report += msg(k, " ", v, "; ");

@@ -21,14 +21,12 @@ struct Golden {
     REQUIRE_MESSAGE(in.good(), "cannot read " << path);
     std::stringstream ss;
     ss << in.rdbuf();
-    j = parse_json(ss.str());
+    j = parse_json(ss.str(), path);
   }
   std::vector<float> floats(const std::string& key) const {
-    std::vector<float> out;
-    for (const Json& v : j.find(key)->as_array()) out.push_back(static_cast<float>(v.as_number()));
-    return out;
+    return j.at(key).get<std::vector<float>>();
   }
-  double num(const std::string& key) const { return j.find(key)->as_number(); }
+  double num(const std::string& key) const { return j.at(key).get<double>(); }
 };
 
 std::vector<float> pattern(int h, int w) {
@@ -84,11 +82,10 @@ TEST_CASE("metrics: SSIM is 1 for identical images and falls as noise grows") {
 
 TEST_CASE("metrics: PSNR and SSIM match the numpy reference to 1e-10") {
   const Golden g(std::string(ASYNDGAN_GOLDEN_DIR) + "/image_metrics.json");
-  const int h = static_cast<int>(g.j.find("height")->as_int()), w = static_cast<int>(g.j.find("width")->as_int());
+  const int h = g.j.at("height").get<int>(), w = g.j.at("width").get<int>();
   const double range = g.num("data_range");
   const std::vector<float> real = g.floats("real"), light = g.floats("light"), heavy = g.floats("heavy");
-  std::vector<uint8_t> mask;
-  for (const Json& v : g.j.find("mask")->as_array()) mask.push_back(static_cast<uint8_t>(v.as_int()));
+  const std::vector<uint8_t> mask = g.j.at("mask").get<std::vector<uint8_t>>();
   REQUIRE(real.size() == static_cast<size_t>(h) * w);
   const size_t n = real.size();
   CHECK(psnr(real.data(), light.data(), n, range) == doctest::Approx(g.num("psnr_light")).epsilon(1e-9));

@@ -35,7 +35,7 @@ const Json& golden_json() {
     FileReader r(ASYNDGAN_GOLDEN_DIR "/models_v1.json");
     std::string text(r.size(), '\0');
     r.read(text.data(), r.size(), "models_v1.json");
-    return parse_json(text);
+    return parse_json(text, "models_v1.json");
   }();
   return doc;
 }
@@ -53,8 +53,8 @@ const GoldenTensors& golden_tensors() {
   return g;
 }
 
-std::string str(const Json& o, const char* key) { return o.find(key)->as_string(); }
-int64_t num(const Json& o, const char* key) { return o.find(key)->as_int(); }
+std::string str(const Json& o, const char* key) { return o.at(key).get<std::string>(); }
+int64_t num(const Json& o, const char* key) { return o.at(key).get<int64_t>(); }
 
 // A network from a golden config (the C++ config field names); kind "resnet" names its n_blocks directly.
 std::shared_ptr<nn::Module> build(const Json& c) {
@@ -69,7 +69,7 @@ std::shared_ptr<nn::Module> build(const Json& c) {
   }
   if (str(c, "kind") == "resnet")
     return std::make_shared<ResnetGenerator>(num(c, "in_channels"), num(c, "out_channels"), num(c, "ngf"),
-                                             parse_norm(str(c, "norm")), c.find("dropout")->as_bool(),
+                                             parse_norm(str(c, "norm")), c.at("dropout").get<bool>(),
                                              num(c, "n_blocks"));
   GeneratorConfig g;
   g.kind = str(c, "kind");
@@ -77,7 +77,7 @@ std::shared_ptr<nn::Module> build(const Json& c) {
   g.out_channels = num(c, "out_channels");
   g.ngf = num(c, "ngf");
   g.norm = str(c, "norm");
-  g.dropout = c.find("dropout")->as_bool();
+  g.dropout = c.at("dropout").get<bool>();
   g.image_size = num(c, "image_size");
   return build_generator(g);
 }
@@ -105,25 +105,24 @@ Tensor input(Generator& gen, Shape shape) { return Tensor::randn(shape, gen); }
 }  // namespace
 
 TEST_CASE("models: parameter counts match PyTorch's pix2pix networks (and METHOD.md's figures)") {
-  const Json& counts = *golden_json().find("parameter_counts");
-  REQUIRE(counts.as_array().size() >= 10);
-  for (const Json& c : counts.as_array()) {
+  const Json& counts = golden_json().at("parameter_counts");
+  REQUIRE(counts.size() >= 10);
+  for (const Json& c : counts) {
     CAPTURE(str(c, "name"));
     CHECK(nn::count_parameters(*build(c)) == num(c, "parameters"));
   }
 }
 
 TEST_CASE("models: state-dict keys and shapes are PyTorch's, in PyTorch's order") {
-  for (const Json& c : golden_json().find("state_dict_keys")->as_array()) {
+  for (const Json& c : golden_json().at("state_dict_keys")) {
     CAPTURE(str(c, "name"));
     nn::NamedTensors sd = build(c)->state_dict();
-    const Json::Array& expected = c.find("state_dict")->as_array();
+    const Json& expected = c.at("state_dict");
     REQUIRE(sd.size() == expected.size());
     for (size_t i = 0; i < sd.size(); ++i) {
-      const Json::Array& e = expected[i].as_array();
-      CHECK(sd[i].first == e[0].as_string());
-      Shape shape;
-      for (const Json& d : e[1].as_array()) shape.push_back(d.as_int());
+      const Json& e = expected[i];
+      CHECK(sd[i].first == e[0].get<std::string>());
+      const Shape shape = e[1].get<Shape>();
       CHECK_MESSAGE(sd[i].second.shape() == shape, sd[i].first);
     }
   }
@@ -204,7 +203,7 @@ TEST_CASE("models: one forward and backward of each network matches PyTorch") {
       REQUIRE_MESSAGE(it != g.tensors.end(), "golden file lacks " << name << "/" << role);
       return it->second;
     };
-    auto net = build(parse_json(g.meta.at(name + "/config")));
+    auto net = build(parse_json(g.meta.at(name + "/config"), name + "/config"));
     std::map<std::string, Tensor> state;
     const std::string prefix = name + "/state/";
     for (const auto& [k, t] : g.tensors)

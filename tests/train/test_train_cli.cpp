@@ -56,10 +56,10 @@ struct TinyRun {
 std::vector<std::string> losses(const std::string& path) {
   std::vector<std::string> out;
   for (const Json& r : read_jsonl(path).records) {
-    Json o = Json::object();
-    for (const auto& [k, v] : r.as_object())
-      if (k != "seconds" && k != "images_per_s") o.set(k, v);
-    out.push_back(o.dump());
+    Json o = r;
+    o.erase("seconds");
+    o.erase("images_per_s");
+    out.push_back(dump_json(o));
   }
   return out;
 }
@@ -75,22 +75,22 @@ TEST_CASE("train: a tiny run writes config.toml, metrics.jsonl, TensorBoard even
   CHECK(r.output.find("iter 8/8") != std::string::npos);  // not a terminal: plain log lines
 
   const TomlConfig cfg = read_toml_file(out + "/config.toml");
-  CHECK(cfg.find("model.ngf")->value.as_int() == 8);
-  CHECK(cfg.find("model.image_size")->value.as_int() == 32);  // resolved from the shards
-  CHECK(cfg.find("loss.lambda_l1")->value.as_number() == 100.0);  // a default, recorded
+  CHECK(cfg.find("model.ngf")->value == 8);
+  CHECK(cfg.find("model.image_size")->value == 32);  // resolved from the shards
+  CHECK(cfg.find("loss.lambda_l1")->value == 100.0);  // a default, recorded
 
   const auto metrics = read_jsonl(out + "/metrics.jsonl").records;
   REQUIRE(metrics.size() == 8);
-  for (int i = 0; i < 8; ++i) CHECK(metrics[static_cast<size_t>(i)].find("iter")->as_int() == i + 1);
+  for (int i = 0; i < 8; ++i) CHECK(metrics[static_cast<size_t>(i)].at("iter") == i + 1);
   const Json& m = metrics.back();
-  for (const char* k : {"lr_g", "lr_d", "g_loss", "d_loss", "d_real", "d_fake", "images_per_s"}) CHECK_MESSAGE(m.find(k), k);
-  CHECK(m.find("lr_g")->as_number() == doctest::Approx(2e-4 / 5));  // pix2pix decay: last of 4 decay steps
+  for (const char* k : {"lr_g", "lr_d", "g_loss", "d_loss", "d_real", "d_fake", "images_per_s"}) CHECK_MESSAGE(m.contains(k), k);
+  CHECK(m.at("lr_g").get<double>() == doctest::Approx(2e-4 / 5));  // pix2pix decay: last of 4 decay steps
   for (const char* site : {"SiteA", "SiteB"}) {
-    const Json* s = m.find("sites")->find(site);
-    REQUIRE(s);
-    for (const char* k : {"d_loss", "g_gan", "g_l1", "g_loss", "d_real", "d_fake", "weight"}) CHECK_MESSAGE(s->find(k), k);
-    CHECK(s->find("bytes")->find("request")->as_int() > 0);
-    CHECK(s->find("bytes")->find("gradient")->as_int() > 0);
+    REQUIRE(m.at("sites").contains(site));
+    const Json& s = m.at("sites").at(site);
+    for (const char* k : {"d_loss", "g_gan", "g_l1", "g_loss", "d_real", "d_fake", "weight"}) CHECK_MESSAGE(s.contains(k), k);
+    CHECK(s.at("bytes").at("request").get<int64_t>() > 0);
+    CHECK(s.at("bytes").at("gradient").get<int64_t>() > 0);
   }
 
   std::vector<std::string> events;
@@ -129,13 +129,40 @@ TEST_CASE("train: unknown keys and bad values are errors naming the key and wher
 
   std::ofstream(cfg) << "[data]\nshards = \"nowhere\"\n[train]\nbatch_per_site = 0\n";
   r = test::run_cli("train --config " + cfg, log);
-  CHECK(r.output.find("bad.toml:4: 'train.batch_per_site' is out of range") != std::string::npos);
+  CHECK(r.output.find("bad.toml:4: 'train.batch_per_site' is out of range: got 0, allowed >= 1") != std::string::npos);
+
+  // malformed TOML: the file, line and column, and what toml++ found
+  std::ofstream(cfg) << "[data]\nshards = \"nowhere\"\n[model]\nnorm = instance\n";
+  r = test::run_cli("train --config " + cfg, log);
+  CHECK(r.code != 0);
+  CHECK(r.output.find("bad.toml:4:") != std::string::npos);
+  CHECK(r.output.find("strings need quotes: \"instance\"") != std::string::npos);
+  std::ofstream(cfg) << "[data]\nshards = [\"a\",\n";
+  r = test::run_cli("train --config " + cfg, log);
+  CHECK(r.code != 0);
+  CHECK(r.output.find("bad.toml:2:") != std::string::npos);
+  CHECK(r.output.find("parsing array") != std::string::npos);
+
+  // a value of the wrong type names the key, where it was set and what it takes
+  std::ofstream(cfg) << "[data]\nshards = \"nowhere\"\n[model]\nngf = \"8\"\n";
+  r = test::run_cli("train --config " + cfg, log);
+  CHECK(r.output.find("bad.toml:4: 'model.ngf' takes an integer, got \"8\"") != std::string::npos);
 
   std::ofstream(cfg) << "[data]\nshards = \"nowhere\"\n";
   r = test::run_cli("train --config " + cfg + " --set model.norm=layer", log);
   CHECK(r.output.find("--set model.norm=layer: 'model.norm' must be one of batch, instance") != std::string::npos);
   r = test::run_cli("train --config " + cfg + " --set loss.lambda_l1=\\\"big\\\"", log);
   CHECK(r.output.find("'loss.lambda_l1' takes a number") != std::string::npos);
+  r = test::run_cli("train --config " + cfg + " --set optim.g.beta1=1.0", log);
+  CHECK(r.output.find("--set optim.g.beta1=1.0: 'optim.g.beta1' is out of range: got 1.0, allowed 0 <= value < 1") !=
+        std::string::npos);
+  r = test::run_cli("train --config " + cfg + " --set model.ngf", log);
+  CHECK(r.code != 0);
+  CHECK(r.output.find("--set model.ngf: expected key=value") != std::string::npos);
+  r = test::run_cli("train --config " + cfg + " --set 'model.ngf=[8,'", log);
+  CHECK(r.output.find("--set model.ngf=[8,: malformed value") != std::string::npos);
+  r = test::run_cli("train --config " + cfg + " --set 'model..ngf=8'", log);
+  CHECK(r.output.find("malformed key 'model..ngf'") != std::string::npos);
   r = test::run_cli("train --config " + cfg, log);
   CHECK(r.code != 0);
   CHECK(r.output.find("'data.shards'") != std::string::npos);
@@ -235,8 +262,8 @@ TEST_CASE("synth: label volumes -> synthetic NIfTI with the source affine, previ
   CHECK(r.output.find("PSNR") != std::string::npos);
   CHECK(r.output.find("SSIM") != std::string::npos);
   const std::vector<char> bytes = test::read_bytes(syn + "/synth_metrics.json");
-  const Json scores = parse_json(std::string(bytes.begin(), bytes.end()));
-  CHECK(scores.find("t2")->find("psnr")->as_number() > 0);
+  const Json scores = parse_json(std::string(bytes.begin(), bytes.end()), "synth_metrics.json");
+  CHECK(scores.at("t2").at("psnr").get<double>() > 0);
 
   const auto shards = test::run_cli("synth --checkpoint " + ckpt + " --shards " + run.prepared + " --split val --out " + run.dir.file("syn2"), run.log);
   INFO(shards.output);
