@@ -21,10 +21,12 @@ std::string failure_message(const CLI::App* cli, const CLI::Error& e) {
   if (const CLI::App* verb = chosen_verb(*cli))
     return "asyndgan " + verb->get_name() + ": error: " + e.what() + "\nrun 'asyndgan " + verb->get_name() +
            " --help' for its options\n";
-  const auto rest = cli->remaining();
-  if (!rest.empty() && rest.front().rfind('-', 0) != 0)
-    return "asyndgan: unknown verb '" + rest.front() + "'\nrun 'asyndgan --help' for the verbs\n";
-  return std::string("asyndgan: error: ") + e.what() + "\nrun 'asyndgan --help' for the verbs\n";
+  const auto rest = cli->remaining();  // what no verb took: CLI11 then says only that a verb is required
+  std::string what = e.what();
+  if (!rest.empty())
+    what = rest.front().rfind('-', 0) == 0 ? "unknown option '" + rest.front() + "' (a verb's options follow the verb)"
+                                           : "unknown verb '" + rest.front() + "'";
+  return "asyndgan: error: " + what + "\nrun 'asyndgan --help' for the verbs\n";
 }
 
 }  // namespace

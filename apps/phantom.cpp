@@ -115,8 +115,7 @@ Verb add_phantom(CLI::App& cli) {
       ->expected(3)
       ->check(CLI::Range(16, 4096));
   add_list(*cmd, "--missing", o->missing,
-           "modalities a site lacks, as SITE:MODALITY pairs (SITE a name or a 0-based index; modalities t1, t1ce, "
-           "t2, flair), e.g. SiteC:t2,2:flair");
+           "SITE:MODALITY pairs a site lacks, e.g. SiteC:t2,0:flair (SITE: name or 0-based index)");
   cmd->add_option("--seed", o->opt.seed, "seed of every random draw: the same seed writes the same voxels")
       ->check(at_least(0));
   cmd->add_flag("--keep-skull", o->keep_skull, "keep scalp and skull signal (BraTS images are skull-stripped)");

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Copies the few build dependencies a bare GPU machine may lack (doctest, nifticlib, zlib headers) from this
+# Copies the few build dependencies a bare GPU machine may lack (doctest, nifticlib, zlib headers, CLI11) from this
 # machine's Debian packages into .gpu-deps/ (git-ignored, a /usr layout), for carrying to a machine where
 # nothing can be installed; bench/gpu_check.sh finds them there. OpenBLAS is not copied: fallback_blas.c stands in.
 set -eu
@@ -8,6 +8,7 @@ dest=${1:-.gpu-deps}
 grep -qx '/.gpu-deps/' .git/info/exclude 2>/dev/null || echo '/.gpu-deps/' >> .git/info/exclude
 mkdir -p "$dest"
 for p in /usr/include/doctest /usr/lib/cmake/doctest /usr/include/nifti /usr/include/zlib.h /usr/include/zconf.h \
+         /usr/include/CLI /usr/share/cmake/CLI11 \
          /usr/lib/x86_64-linux-gnu/libnifti2.so* /usr/lib/x86_64-linux-gnu/libznz.so* /usr/lib/x86_64-linux-gnu/libz.so*; do
   if [ -e "$p" ]; then
     mkdir -p "$dest$(dirname "$p")" && cp -a "$p" "$dest$(dirname "$p")/"
