@@ -13,7 +13,8 @@
 namespace asyndgan::app {
 namespace {
 
-// What the command line gives; CLI11 checks each value's range and which options exclude which.
+// What the command line gives (numeric defaults: data::PrepareOptions's, set in add_prepare); CLI11 checks each
+// value's range and which options exclude which.
 struct PrepareArgs {
   std::string brats, sites_csv, site_groups, manifest, label_values, label_names, out;
   std::vector<int64_t> size;
