@@ -1,22 +1,27 @@
-// The CLI's subcommands: one table, each entry implemented in its own file (argv[0] is the subcommand name).
+// The CLI's verbs. Each add_* declares one CLI11 subcommand with its options, which CLI11 fills into that
+// verb's own options struct, and returns the subcommand with what runs the verb once the command line is
+// parsed (apps/main.cpp holds the one CLI::App).
 #pragma once
+#include <functional>
+
+namespace CLI {
+class App;
+}
 
 namespace asyndgan::app {
 
-using CommandFn = int (*)(int argc, char** argv);
-struct Command {
-  const char* name;
-  const char* summary;
-  CommandFn run;
+struct Verb {
+  CLI::App* command;
+  std::function<int()> run;  // the exit status
 };
 
-int run_info(int argc, char** argv);
-int run_demo(int argc, char** argv);
-int run_phantom(int argc, char** argv);
-int run_prepare(int argc, char** argv);
-int run_shards(int argc, char** argv);
-int run_train(int argc, char** argv);
-int run_synth(int argc, char** argv);
-int run_complete(int argc, char** argv);
+Verb add_info(CLI::App& cli);
+Verb add_demo(CLI::App& cli);
+Verb add_phantom(CLI::App& cli);
+Verb add_prepare(CLI::App& cli);
+Verb add_shards(CLI::App& cli);
+Verb add_train(CLI::App& cli);
+Verb add_synth(CLI::App& cli);
+Verb add_complete(CLI::App& cli);
 
 }  // namespace asyndgan::app

@@ -2,7 +2,7 @@
 // NIfTI volumes that the trained generator makes from its label map (on the subject's grid and affine).
 #include <cstdio>
 #include <filesystem>
-#include "apps/args.h"
+#include <CLI/CLI.hpp>
 #include "apps/commands.h"
 #include "apps/label_volumes.h"
 #include "apps/run_checkpoint.h"
@@ -16,35 +16,26 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr const char* kUsage =
-    "usage: asyndgan complete --checkpoint CKPT --brats DIR --site SITE --out DIR [--sites-csv F] [--config "
-    "RUN/config.toml] [--prepare prepare.json] [--device cpu|cuda|cuda:N]\n"
-    "  Writes <out>/<subject>/<subject>_<modality>.nii.gz for every modality a subject of SITE lacks, in the\n"
-    "  prepared intensity scale, on the subject's own grid and affine.";
+// What the command line gives.
+struct CompleteArgs {
+  std::string checkpoint, brats, site, out, sites_csv, config, prepare, device = "cpu";
+};
 
 }  // namespace
 
-int run_complete(int argc, char** argv) {
-  for (int i = 1; i < argc; ++i)
-    if (std::string(argv[i]) == "--help" || std::string(argv[i]) == "-h") {
-      std::printf("%s\n", kUsage);
-      return 0;
-    }
-  Args a(argc, argv,
-         {"--checkpoint", "--brats", "--site", "--out", "--sites-csv", "--config", "--prepare", "--device"});
-  const std::string site = a.required("--site"), out = a.required("--out");
-  const data::Dataset ds = data::scan_brats(a.required("--brats"), a.str("--sites-csv", ""));
+int run_complete(const CompleteArgs& a) {
+  const std::string &site = a.site, &out = a.out;
+  const data::Dataset ds = data::scan_brats(a.brats, a.sites_csv);
   std::vector<const data::Subject*> subjects;
   for (const auto& s : ds.subjects)
     if (s.site == site) subjects.push_back(&s);
   if (subjects.empty()) {
     std::string known;
     for (const auto& s : ds.sites()) known += (known.empty() ? "" : ", ") + s;
-    throw ValueError(msg("complete: no subject of site '", site, "' in ", a.required("--brats"), " (sites: ", known, ")"));
+    throw ValueError(msg("complete: no subject of site '", site, "' in ", a.brats, " (sites: ", known, ")"));
   }
-  const LoadedGenerator g = load_generator(a.required("--checkpoint"), a.str("--config", ""),
-                                             resolve_device(a.str("--device", "cpu")));
-  const PreparedFormat f = prepared_format(g, a.str("--prepare", ""));
+  const LoadedGenerator g = load_generator(a.checkpoint, a.config, resolve_device(a.device));
+  const PreparedFormat f = prepared_format(g, a.prepare);
   const std::vector<std::string>& mods = g.meta.image_channels;
   const auto M = static_cast<int64_t>(mods.size());
   int written = 0, complete_already = 0;
@@ -78,6 +69,22 @@ int run_complete(int argc, char** argv) {
   std::printf("complete: site %s: %zu subject(s), %d volume(s) written to %s, %d subject(s) had every modality\n",
               site.c_str(), subjects.size(), written, out.c_str(), complete_already);
   return 0;
+}
+
+Verb add_complete(CLI::App& cli) {
+  auto o = std::make_shared<CompleteArgs>();
+  CLI::App* cmd = cli.add_subcommand("complete", "write a site's missing modalities as NIfTI volumes generated from its label maps");
+  cmd->footer("Writes <out>/<subject>/<subject>_<modality>.nii.gz for every modality a subject of SITE lacks, in the\n"
+              "prepared intensity scale, on the subject's own grid and affine.");
+  cmd->add_option("--checkpoint", o->checkpoint, "a checkpoint of 'asyndgan train'")->required();
+  cmd->add_option("--brats", o->brats, "the BraTS directory holding the site's subjects")->required();
+  cmd->add_option("--site", o->site, "the site whose subjects to complete, e.g. SiteC")->required();
+  cmd->add_option("--out", o->out, "the directory to write to")->required();
+  cmd->add_option("--sites-csv", o->sites_csv, "a subject,site CSV instead of name_mapping.csv");
+  cmd->add_option("--config", o->config, "the run's config.toml (default: the one beside the checkpoint, else its own copy)");
+  cmd->add_option("--prepare", o->prepare, "the prepare.json of the prepared data (default: the one the checkpoint carries)");
+  cmd->add_option("--device", o->device, "cpu, cuda or cuda:N");
+  return {cmd, [o] { return run_complete(*o); }};
 }
 
 }  // namespace asyndgan::app

@@ -4,25 +4,18 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string>
-#include "apps/args.h"
+#include <CLI/CLI.hpp>
+#include "apps/cli_options.h"
 #include "apps/commands.h"
 #include "engine/engine.h"
 
 namespace asyndgan::app {
 namespace {
 
-struct DemoArgs {
-  int steps, batch, size;
+struct DemoOptions {
+  int steps = 300, batch = 8, size = 32;
   std::string out;
 };
-
-DemoArgs parse(int argc, char** argv) {
-  Args args(argc, argv, {"--steps", "--batch", "--size", "--out"});
-  DemoArgs a{static_cast<int>(args.integer("--steps", 300)), static_cast<int>(args.integer("--batch", 8)),
-             static_cast<int>(args.integer("--size", 32)), args.str("--out", "")};
-  if (a.steps < 1 || a.batch < 1 || a.size < 8) throw ValueError("demo: --steps and --batch must be >= 1, --size >= 8");
-  return a;
-}
 
 // Smooth random images: white noise blurred by an averaging conv, so edges are meaningful.
 Tensor smooth_images(Generator& gen, int batch, int size) {
@@ -41,8 +34,7 @@ Tensor teacher(const Tensor& x) {
 
 }  // namespace
 
-int run_demo(int argc, char** argv) {
-  DemoArgs args = parse(argc, argv);
+int run_demo(const DemoOptions& args) {
   Generator data_gen(7), init_gen(11), dropout_gen(13);
   auto net = std::make_shared<nn::Sequential>(std::initializer_list<std::shared_ptr<nn::Module>>{
       std::make_shared<nn::Conv2d>(1, 16, 3, 1, 1), std::make_shared<nn::LeakyReLU>(0.2),
@@ -82,6 +74,16 @@ int run_demo(int argc, char** argv) {
     std::printf("demo: wrote %s.ckpt and %s.safetensors\n", base.c_str(), base.c_str());
   }
   return last < first ? 0 : 1;
+}
+
+Verb add_demo(CLI::App& cli) {
+  auto o = std::make_shared<DemoOptions>();
+  CLI::App* cmd = cli.add_subcommand("demo", "train a tiny conv net on generated data and print its falling loss");
+  cmd->add_option("--steps", o->steps, "training steps")->check(at_least(1));
+  cmd->add_option("--batch", o->batch, "images per step")->check(at_least(1));
+  cmd->add_option("--size", o->size, "image height and width")->check(at_least(8));
+  cmd->add_option("--out", o->out, "also write DIR/demo.ckpt and DIR/demo.safetensors");
+  return {cmd, [o] { return run_demo(*o); }};
 }
 
 }  // namespace asyndgan::app

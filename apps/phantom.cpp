@@ -6,7 +6,8 @@
 #include <cstdio>
 #include <filesystem>
 #include <string>
-#include "apps/args.h"
+#include <CLI/CLI.hpp>
+#include "apps/cli_options.h"
 #include "apps/commands.h"
 #include "data/phantom.h"
 #include "engine/error.h"
@@ -17,34 +18,24 @@ namespace {
 
 using data::PhantomOptions;
 
-int positive(const Args& args, const std::string& name, long long fallback) {
-  long long v = args.integer(name, fallback);
-  if (v <= 0 || v > 1000000) throw ValueError(msg("phantom: option ", name, " must be a positive count, got ", v));
-  return static_cast<int>(v);
-}
-
-std::array<int64_t, 3> parse_size(const Args& args) {
-  std::array<int64_t, 3> size{240, 240, 155};
-  if (!args.has("--size")) return size;
-  auto parts = args.integers("--size", 3);
-  for (int i = 0; i < 3; ++i) {
-    if (parts[i] < 16 || parts[i] > 4096)
-      throw ValueError(msg("phantom: option --size: each axis must be 16..4096 voxels (the anatomy needs 16), got ",
-                           parts[i]));
-    size[static_cast<size_t>(i)] = parts[i];
-  }
-  return size;
-}
+// What the command line gives; CLI11 checks counts, sizes and the seed's range.
+struct PhantomArgs {
+  std::string out;
+  PhantomOptions opt;  // sites, subjects_per_site, seed: filled directly
+  std::vector<int64_t> size;
+  std::vector<std::string> missing;
+  bool keep_skull = false;
+};
 
 // SITE:MOD pairs; SITE is a site name (SiteA, any case) or a 0-based index.
-std::map<std::string, std::set<std::string>> parse_missing(const Args& args, int sites) {
+std::map<std::string, std::set<std::string>> parse_missing(const std::vector<std::string>& items, int sites) {
   std::map<std::string, std::set<std::string>> missing;
   const auto& mods = data::phantom_modalities();
   auto lower = [](std::string s) {
     for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     return s;
   };
-  for (const std::string& item : args.list("--missing")) {
+  for (const std::string& item : items) {
     auto colon = item.find(':');
     if (colon == std::string::npos || colon == 0 || colon + 1 == item.size())
       throw ValueError(msg("phantom: option --missing takes SITE:MODALITY pairs (e.g. SiteC:t2 or 2:t2), got '", item, "'"));
@@ -81,19 +72,13 @@ void check_out(const std::string& out) {
 
 }  // namespace
 
-int run_phantom(int argc, char** argv) {
-  Args args(argc, argv, {"--out", "--sites", "--subjects-per-site", "--size", "--missing", "--seed"}, {"--keep-skull"});
-  PhantomOptions opt;
-  const std::string out = args.required("--out");
+int run_phantom(PhantomArgs& args) {
+  const std::string& out = args.out;
   if (out.empty()) throw ValueError("phantom: option --out needs a directory");
-  opt.sites = positive(args, "--sites", opt.sites);
-  opt.subjects_per_site = positive(args, "--subjects-per-site", opt.subjects_per_site);
-  opt.size = parse_size(args);
-  opt.missing = parse_missing(args, opt.sites);
-  const long long seed = args.integer("--seed", 0);
-  if (seed < 0) throw ValueError(msg("phantom: option --seed must be >= 0, got ", seed));
-  opt.seed = static_cast<uint64_t>(seed);
-  opt.skull_strip = !args.flag("--keep-skull");
+  PhantomOptions& opt = args.opt;
+  std::copy(args.size.begin(), args.size.end(), opt.size.begin());
+  opt.missing = parse_missing(args.missing, opt.sites);
+  opt.skull_strip = !args.keep_skull;
   check_out(out);
 
   const auto t0 = std::chrono::steady_clock::now();
@@ -117,6 +102,24 @@ int run_phantom(int argc, char** argv) {
   }
   std::printf("  sites are listed in %s/name_mapping.csv (the BraTS 2018 id's institution token)\n", out.c_str());
   return 0;
+}
+
+Verb add_phantom(CLI::App& cli) {
+  auto o = std::make_shared<PhantomArgs>();
+  o->size.assign(o->opt.size.begin(), o->opt.size.end());
+  CLI::App* cmd = cli.add_subcommand("phantom", "write a BraTS-layout directory of synthetic multi-site tumor MRI");
+  cmd->add_option("--out", o->out, "the directory to write (new or empty)")->required();
+  cmd->add_option("--sites", o->opt.sites, "number of sites (SiteA, SiteB, ...)")->check(CLI::Range(1, 1000000));
+  cmd->add_option("--subjects-per-site", o->opt.subjects_per_site, "subjects per site")->check(CLI::Range(1, 1000000));
+  add_list(*cmd, "--size", o->size, "volume size X,Y,Z in 1 mm voxels, each 16..4096 (the anatomy needs 16)")
+      ->expected(3)
+      ->check(CLI::Range(16, 4096));
+  add_list(*cmd, "--missing", o->missing,
+           "SITE:MODALITY pairs a site lacks, e.g. SiteC:t2,0:flair (SITE: name or 0-based index)");
+  cmd->add_option("--seed", o->opt.seed, "seed of every random draw: the same seed writes the same voxels")
+      ->check(at_least(0));
+  cmd->add_flag("--keep-skull", o->keep_skull, "keep scalp and skull signal (BraTS images are skull-stripped)");
+  return {cmd, [o] { return run_phantom(*o); }};
 }
 
 }  // namespace asyndgan::app

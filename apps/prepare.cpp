@@ -2,7 +2,8 @@
 // printing per-site sample counts and the throughput in volumes/s.
 #include <cstdio>
 #include <string>
-#include "apps/args.h"
+#include <CLI/CLI.hpp>
+#include "apps/cli_options.h"
 #include "apps/commands.h"
 #include "data/brats_sites.h"
 #include "data/dataset.h"
@@ -12,56 +13,47 @@
 namespace asyndgan::app {
 namespace {
 
-constexpr const char* kUsage =
-    "usage: asyndgan prepare (--brats DIR [--sites-csv F] [--site-groups institution|paper] | --manifest CSV "
-    "[--label-values 0,1,2,4] [--label-names background,ncr,ed,et]) --out DIR [--size 256,256] [--resize] "
-    "[--norm percentile|zscore] [--clip 0.5,99.5] [--min-tumor 10] [--healthy-share 0.1] "
-    "[--condition onehot|asyndgan] [--split 0.8,0.1,0.1] [--seed S]";
+// What the command line gives (numeric defaults: data::PrepareOptions's, set in add_prepare); CLI11 checks each
+// value's range and which options exclude which.
+struct PrepareArgs {
+  std::string brats, sites_csv, site_groups, manifest, label_values, label_names, out;
+  std::vector<int64_t> size;
+  bool resize = false;
+  std::string norm = "percentile", condition = "onehot";
+  std::vector<double> clip, split;
+  int64_t min_tumor = 0;
+  double healthy_share = 0;
+  uint64_t seed = 0;
+};
 
-data::PrepareOptions options(const Args& a) {
+data::PrepareOptions options(const PrepareArgs& a) {
   data::PrepareOptions o;
-  if (a.has("--size")) {
-    auto s = a.integers("--size", 2);
-    o.height = s[0];
-    o.width = s[1];
-  }
-  o.resize = a.flag("--resize");
-  o.norm = data::parse_normalization(a.str("--norm", "percentile"));
-  if (a.has("--clip")) {
-    auto c = a.numbers("--clip", 2);
-    o.clip_low = c[0];
-    o.clip_high = c[1];
-  }
-  o.min_tumor = a.integer("--min-tumor", 10);
-  o.healthy_share = a.number("--healthy-share", 0.1);
-  o.condition = data::parse_condition(a.str("--condition", "onehot"));
-  if (a.has("--split")) {
-    auto s = a.numbers("--split", 3);
-    o.split = {s[0], s[1], s[2]};
-  }
-  long long seed = a.integer("--seed", 0);
-  if (seed < 0) throw ValueError("prepare: --seed must be >= 0");
-  o.seed = static_cast<uint64_t>(seed);
+  o.height = a.size[0];
+  o.width = a.size[1];
+  o.resize = a.resize;
+  o.norm = data::parse_normalization(a.norm);
+  o.clip_low = a.clip[0];
+  o.clip_high = a.clip[1];
+  o.min_tumor = a.min_tumor;
+  o.healthy_share = a.healthy_share;
+  o.condition = data::parse_condition(a.condition);
+  o.split = {a.split[0], a.split[1], a.split[2]};
+  o.seed = a.seed;
   o.validate();
   return o;
 }
 
-data::Dataset dataset(const Args& a) {
-  if (a.has("--brats") == a.has("--manifest")) throw ValueError(msg("prepare: give either --brats or --manifest\n", kUsage));
-  if (a.has("--brats")) {
-    if (a.has("--label-values") || a.has("--label-names"))
-      throw ValueError("prepare: --label-values/--label-names are for --manifest (BraTS's labels are detected)");
-    data::Dataset ds = data::scan_brats(a.required("--brats"), a.str("--sites-csv", ""));
-    if (a.has("--site-groups")) {
-      auto g = data::parse_site_grouping(a.required("--site-groups"));
-      if (a.has("--sites-csv")) throw ValueError("prepare: --site-groups applies to name_mapping.csv sites, not --sites-csv");
+data::Dataset dataset(const PrepareArgs& a) {
+  if (a.brats.empty() == a.manifest.empty()) throw ValueError("prepare: give either --brats or --manifest");
+  if (!a.brats.empty()) {
+    data::Dataset ds = data::scan_brats(a.brats, a.sites_csv);
+    if (!a.site_groups.empty()) {
+      auto g = data::parse_site_grouping(a.site_groups);
       for (auto& s : ds.subjects) s.site = data::group_site(s.site, g);
     }
     return ds;
   }
-  if (a.has("--sites-csv") || a.has("--site-groups"))
-    throw ValueError("prepare: --sites-csv/--site-groups are for --brats (a manifest has a site column)");
-  return data::read_manifest(a.required("--manifest"), a.str("--label-values", ""), a.str("--label-names", ""));
+  return data::read_manifest(a.manifest, a.label_values, a.label_names);
 }
 
 std::string join(const std::vector<std::string>& v) {
@@ -72,17 +64,8 @@ std::string join(const std::vector<std::string>& v) {
 
 }  // namespace
 
-int run_prepare(int argc, char** argv) {
-  for (int i = 1; i < argc; ++i)
-    if (std::string(argv[i]) == "--help" || std::string(argv[i]) == "-h") {
-      std::printf("%s\n", kUsage);
-      return 0;
-    }
-  Args a(argc, argv,
-         {"--brats", "--sites-csv", "--site-groups", "--manifest", "--label-values", "--label-names", "--out", "--size",
-          "--norm", "--clip", "--min-tumor", "--healthy-share", "--condition", "--split", "--seed"},
-         {"--resize"});
-  const std::string out = a.required("--out");
+int run_prepare(const PrepareArgs& a) {
+  const std::string& out = a.out;
   const data::PrepareOptions opt = options(a);
   const data::Dataset ds = dataset(a);
   std::printf("prepare: %s\n", ds.description.c_str());
@@ -103,6 +86,53 @@ int run_prepare(int argc, char** argv) {
               join(r.image_channels).c_str(), r.seconds, r.volumes_per_second(),
               r.seconds > 0 ? static_cast<double>(r.subjects) / r.seconds : 0.0, out.c_str());
   return 0;
+}
+
+Verb add_prepare(CLI::App& cli) {
+  auto o = std::make_shared<PrepareArgs>();
+  const data::PrepareOptions d;
+  o->size = {d.height, d.width};
+  o->clip = {d.clip_low, d.clip_high};
+  o->min_tumor = d.min_tumor;
+  o->healthy_share = d.healthy_share;
+  o->split.assign(d.split.begin(), d.split.end());
+  o->seed = d.seed;
+  CLI::App* cmd = cli.add_subcommand("prepare", "preprocess a BraTS directory or CSV manifest into one training shard per site");
+  cmd->footer("Give either --brats DIR or --manifest CSV. Writes one checksummed shard per site and prepare.json to --out.");
+  CLI::Option* brats = cmd->add_option("--brats", o->brats, "a BraTS directory (2018-2021 or 2023 names, with or without HGG/LGG)");
+  CLI::Option* manifest = cmd->add_option("--manifest", o->manifest, "a CSV manifest: subject,site,label,<modality>... columns");
+  manifest->excludes(brats);
+  CLI::Option* sites_csv = cmd->add_option("--sites-csv", o->sites_csv, "with --brats: a subject,site CSV instead of name_mapping.csv")
+      ->excludes(manifest);
+  cmd->add_option("--site-groups", o->site_groups,
+                  "with --brats: group name_mapping.csv's institutions (paper: CBICA, TCIA, other)")
+      ->check(CLI::IsMember({"institution", "paper"}))
+      ->excludes(manifest)
+      ->excludes(sites_csv);
+  cmd->add_option("--label-values", o->label_values, "with --manifest: the label values, e.g. 0,1,2,4 (BraTS's are detected)")
+      ->excludes(brats);
+  cmd->add_option("--label-names", o->label_names, "with --manifest: a name per label value, e.g. background,ncr,ed,et")
+      ->excludes(brats);
+  cmd->add_option("--out", o->out, "the directory to write the shards and prepare.json to")->required();
+  add_list(*cmd, "--size", o->size, "target HEIGHT,WIDTH, each 8..8192 (smaller slices padded, larger cropped)")
+      ->expected(2)
+      ->check(CLI::Range(8, 8192));
+  cmd->add_flag("--resize", o->resize, "resize slices to --size instead of padding or cropping");
+  cmd->add_option("--norm", o->norm, "intensity normalization per volume, inside the brain")
+      ->check(CLI::IsMember({"percentile", "zscore"}));
+  add_list(*cmd, "--clip", o->clip, "LOW,HIGH percentiles inside the brain that percentile normalization maps to -1,1")
+      ->expected(2)
+      ->check(CLI::Range(0.0, 100.0));
+  cmd->add_option("--min-tumor", o->min_tumor, "tumor voxels for a slice to count as a tumor slice")->check(at_least(1));
+  cmd->add_option("--healthy-share", o->healthy_share, "share of each subject's tumor-free brain slices also kept")
+      ->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--condition", o->condition, "the condition map: one-hot labels + brain, or the paper's one channel")
+      ->check(CLI::IsMember({"onehot", "asyndgan"}));
+  add_list(*cmd, "--split", o->split, "TRAIN,VAL,TEST fractions of each site's subjects (adding up to 1)")
+      ->expected(3)
+      ->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--seed", o->seed, "seed of the split and of the healthy-slice draw")->check(at_least(0));
+  return {cmd, [o] { return run_prepare(*o); }};
 }
 
 }  // namespace asyndgan::app

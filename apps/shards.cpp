@@ -7,7 +7,8 @@
 #include <filesystem>
 #include <string>
 #include <vector>
-#include "apps/args.h"
+#include <CLI/CLI.hpp>
+#include "apps/cli_options.h"
 #include "apps/commands.h"
 #include "data/loader.h"
 #include "data/shard.h"
@@ -29,12 +30,19 @@ std::vector<std::string> shard_files(const std::string& dir) {
   return files;
 }
 
+// What the command line gives; `loader` takes --batch, --crop, --flip and --seed directly.
+struct ShardsArgs {
+  std::string dir;
+  long long batches = 50;
+  std::string split = "train";
+  data::LoaderOptions loader;
+};
+
 std::optional<data::Split> parse_split(const std::string& s) {
   if (s == "train") return data::Split::train;
   if (s == "val") return data::Split::val;
   if (s == "test") return data::Split::test;
-  if (s == "all") return std::nullopt;
-  throw ValueError("shards: option --split takes train, val, test or all, got '" + s + "'");
+  return std::nullopt;  // "all": CLI11 admits nothing else
 }
 
 void summarize(const data::Shard& shard, const std::string& path) {
@@ -60,11 +68,9 @@ void summarize(const data::Shard& shard, const std::string& path) {
 
 }  // namespace
 
-int run_shards(int argc, char** argv) {
-  Args args(argc, argv, {"--dir", "--batches", "--batch", "--crop", "--split", "--seed"}, {"--flip"});
-  const std::string dir = args.required("--dir");
-  const long long batches = args.integer("--batches", 50);
-  if (batches < 0) throw ValueError("shards: option --batches must be >= 0");
+int run_shards(const ShardsArgs& args) {
+  const std::string& dir = args.dir;
+  const long long batches = args.batches;
 
   std::vector<std::shared_ptr<data::Shard>> shards;
   std::printf("shards: %s (checksums verified)\n", dir.c_str());
@@ -74,12 +80,8 @@ int run_shards(int argc, char** argv) {
   }
   if (batches == 0) return 0;
 
-  data::LoaderOptions opt;
-  opt.batch_per_site = args.integer("--batch", 4);
-  opt.crop = args.integer("--crop", 0);
-  opt.flip = args.flag("--flip");
-  opt.split = parse_split(args.str("--split", "train"));
-  opt.seed = static_cast<uint64_t>(args.integer("--seed", 0));
+  data::LoaderOptions opt = args.loader;
+  opt.split = parse_split(args.split);
   data::Loader loader(shards, opt);
   double waited = 0;  // seconds spent inside next(): what a training step would wait for
   int64_t samples = 0;
@@ -99,6 +101,22 @@ int run_shards(int argc, char** argv) {
               opt.crop ? ", cropped" : "", opt.flip ? ", flipped" : "", waited,
               image_count ? image_sum / image_count : 0.0, available_count ? available_sum / available_count : 0.0);
   return 0;
+}
+
+Verb add_shards(CLI::App& cli) {
+  auto o = std::make_shared<ShardsArgs>();
+  o->loader.batch_per_site = 4;
+  CLI::App* cmd = cli.add_subcommand("shards", "verify and summarize prepared shards, and load batches from them");
+  cmd->add_option("--dir", o->dir, "the --out directory of 'asyndgan prepare'")->required();
+  cmd->add_option("--batches", o->batches, "batches to load through the training loader (0: only verify and summarize)")
+      ->check(at_least(0));
+  cmd->add_option("--batch", o->loader.batch_per_site, "samples per site in a batch")->check(at_least(1));
+  cmd->add_option("--crop", o->loader.crop, "square random crop side (0: the full sample)")->check(at_least(0));
+  cmd->add_flag("--flip", o->loader.flip, "random left-right mirror");
+  cmd->add_option("--split", o->split, "load samples of this split only, or all")
+      ->check(CLI::IsMember({"train", "val", "test", "all"}));
+  cmd->add_option("--seed", o->loader.seed, "seed of the sampling and augmentation")->check(at_least(0));
+  return {cmd, [o] { return run_shards(*o); }};
 }
 
 }  // namespace asyndgan::app

@@ -6,7 +6,8 @@
 #include <fstream>
 #include <map>
 #include <sstream>
-#include "apps/args.h"
+#include <CLI/CLI.hpp>
+#include "apps/cli_options.h"
 #include "apps/commands.h"
 #include "apps/image_quality.h"
 #include "apps/label_volumes.h"
@@ -23,15 +24,18 @@ namespace asyndgan::app {
 namespace fs = std::filesystem;
 namespace {
 
-constexpr const char* kUsage =
-    "usage: asyndgan synth --checkpoint CKPT (--shards DIR|FILE[,...] [--split train|val|test|all] | --labels "
-    "SEG.nii.gz[,...] [--real-dir DIR]) --out DIR [--config RUN/config.toml] [--prepare prepare.json]\n"
-    "  [--device cpu|cuda|cuda:N]\n"
-    "  Writes <out>/<subject>_<modality>_synth.nii.gz per subject and modality, <out>/<subject>_preview.png\n"
-    "  (condition | real | synthetic per modality) and, with real images, PSNR/SSIM per modality to stdout\n"
-    "  and <out>/synth_metrics.json. --labels keeps each label volume's grid and affine; the subject's\n"
-    "  modality volumes (next to the label map, or in --real-dir) give the brain mask and the real images.\n"
-    "  Shards hold 2-D samples without geometry: their volumes stack the prepared slices with a unit affine.";
+constexpr const char* kAbout =
+    "Writes <out>/<subject>_<modality>_synth.nii.gz per subject and modality, <out>/<subject>_preview.png\n"
+    "(condition | real | synthetic per modality) and, with real images, PSNR/SSIM per modality to stdout\n"
+    "and <out>/synth_metrics.json. --labels keeps each label volume's grid and affine; the subject's\n"
+    "modality volumes (next to the label map, or in --real-dir) give the brain mask and the real images.\n"
+    "Shards hold 2-D samples without geometry: their volumes stack the prepared slices with a unit affine.";
+
+// What the command line gives: --shards and --labels lists joined over their repeats.
+struct SynthArgs {
+  std::string checkpoint, out, config, prepare, real_dir, split = "all", device = "cpu";
+  std::vector<std::string> shards, labels;
+};
 
 void write_text(const std::string& path, const std::string& text) {
   AtomicFileWriter w(path);
@@ -58,21 +62,14 @@ void write_preview(const std::string& path, const std::vector<const float*>& con
   write_png(path, tile_grid(tiles, static_cast<int>(1 + 2 * M)), {{"Description", "columns: " + cols}});
 }
 
-std::vector<std::string> listed(const Args& a, const std::string& name) {
-  std::vector<std::string> out;
-  for (const std::string& v : a.all(name))
-    for (const std::string& item : split_commas(v)) out.push_back(item);
-  return out;
-}
-
-int synth_labels(const Args& a, const LoadedGenerator& g, const std::string& out) {
-  const PreparedFormat f = prepared_format(g, a.str("--prepare", ""));
+int synth_labels(const SynthArgs& a, const LoadedGenerator& g, const std::string& out) {
+  const PreparedFormat f = prepared_format(g, a.prepare);
   const auto M = static_cast<int64_t>(g.meta.image_channels.size());
   QualityTally tally(g.meta.image_channels, f.options.norm == data::Normalization::percentile ? 2.0 : 0.0);
   int written = 0;
-  for (const std::string& label : listed(a, "--labels")) {
+  for (const std::string& label : a.labels) {
     const std::string subject = subject_of_label(label);
-    const std::string dir = a.str("--real-dir", fs::path(label).parent_path().string());
+    const std::string dir = a.real_dir.empty() ? fs::path(label).parent_path().string() : a.real_dir;
     SubjectVolumes vols = find_modalities(dir, subject, g.meta.image_channels);
     const SubjectSynthesis s = synthesize_subject(*g.net, f, label, vols, g.meta);
     const int64_t hw = s.in.height * s.in.width;
@@ -111,15 +108,15 @@ int synth_labels(const Args& a, const LoadedGenerator& g, const std::string& out
   return 0;
 }
 
-int synth_shards(const Args& a, const LoadedGenerator& g, const std::string& out) {
-  const std::optional<data::Split> split = parse_split_option(a.str("--split", "all"));
+int synth_shards(const SynthArgs& a, const LoadedGenerator& g, const std::string& out) {
+  const std::optional<data::Split> split = parse_split_option(a.split);
   std::optional<PreparedFormat> f;
-  if (!g.meta.prepare_json.empty() || a.has("--prepare")) f = prepared_format(g, a.str("--prepare", ""));
+  if (!g.meta.prepare_json.empty() || !a.prepare.empty()) f = prepared_format(g, a.prepare);
   const bool zscore = f && f->options.norm == data::Normalization::zscore;
   const auto M = static_cast<int64_t>(g.meta.image_channels.size());
   QualityTally tally(g.meta.image_channels, zscore ? 0.0 : 2.0);
   int written = 0;
-  for (const std::string& path : shard_files(listed(a, "--shards"))) {
+  for (const std::string& path : shard_files(a.shards)) {
     const auto shard = data::Shard::open(path);
     const data::ShardHeader& h = shard->header();
     if (h.condition_channels != g.meta.condition_channels || h.image_channels != g.meta.image_channels)
@@ -166,22 +163,32 @@ int synth_shards(const Args& a, const LoadedGenerator& g, const std::string& out
 
 }  // namespace
 
-int run_synth(int argc, char** argv) {
-  for (int i = 1; i < argc; ++i)
-    if (std::string(argv[i]) == "--help" || std::string(argv[i]) == "-h") {
-      std::printf("%s\n", kUsage);
-      return 0;
-    }
-  Args a(argc, argv,
-         {"--checkpoint", "--shards", "--labels", "--out", "--config", "--prepare", "--real-dir", "--split", "--device"});
-  if (a.has("--shards") == a.has("--labels")) throw ValueError(msg("synth: give either --shards or --labels\n", kUsage));
-  const std::string out = a.required("--out");
-  const LoadedGenerator g = load_generator(a.required("--checkpoint"), a.str("--config", ""),
-                                             resolve_device(a.str("--device", "cpu")));
+int run_synth(const SynthArgs& a) {
+  if (a.shards.empty() == a.labels.empty()) throw ValueError("synth: give either --shards or --labels");
+  const std::string& out = a.out;
+  const LoadedGenerator g = load_generator(a.checkpoint, a.config, resolve_device(a.device));
   fs::create_directories(out);
   std::printf("synth: generator of iteration %lld (%s, config %s)\n", static_cast<long long>(g.meta.iteration),
               g.config.generator.kind.c_str(), g.config_source.c_str());
-  return a.has("--labels") ? synth_labels(a, g, out) : synth_shards(a, g, out);
+  return a.labels.empty() ? synth_shards(a, g, out) : synth_labels(a, g, out);
+}
+
+Verb add_synth(CLI::App& cli) {
+  auto o = std::make_shared<SynthArgs>();
+  CLI::App* cmd = cli.add_subcommand("synth", "synthesize NIfTI volumes and previews from a generator checkpoint and label maps");
+  cmd->footer(kAbout);
+  cmd->add_option("--checkpoint", o->checkpoint, "a checkpoint of 'asyndgan train'")->required();
+  CLI::Option* shards = add_list(*cmd, "--shards", o->shards, "prepared shards: directories or .shard files (repeatable)");
+  add_list(*cmd, "--labels", o->labels, "NIfTI label volumes, e.g. SEG.nii.gz (repeatable)")->excludes(shards);
+  cmd->add_option("--out", o->out, "the directory to write to")->required();
+  cmd->add_option("--config", o->config, "the run's config.toml (default: the one beside the checkpoint, else its own copy)");
+  cmd->add_option("--prepare", o->prepare, "the prepare.json of the prepared data (default: the one the checkpoint carries)");
+  cmd->add_option("--real-dir", o->real_dir, "with --labels: where the subjects' modality volumes are (default: next to each label map)")
+      ->excludes(shards);
+  cmd->add_option("--split", o->split, "with --shards: synthesize the samples of this split only, or all")
+      ->check(CLI::IsMember({"train", "val", "test", "all"}));
+  cmd->add_option("--device", o->device, "cpu, cuda or cuda:N");
+  return {cmd, [o] { return run_synth(*o); }};
 }
 
 }  // namespace asyndgan::app

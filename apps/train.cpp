@@ -6,7 +6,8 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
-#include "apps/args.h"
+#include <CLI/CLI.hpp>
+#include "apps/cli_options.h"
 #include "apps/commands.h"
 #include "apps/run_checkpoint.h"
 #include "apps/synth_inputs.h"
@@ -24,13 +25,13 @@ namespace asyndgan::app {
 namespace fs = std::filesystem;
 namespace {
 
-constexpr const char* kUsage =
-    "usage: asyndgan train --config run.toml [--set key=value ...] [--resume] [--stop-at N] [--check]\n"
-    "  --set key=value  override one config key (repeatable), e.g. --set train.batch_per_site=4\n"
-    "  --resume         continue from <output.dir>/checkpoints/latest.ckpt, bit-identically\n"
-    "  --stop-at N      stop (with a checkpoint) after iteration N, e.g. to split a run into jobs\n"
-    "  --check          validate the config and the shards, print the resolved config, train nothing\n"
-    "configs/example.toml lists every key with its default.";
+// What the command line gives.
+struct TrainArgs {
+  std::string config;
+  std::vector<std::string> set;  // key=value overrides, in order
+  bool resume = false, check = false;
+  std::optional<int64_t> stop_at;
+};
 
 std::string read_text(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -115,23 +116,17 @@ Schedule schedule(const TrainConfig& cfg, dist::Simulation& sim) {
 
 }  // namespace
 
-int run_train(int argc, char** argv) {
-  for (int i = 1; i < argc; ++i)
-    if (std::string(argv[i]) == "--help" || std::string(argv[i]) == "-h") {
-      std::printf("%s\n", kUsage);
-      return 0;
-    }
-  Args args(argc, argv, {"--config", "--set", "--stop-at"}, {"--resume", "--check"});
-  TrainConfig cfg = load_train_config(args.required("--config"), args.all("--set"));
+int run_train(const TrainArgs& args) {
+  TrainConfig cfg = load_train_config(args.config, args.set);
   Plan p = plan(cfg);
-  if (args.flag("--check")) {
+  if (args.check) {
     std::printf("%s", cfg.resolved.to_toml().c_str());
     std::printf("# train: config and %zu shard(s) check out\n", p.spec.shards.size());
     return 0;
   }
   const std::string& out = cfg.out_dir;
   const std::string latest = latest_checkpoint_path(out);
-  const bool resume = args.flag("--resume");
+  const bool resume = args.resume;
   std::error_code ec;
   Checkpoint resume_ckpt;
   int64_t start = 0;
@@ -157,7 +152,7 @@ int run_train(int argc, char** argv) {
   dist::Simulation sim(p.spec);
   if (resume) sim.load(resume_ckpt);
   const Schedule sched = schedule(cfg, sim);
-  const int64_t stop = args.has("--stop-at") ? std::min<int64_t>(sched.total, args.integer("--stop-at", 0)) : sched.total;
+  const int64_t stop = args.stop_at ? std::min<int64_t>(sched.total, *args.stop_at) : sched.total;
   MetricsLog log(out, start);
   const std::vector<data::Batch> display = display_batches(sim, cfg.sample_count, cfg.options.crop);
 
@@ -216,6 +211,23 @@ int run_train(int argc, char** argv) {
               stop < sched.total ? "stopped" : "done", static_cast<long long>(std::max(stop, start)),
               static_cast<long long>(sched.total), log.jsonl_path().c_str(), out.c_str(), out.c_str(), latest.c_str());
   return 0;
+}
+
+Verb add_train(CLI::App& cli) {
+  auto o = std::make_shared<TrainArgs>();
+  CLI::App* cmd = cli.add_subcommand("train", "train AsynDGAN from a TOML config, all sites in this process");
+  cmd->footer("configs/example.toml lists every config key with its default.");
+  cmd->add_option("--config", o->config, "the run's TOML config, e.g. configs/example.toml")->required();
+  cmd->add_option("--set", o->set, "override one config key, e.g. --set train.batch_per_site=4 (repeatable)")
+      ->type_name("KEY=VALUE")
+      ->allow_extra_args(false)
+      ->default_str("");
+  cmd->add_flag("--resume", o->resume, "continue from <output.dir>/checkpoints/latest.ckpt, bit-identically");
+  cmd->add_option("--stop-at", o->stop_at, "stop (with a checkpoint) after iteration N, e.g. to split a run into jobs")
+      ->type_name("N")
+      ->check(at_least(0));
+  cmd->add_flag("--check", o->check, "validate the config and the shards, print the resolved config, train nothing");
+  return {cmd, [o] { return run_train(*o); }};
 }
 
 }  // namespace asyndgan::app

@@ -1,8 +1,8 @@
 #!/bin/sh
 # Copies the few build dependencies a bare GPU machine may lack (doctest, nifticlib, zlib headers, nlohmann-json,
-# toml++) from this machine's Debian packages into .gpu-deps/ (git-ignored, a /usr layout), for carrying to a
+# toml++, CLI11) from this machine's Debian packages into .gpu-deps/ (git-ignored, a /usr layout), for carrying to a
 # machine where nothing can be installed; bench/gpu_check.sh finds them there. OpenBLAS is not copied:
-# fallback_blas.c stands in. toml++ only lets cmake configure the whole project (apps/io needs it).
+# fallback_blas.c stands in. toml++ and CLI11 only let cmake configure the whole project (apps/ needs them).
 set -eu
 cd "$(dirname "$0")/.."
 dest=${1:-.gpu-deps}
@@ -10,7 +10,7 @@ grep -qx '/.gpu-deps/' .git/info/exclude 2>/dev/null || echo '/.gpu-deps/' >> .g
 mkdir -p "$dest"
 for p in /usr/include/doctest /usr/lib/cmake/doctest /usr/include/nifti /usr/include/zlib.h /usr/include/zconf.h \
          /usr/lib/x86_64-linux-gnu/libnifti2.so* /usr/lib/x86_64-linux-gnu/libznz.so* /usr/lib/x86_64-linux-gnu/libz.so* \
-         /usr/include/nlohmann /usr/share/cmake/nlohmann_json \
+         /usr/include/nlohmann /usr/share/cmake/nlohmann_json /usr/include/CLI /usr/share/cmake/CLI11 \
          /usr/include/toml++ /usr/lib/x86_64-linux-gnu/cmake/tomlplusplus /usr/lib/x86_64-linux-gnu/libtomlplusplus.so*; do
   if [ -e "$p" ]; then
     mkdir -p "$dest$(dirname "$p")" && cp -a "$p" "$dest$(dirname "$p")/"

@@ -29,6 +29,8 @@ DOCTEST_INCLUDE=${DOCTEST_INCLUDE:-}
 [ -z "$DOCTEST_INCLUDE" ] && h=$(first_file /usr/include/doctest/doctest.h /usr/local/include/doctest/doctest.h "$DEPS/usr/include/doctest/doctest.h") &&
   DOCTEST_INCLUDE=$(dirname "$(dirname "$h")")
 DOCTEST_CMAKE_DIR=$(dirname "$(first_file /usr/lib/cmake/doctest/doctestConfig.cmake "$DEPS/usr/lib/cmake/doctest/doctestConfig.cmake" || echo /nonexistent/x)")
+# CLI11 (header-only; the asyndgan tool's command line): configuring the project needs its CMake package.
+CLI11_CMAKE_DIR=$(dirname "$(first_file /usr/share/cmake/CLI11/CLI11Config.cmake "$DEPS/usr/share/cmake/CLI11/CLI11Config.cmake" || echo /nonexistent/x)")
 
 NIFTI_INCLUDE=${NIFTI_INCLUDE:-}
 [ -z "$NIFTI_INCLUDE" ] && h=$(first_file /usr/include/nifti/nifti2_io.h "$DEPS/usr/include/nifti/nifti2_io.h") && NIFTI_INCLUDE=$(dirname "$h")
@@ -50,6 +52,7 @@ gpu_env_report() {
   echo "cuDNN:    ${CUDNN_LIB:-MISSING} (headers ${CUDNN_INCLUDE:-MISSING})"
   echo "doctest:  ${DOCTEST_INCLUDE:-MISSING: cuda_tests cannot be built (bench/gpu_deps.sh copies it)}"
   echo "nifti:    ${NIFTI2_LIB:-missing: built without NIfTI I/O (not needed by the check)}"
+  echo "CLI11:    $([ -d "$CLI11_CMAKE_DIR" ] && echo "$CLI11_CMAKE_DIR" || echo 'MISSING: cmake cannot configure (bench/gpu_deps.sh copies it)')"
   echo "zlib:     ${ZLIB_LIB:-MISSING} (headers ${ZLIB_INCLUDE})"
   echo "nlohmann: $([ -d "$NLOHMANN_INCLUDE/nlohmann" ] && echo "$NLOHMANN_INCLUDE" || echo "MISSING: nothing builds (bench/gpu_deps.sh copies it)")"
   echo "toml++:   $([ -d "$TOMLPP_CMAKE_DIR" ] && echo "$TOMLPP_CMAKE_DIR" || echo "missing: cmake cannot configure, build_without_cmake.sh is used")"

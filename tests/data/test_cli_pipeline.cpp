@@ -1,11 +1,22 @@
 // The end-to-end path through the CLI: a 3-site phantom with one site lacking T2 is generated,
-// prepared into shards and loaded.
+// prepared into shards and loaded; and the command line itself: --help, --version and its errors.
 #include <doctest/doctest.h>
+#include <utility>
 #include "data/cli_util.h"
 #include "data/shard.h"
 #include "engine/file_test_util.h"
+#include "engine/version.h"
+#include "kernels/cpu/blas.h"
 
 using namespace asyndgan;
+
+namespace {
+
+const char* const kVerbs[] = {"info", "demo", "phantom", "prepare", "shards", "train", "synth", "complete"};
+
+bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+}  // namespace
 
 TEST_CASE("cli: phantom -> prepare -> shards, with SiteC lacking T2") {
   test::ScratchDir tmp("cli_pipeline");
@@ -36,4 +47,84 @@ TEST_CASE("cli: phantom -> prepare -> shards, with SiteC lacking T2") {
   const test::CliResult none = test::run_cli("shards --dir " + tmp.file("nothing"), log);
   CHECK(none.code != 0);
   CHECK(none.output.find("not a directory") != std::string::npos);
+}
+
+TEST_CASE("cli: --help lists every verb, and no verb prints that help to stderr and fails") {
+  test::ScratchDir tmp("cli_help");
+  const test::CliResult help = test::run_cli_streams("--help", tmp.file("log.txt"));
+  CHECK(help.code == 0);
+  const test::CliResult bare = test::run_cli_streams("", tmp.file("log.txt"));
+  CHECK(bare.code != 0);
+  CHECK(bare.output.empty());
+  for (const char* verb : kVerbs) {
+    CAPTURE(verb);
+    CHECK(has(help.output, std::string("\n  ") + verb + " "));
+    CHECK(has(bare.errors, std::string("\n  ") + verb + " "));
+  }
+  const test::CliResult unknown = test::run_cli_streams("bogus", tmp.file("log.txt"));
+  CHECK(unknown.code != 0);
+  CHECK(has(unknown.errors, "unknown verb 'bogus'"));
+}
+
+TEST_CASE("cli: each verb's --help lists its options, with their defaults") {
+  test::ScratchDir tmp("cli_verb_help");
+  const std::pair<const char*, std::vector<std::string>> expected[] = {
+      {"train", {"--config TEXT REQUIRED", "--set KEY=VALUE", "--resume", "--stop-at N", "--check"}},
+      {"phantom", {"--out TEXT REQUIRED", "=3", "--subjects-per-site", "=5", "=240,240,155", "--missing", "--seed", "--keep-skull"}},
+      {"prepare", {"--brats", "--manifest", "=256,256", "=percentile", "=0.5,99.5", "=10", "=0.1", "=onehot", "=0.8,0.1,0.1"}},
+      {"shards", {"--dir TEXT REQUIRED", "=50", "=4", "--crop", "--flip", "=train"}},
+      {"demo", {"=300", "=8", "=32", "--out"}},
+      {"synth", {"--checkpoint", "--shards", "--labels", "--real-dir", "=all", "=cpu"}},
+      {"complete", {"--checkpoint", "--brats", "--site", "--sites-csv", "--prepare", "=cpu"}},
+  };
+  for (const auto& [verb, parts] : expected) {
+    CAPTURE(verb);
+    const test::CliResult r = test::run_cli_streams(std::string(verb) + " --help", tmp.file("log.txt"));
+    CHECK(r.code == 0);
+    CHECK(has(r.output, std::string("Usage: asyndgan ") + verb));
+    for (const std::string& part : parts) CHECK_MESSAGE(has(r.output, part), part);
+  }
+}
+
+TEST_CASE("cli: an unknown option and a missing value are errors on stderr naming the option and the verb's --help") {
+  test::ScratchDir tmp("cli_errors");
+  const std::pair<std::string, std::string> bad[] = {
+      {"train --config run.toml --bogus", "--bogus"},
+      {"train --config", "--config"},
+      {"train --config run.toml --set", "--set"},
+      {"train", "--config"},  // required
+      {"train --config run.toml --stop-at -1", "--stop-at"},
+      {"shards --dir d --split every", "--split"},
+      {"phantom --out o --size 48,48", "--size"},
+  };
+  for (const auto& [args, option] : bad) {
+    CAPTURE(args);
+    const test::CliResult r = test::run_cli_streams(args, tmp.file("log.txt"));
+    CHECK(r.code != 0);
+    CHECK(r.output.empty());
+    CHECK(has(r.errors, option));
+    const std::string verb = args.substr(0, args.find(' '));
+    CHECK(has(r.errors, "asyndgan " + verb + ": error: "));
+    CHECK(has(r.errors, "run 'asyndgan " + verb + " --help'"));
+  }
+}
+
+TEST_CASE("cli: --version names the version and each compiled feature, and BLAS's kernels") {
+  test::ScratchDir tmp("cli_version");
+  const test::CliResult r = test::run_cli_streams("--version", tmp.file("log.txt"));
+  INFO(r.output);
+  CHECK(r.code == 0);
+  CHECK(has(r.output, std::string("asyndgan ") + version_string() + "\n"));
+  CHECK(has(r.output, ASYNDGAN_HAS_CUDA ? "CUDA:   compiled in" : "CUDA:   not compiled in"));
+  CHECK(has(r.output, ASYNDGAN_HAS_CUDNN ? "cuDNN:  compiled in" : "cuDNN:  not compiled in"));
+  CHECK(has(r.output, "NCCL:   "));
+  CHECK(has(r.output, "OpenMP: "));
+  const test::CliResult info = test::run_cli_streams("info", tmp.file("log.txt"));
+  INFO(info.output);
+  CHECK(info.code == 0);
+  CHECK(info.output.rfind(r.output, 0) == 0);  // info starts with the same report, then the devices
+  // Only now: loading BLAS here sets OPENBLAS_CORETYPE, which the runs above would have inherited.
+  const auto& blas = kern::cpu::blas_info();
+  CHECK(has(r.output, "BLAS:   " + blas.path));
+  CHECK(has(r.output, "kernels " + blas.core));
 }

@@ -409,6 +409,6 @@ TEST_CASE("prepare: the CLI prepares a manifest and rejects bad options") {
   const test::CliResult bad_norm =
       test::run_cli("prepare --manifest " + tmp.file("m.csv") + " --out " + tmp.file("o2") + " --norm minmax", tmp.file("log.txt"));
   CHECK(bad_norm.code != 0);
-  CHECK(bad_norm.output.find("use percentile or zscore") != std::string::npos);
+  for (const char* part : {"--norm", "minmax", "percentile", "zscore"}) CHECK_MESSAGE(bad_norm.output.find(part) != std::string::npos, part);
   CHECK(test::run_cli("prepare --out x --brats a --manifest b", tmp.file("log.txt")).code != 0);
 }
