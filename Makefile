@@ -2,7 +2,7 @@
 BUILD_DIR ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
-DEB_PACKAGES := cmake g++ make libopenblas0-openmp doctest-dev libnifti2-dev zlib1g-dev nifti-bin python3-pil
+DEB_PACKAGES := cmake g++ make libopenblas0-openmp doctest-dev libnifti2-dev zlib1g-dev libspng-dev nifti-bin python3-pil
 
 .PHONY: all deps configure build test quickstart bench clean
 
