@@ -1,4 +1,4 @@
-// PNG encoding through libspng (deflate, row filters, chunk CRCs), with the tEXt keywords and values
+// PNG encoding through libspng (deflate, row filters, chunk CRCs), with the text keywords and values
 // checked here first so that a bad one is named in the error.
 #include "apps/io/png.h"
 #include <spng.h>
@@ -21,7 +21,8 @@ void check_image(const Image8& im, const char* what) {
 
 bool latin1_printable(unsigned char c) { return (c >= 32 && c <= 126) || c >= 161; }
 
-// The PNG rules for tEXt (which spng enforces with a bare "invalid argument").
+// The PNG rules for keywords and text (which spng enforces with a bare "invalid argument"); bytes from 0x80
+// up are allowed in values since those are written as UTF-8 iTXt.
 void check_text(const std::string& what, const std::string& key, const std::string& value) {
   const bool key_ok = !key.empty() && key.size() <= 79 && key.front() != ' ' && key.back() != ' ' &&
                       key.find("  ") == std::string::npos &&
@@ -30,10 +31,15 @@ void check_text(const std::string& what, const std::string& key, const std::stri
     throw ValueError(msg(what, ": text keyword '", key, "' must be 1-79 printable Latin-1 characters without leading, "
                          "trailing or double spaces"));
   const bool value_ok = !value.empty() && std::all_of(value.begin(), value.end(), [](char c) {
-    return c == '\n' || latin1_printable(static_cast<unsigned char>(c));
+    const auto u = static_cast<unsigned char>(c);
+    return c == '\n' || (u >= 32 && u != 127);
   });
   if (!value_ok)
-    throw ValueError(msg(what, ": text '", key, "' must be non-empty printable Latin-1 characters or newlines"));
+    throw ValueError(msg(what, ": text '", key, "' must be non-empty, without control characters other than newline"));
+}
+
+bool ascii(const std::string& s) {
+  return std::all_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 128; });
 }
 
 using SpngContext = std::unique_ptr<spng_ctx, decltype(&spng_ctx_free)>;
@@ -55,13 +61,16 @@ std::vector<uint8_t> encode(const Image8& im, const PngText& text, const std::st
   ihdr.bit_depth = 8;
   ihdr.color_type = im.channels == 1 ? SPNG_COLOR_TYPE_GRAYSCALE : SPNG_COLOR_TYPE_TRUECOLOR;
   check_spng(spng_set_ihdr(ctx.get(), &ihdr), what, "IHDR");
-  // spng keeps pointers into `chunks` (and the strings of `text`) until the image is encoded.
+  // spng keeps pointers into `chunks` (and the strings of `text`) until the image is encoded. tEXt is
+  // Latin-1, so a value with non-ASCII (UTF-8) bytes, a site name say, goes into an iTXt chunk instead.
   std::vector<spng_text> chunks(text.size());
+  char no_language[] = "";
   for (size_t i = 0; i < text.size(); ++i) {
     std::copy(text[i].first.begin(), text[i].first.end(), chunks[i].keyword);
-    chunks[i].type = SPNG_TEXT;
+    chunks[i].type = ascii(text[i].second) ? SPNG_TEXT : SPNG_ITXT;
     chunks[i].length = text[i].second.size();
     chunks[i].text = const_cast<char*>(text[i].second.data());
+    chunks[i].language_tag = chunks[i].translated_keyword = no_language;
   }
   if (!chunks.empty()) check_spng(spng_set_text(ctx.get(), chunks.data(), static_cast<uint32_t>(chunks.size())), what, "tEXt");
   check_spng(spng_encode_image(ctx.get(), im.pixels.data(), im.pixels.size(), SPNG_FMT_PNG, SPNG_ENCODE_FINALIZE), what,

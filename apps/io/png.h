@@ -20,12 +20,13 @@ struct Image8 {
 };
 
 // (keyword, text) pairs stored as PNG tEXt chunks, e.g. {"Description", "columns: condition | real |
-// synthetic; rows: site0, site1"}: labels a program can read back.
+// synthetic; rows: site0, site1"}: labels a program can read back. A text with non-ASCII bytes is taken as
+// UTF-8 and stored as an iTXt chunk (tEXt is Latin-1).
 using PngText = std::vector<std::pair<std::string, std::string>>;
 
 // The PNG file bytes. ValueError for an empty image, a keyword that is not 1-79 printable Latin-1
-// characters (no leading, trailing or double spaces), a text that is empty or holds control characters other
-// than newline, or an encoding error (with libspng's message).
+// characters (no leading, trailing or double spaces), a text that is empty or holds control characters
+// other than newline, or an encoding error (with libspng's message).
 std::vector<uint8_t> encode_png(const Image8& image, const PngText& text = {});
 // encode_png written through AtomicFileWriter, so a crash never leaves a half-written preview; its errors
 // name the path (IOError when the file cannot be written).

@@ -138,7 +138,7 @@ TEST_CASE("grid: labeled_grid adds a header row naming each column and a label c
     for (int x = 0; x < plain.width; ++x) REQUIRE(g.at(x0 + x, y0 + y) == plain.at(x, y));
 }
 
-TEST_CASE("grid: long names wrap at spaces and are cut to the cell width; large cells get larger text") {
+TEST_CASE("grid: long names wrap at spaces and are cut to the cell width, and large cells get larger text") {
   std::vector<Image8> tiles(4, Image8(32, 32, 3, 0));
   const Image8 g = labeled_grid(tiles, 2, {"averyverylongword", "t1ce real"}, {"hospital_number_7", "big site b"}, 255);
   // 32-pixel cells hold 30 pixels of text, 5 characters: "t1ce real" takes two lines, so the header is
@@ -166,7 +166,7 @@ TEST_CASE("grid: long names wrap at spaces and are cut to the cell width; large 
   check_label(l, 0, header2 + 1, label2, 128, "SiteA", 2);
 }
 
-TEST_CASE("grid: without names labeled_grid is tile_grid; a wrong number of names is a ValueError") {
+TEST_CASE("grid: without names labeled_grid is tile_grid, and a wrong number of names is a ValueError") {
   std::vector<Image8> tiles(3, Image8(4, 4, 1, 9));
   const Image8 plain = tile_grid(tiles, 2, 128);
   const Image8 g = labeled_grid(tiles, 2, {}, {}, 128);

@@ -41,6 +41,7 @@ struct Decoded {
   spng_ihdr ihdr{};
   std::vector<uint8_t> pixels;  // as stored: 1 or 3 bytes per pixel
   std::vector<std::pair<std::string, std::string>> text;
+  std::vector<int> text_types;  // SPNG_TEXT or SPNG_ITXT, per entry of `text`
 };
 
 // libspng's decoder, strict about CRCs (its default), reading what our encoder wrote.
@@ -60,7 +61,7 @@ Decoded spng_decode(const std::vector<uint8_t>& png) {
     std::vector<spng_text> chunks(n);
     REQUIRE(spng_get_text(ctx.get(), chunks.data(), &n) == 0);
     for (const spng_text& t : chunks) {
-      CHECK(t.type == SPNG_TEXT);
+      d.text_types.push_back(t.type);
       d.text.emplace_back(t.keyword, std::string(t.text, t.length));
     }
   }
@@ -85,7 +86,17 @@ TEST_CASE("png: grayscale image decodes to the same pixels and text with valid c
   CHECK(d.ihdr.color_type == SPNG_COLOR_TYPE_GRAYSCALE);
   CHECK(d.ihdr.interlace_method == 0);
   CHECK(d.text == text);
+  CHECK(d.text_types == std::vector<int>{SPNG_TEXT, SPNG_TEXT});
   CHECK(d.pixels == im.pixels);
+}
+
+TEST_CASE("png: a text with UTF-8 goes into an iTXt chunk and decodes unchanged") {
+  const PngText text{{"Title", "plain"}, {"Description", "rows: H\xc3\xb4pital Sud, SiteB"}};
+  const std::vector<uint8_t> png = encode_png(Image8(2, 2, 1, 7), text);
+  CHECK(chunk_types(png) == std::vector<std::string>{"IHDR", "tEXt", "iTXt", "IDAT", "IEND"});
+  const Decoded d = spng_decode(png);
+  CHECK(d.text == text);
+  CHECK(d.text_types == std::vector<int>{SPNG_TEXT, SPNG_ITXT});
 }
 
 TEST_CASE("png: a large RGB image round-trips through libspng's decoder") {
@@ -159,7 +170,7 @@ TEST_CASE("png: bad images and keywords are ValueErrors") {
   CHECK(contains_all(error_message<ValueError>([] { encode_png(Image8(1, 1, 1), {{"Two  spaces", "x"}}); }),
                      {"encode_png", "'Two  spaces'", "double spaces"}));
   CHECK(contains_all(error_message<ValueError>([] { encode_png(Image8(1, 1, 1), {{"Title", "tab\there"}}); }),
-                     {"encode_png", "'Title'", "newlines"}));
+                     {"encode_png", "'Title'", "control characters"}));
   CHECK_THROWS_AS(encode_png(Image8(1, 1, 1), {{"Title", ""}}), ValueError);
   ScratchDir dir("png_errors");
   CHECK(contains_all(error_message<ValueError>([&] { write_png(dir.file("k.png"), Image8(1, 1, 1), {{" lead", "x"}}); }),
