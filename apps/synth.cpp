@@ -10,6 +10,7 @@
 #include "apps/cli_options.h"
 #include "apps/commands.h"
 #include "apps/image_quality.h"
+#include "apps/io/grid.h"
 #include "apps/label_volumes.h"
 #include "apps/run_checkpoint.h"
 #include "apps/synth_inputs.h"
@@ -43,10 +44,10 @@ void write_text(const std::string& path, const std::string& text) {
   w.commit();
 }
 
-// One preview: rows of condition | real | synthetic per modality.
+// One preview: rows of condition | real | synthetic per modality, each row labelled with its name.
 void write_preview(const std::string& path, const std::vector<const float*>& conds, const std::vector<const float*>& reals,
                    const std::vector<const float*>& synths, const std::vector<std::vector<uint8_t>>& has,
-                   const LoadedGenerator& g, int h, int w) {
+                   const std::vector<std::string>& row_names, const LoadedGenerator& g, int h, int w) {
   const auto M = g.meta.image_channels.size();
   std::vector<Image8> tiles;
   for (size_t r = 0; r < conds.size(); ++r) {
@@ -59,7 +60,8 @@ void write_preview(const std::string& path, const std::vector<const float*>& con
   }
   std::string cols = "condition";
   for (const auto& m : g.meta.image_channels) cols += " | " + m + " real | " + m + " synthetic";
-  write_png(path, tile_grid(tiles, static_cast<int>(1 + 2 * M)), {{"Description", "columns: " + cols}});
+  write_png(path, labeled_grid(tiles, static_cast<int>(1 + 2 * M), grid_column_names(g.meta.image_channels), row_names),
+            {{"Description", "columns: " + cols}});
 }
 
 int synth_labels(const SynthArgs& a, const LoadedGenerator& g, const std::string& out) {
@@ -97,8 +99,8 @@ int synth_labels(const SynthArgs& a, const LoadedGenerator& g, const std::string
         has[static_cast<size_t>(m)] = 1;
       }
     write_preview((fs::path(out) / (subject + "_preview.png")).string(), {s.in.condition.data() + z * s.in.channels * hw},
-                  {real_block.data()}, {s.fake.data() + z * M * hw}, {has}, g, static_cast<int>(s.in.height),
-                  static_cast<int>(s.in.width));
+                  {real_block.data()}, {s.fake.data() + z * M * hw}, {has}, {msg("slice ", z)}, g,
+                  static_cast<int>(s.in.height), static_cast<int>(s.in.width));
     std::printf("synth: %s: %lld slices -> %lld volumes (affine of %s)\n", subject.c_str(),
                 static_cast<long long>(s.in.slices), static_cast<long long>(M), label.c_str());
   }
@@ -151,7 +153,8 @@ int synth_shards(const SynthArgs& a, const LoadedGenerator& g, const std::string
       std::vector<uint8_t> has(static_cast<size_t>(M));
       for (int64_t m = 0; m < M; ++m) has[static_cast<size_t>(m)] = h.samples[idx[k]].available >> m & 1u;
       write_preview((fs::path(out) / (subject + "_preview.png")).string(), {cond.data() + k * C * hw},
-                    {real.data() + k * M * hw}, {fake.data() + k * M * hw}, {has}, g, static_cast<int>(H), static_cast<int>(W));
+                    {real.data() + k * M * hw}, {fake.data() + k * M * hw}, {has}, {msg("slice ", h.samples[idx[k]].slice)}, g,
+                    static_cast<int>(H), static_cast<int>(W));
     }
     std::printf("synth: %s: %zu subject(s)\n", path.c_str(), subjects.size());
   }

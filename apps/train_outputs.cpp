@@ -6,6 +6,7 @@
 #include <filesystem>
 #include "engine/autograd.h"
 #include "engine/error.h"
+#include "apps/io/grid.h"
 #include "apps/io/png.h"
 
 namespace asyndgan::app {
@@ -153,12 +154,19 @@ Image8 condition_tile(const float* c, const std::vector<std::string>& names, int
   return img;
 }
 
+std::vector<std::string> grid_column_names(const std::vector<std::string>& modalities) {
+  std::vector<std::string> names{"cond"};
+  for (const std::string& m : modalities) names.insert(names.end(), {m + " real", m + " fake"});
+  return names;
+}
+
 std::string write_sample_grid(const std::string& out_dir, dist::Simulation& sim, const std::vector<data::Batch>& batches,
                               int64_t iteration) {
   const data::ShardHeader& h0 = sim.shard(0).header();
   const auto M = static_cast<int64_t>(h0.image_channels.size());
   std::vector<Image8> tiles;
   std::string rows;
+  std::vector<std::string> row_names;
   for (size_t j = 0; j < batches.size(); ++j) {
     const data::Batch& b = batches[j];
     const Tensor fake = sim.central().preview(b.condition);
@@ -177,6 +185,7 @@ std::string write_sample_grid(const std::string& out_dir, dist::Simulation& sim,
         tiles.push_back(image_from_floats(syn + (i * M + m) * P, 1, static_cast<int>(h), static_cast<int>(w)));
       }
       rows += msg(rows.empty() ? "" : ", ", b.site, " sample ", b.indices[static_cast<size_t>(i)]);
+      row_names.push_back(b.site);
     }
   }
   std::string cols = "condition";
@@ -186,7 +195,7 @@ std::string write_sample_grid(const std::string& out_dir, dist::Simulation& sim,
   char name[64];
   std::snprintf(name, sizeof name, "iter_%06lld.png", static_cast<long long>(iteration));
   const std::string path = (dir / name).string();
-  write_png(path, tile_grid(tiles, static_cast<int>(1 + 2 * M)),
+  write_png(path, labeled_grid(tiles, static_cast<int>(1 + 2 * M), grid_column_names(h0.image_channels), row_names),
             {{"Title", msg("asyndgan samples, iteration ", iteration)},
              {"Description", "columns: " + cols + "; rows: " + rows + " (black: modality missing at the site)"}});
   return path;

@@ -50,15 +50,20 @@ class MetricsLog {
 // "background" are left black); a single-channel condition in gray.
 Image8 condition_tile(const float* condition, const std::vector<std::string>& names, int h, int w);
 
+// The header row of the sample grids and synth previews: "cond", then "<modality> real" and "<modality> fake"
+// per modality (short, so that they fit a 64-pixel cell).
+std::vector<std::string> grid_column_names(const std::vector<std::string>& modalities);
+
 // A fixed display batch per site: its first `count` validation samples (training samples when it has no
 // validation split), centre-cropped to the training crop, so grids are comparable over a run.
 std::vector<data::Batch> display_batches(const dist::Simulation& sim, int64_t count, int64_t crop);
 
-// <out>/samples/iter_<N>.png: one row per displayed sample (sites in order), columns condition | then real |
-// synthetic per modality; a modality the site lacks shows a black real tile. G runs in eval mode without
-// gradients, so the training state (batch-norm statistics, dropout stream) is untouched. In simulation the
-// trainer can read the sites' real images for this display; in distributed mode each site would render
-// its own grid, since real images never leave it.
+// <out>/samples/iter_<N>.png: one row per displayed sample (sites in order, each labelled with its site),
+// columns condition | then real | synthetic per modality under a header row (grid_column_names); a modality
+// the site lacks shows a black real tile. G runs in eval mode without gradients, so the training state
+// (batch-norm statistics, dropout stream) is untouched. In simulation the trainer can read the sites' real
+// images for this display; in distributed mode each site would render its own grid, since real images never
+// leave it.
 std::string write_sample_grid(const std::string& out_dir, dist::Simulation& sim, const std::vector<data::Batch>& batches,
                               int64_t iteration);
 

@@ -1,33 +1,86 @@
-// PNG encoder: signature, IHDR, optional tEXt, one zlib-compressed IDAT of unfiltered rows, IEND; the
-// chunk CRC is the engine's CRC-32 (the same polynomial PNG uses).
+// PNG encoding through libspng (deflate, row filters, chunk CRCs), with the text keywords and values
+// checked here first so that a bad one is named in the error.
 #include "apps/io/png.h"
-#include <zlib.h>
+#include <spng.h>
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <memory>
 #include "engine/error.h"
-#include "engine/io/checksum.h"
 #include "engine/io/file_io.h"
 
 namespace asyndgan {
 namespace {
-
-void put_be32(std::vector<uint8_t>& out, uint32_t v) {
-  for (int s = 24; s >= 0; s -= 8) out.push_back(static_cast<uint8_t>(v >> s));
-}
-
-void put_chunk(std::vector<uint8_t>& out, const char type[4], const std::vector<uint8_t>& data) {
-  put_be32(out, static_cast<uint32_t>(data.size()));
-  const size_t start = out.size();
-  out.insert(out.end(), type, type + 4);
-  out.insert(out.end(), data.begin(), data.end());
-  put_be32(out, crc32(out.data() + start, out.size() - start));
-}
 
 void check_image(const Image8& im, const char* what) {
   if (im.width <= 0 || im.height <= 0 || (im.channels != 1 && im.channels != 3) ||
       im.pixels.size() != static_cast<size_t>(im.width) * im.height * im.channels)
     throw ValueError(msg(what, ": image ", im.width, "x", im.height, "x", im.channels, " with ", im.pixels.size(),
                          " bytes; need width, height > 0, 1 or 3 channels and width*height*channels bytes"));
+}
+
+bool latin1_printable(unsigned char c) { return (c >= 32 && c <= 126) || c >= 161; }
+
+// The PNG rules for keywords and text (which spng enforces with a bare "invalid argument"); bytes from 0x80
+// up are allowed in values since those are written as UTF-8 iTXt.
+void check_text(const std::string& what, const std::string& key, const std::string& value) {
+  const bool key_ok = !key.empty() && key.size() <= 79 && key.front() != ' ' && key.back() != ' ' &&
+                      key.find("  ") == std::string::npos &&
+                      std::all_of(key.begin(), key.end(), [](char c) { return latin1_printable(static_cast<unsigned char>(c)); });
+  if (!key_ok)
+    throw ValueError(msg(what, ": text keyword '", key, "' must be 1-79 printable Latin-1 characters without leading, "
+                         "trailing or double spaces"));
+  const bool value_ok = !value.empty() && std::all_of(value.begin(), value.end(), [](char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return c == '\n' || (u >= 32 && u != 127);
+  });
+  if (!value_ok)
+    throw ValueError(msg(what, ": text '", key, "' must be non-empty, without control characters other than newline"));
+}
+
+bool ascii(const std::string& s) {
+  return std::all_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 128; });
+}
+
+using SpngContext = std::unique_ptr<spng_ctx, decltype(&spng_ctx_free)>;
+
+void check_spng(int err, const std::string& what, const char* step) {
+  if (err != 0) throw ValueError(msg(what, ": libspng ", step, " failed: ", spng_strerror(err)));
+}
+
+// `what` names the caller (and the file, for write_png) in every error.
+std::vector<uint8_t> encode(const Image8& im, const PngText& text, const std::string& what) {
+  check_image(im, what.c_str());
+  for (const auto& [key, value] : text) check_text(what, key, value);
+  SpngContext ctx(spng_ctx_new(SPNG_CTX_ENCODER), spng_ctx_free);
+  if (!ctx) throw ValueError(msg(what, ": libspng could not create an encoder (out of memory)"));
+  check_spng(spng_set_option(ctx.get(), SPNG_ENCODE_TO_BUFFER, 1), what, "buffer output");
+  spng_ihdr ihdr{};
+  ihdr.width = static_cast<uint32_t>(im.width);
+  ihdr.height = static_cast<uint32_t>(im.height);
+  ihdr.bit_depth = 8;
+  ihdr.color_type = im.channels == 1 ? SPNG_COLOR_TYPE_GRAYSCALE : SPNG_COLOR_TYPE_TRUECOLOR;
+  check_spng(spng_set_ihdr(ctx.get(), &ihdr), what, "IHDR");
+  // spng keeps pointers into `chunks` (and the strings of `text`) until the image is encoded. tEXt is
+  // Latin-1, so a value with non-ASCII (UTF-8) bytes, a site name say, goes into an iTXt chunk instead.
+  std::vector<spng_text> chunks(text.size());
+  char no_language[] = "";
+  for (size_t i = 0; i < text.size(); ++i) {
+    std::copy(text[i].first.begin(), text[i].first.end(), chunks[i].keyword);
+    chunks[i].type = ascii(text[i].second) ? SPNG_TEXT : SPNG_ITXT;
+    chunks[i].length = text[i].second.size();
+    chunks[i].text = const_cast<char*>(text[i].second.data());
+    chunks[i].language_tag = chunks[i].translated_keyword = no_language;
+  }
+  if (!chunks.empty()) check_spng(spng_set_text(ctx.get(), chunks.data(), static_cast<uint32_t>(chunks.size())), what, "tEXt");
+  check_spng(spng_encode_image(ctx.get(), im.pixels.data(), im.pixels.size(), SPNG_FMT_PNG, SPNG_ENCODE_FINALIZE), what,
+             "encoding");
+  size_t size = 0;
+  int err = 0;
+  std::unique_ptr<void, decltype(&std::free)> buffer(spng_get_png_buffer(ctx.get(), &size, &err), std::free);
+  check_spng(err, what, "output");
+  const auto* bytes = static_cast<const uint8_t*>(buffer.get());
+  return std::vector<uint8_t>(bytes, bytes + size);
 }
 
 }  // namespace
@@ -38,46 +91,10 @@ Image8::Image8(int w, int h, int c, uint8_t fill) : width(w), height(h), channel
   pixels.assign(static_cast<size_t>(w) * h * c, fill);
 }
 
-std::vector<uint8_t> encode_png(const Image8& im, const PngText& text) {
-  check_image(im, "encode_png");
-  std::vector<uint8_t> out = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
-  std::vector<uint8_t> ihdr;
-  put_be32(ihdr, static_cast<uint32_t>(im.width));
-  put_be32(ihdr, static_cast<uint32_t>(im.height));
-  ihdr.insert(ihdr.end(), {8, static_cast<uint8_t>(im.channels == 1 ? 0 : 2), 0, 0, 0});  // depth, color, methods
-  put_chunk(out, "IHDR", ihdr);
-  for (const auto& [key, value] : text) {
-    const bool ok = !key.empty() && key.size() <= 79 && std::all_of(key.begin(), key.end(), [](char ch) {
-      const auto c = static_cast<unsigned char>(ch);
-      return (c >= 32 && c <= 126) || c >= 161;
-    });
-    if (!ok) throw ValueError("encode_png: text keyword '" + key + "' must be 1-79 printable Latin-1 characters");
-    std::vector<uint8_t> chunk(key.begin(), key.end());
-    chunk.push_back(0);
-    for (char c : value)
-      if (c != '\0') chunk.push_back(static_cast<uint8_t>(c));
-    put_chunk(out, "tEXt", chunk);
-  }
-  // Each row is preceded by its filter type, 0 (none): previews are small, so simplicity wins.
-  const size_t row = static_cast<size_t>(im.width) * im.channels;
-  std::vector<uint8_t> raw;
-  raw.reserve((row + 1) * im.height);
-  for (int y = 0; y < im.height; ++y) {
-    raw.push_back(0);
-    raw.insert(raw.end(), im.pixels.begin() + y * row, im.pixels.begin() + (y + 1) * row);
-  }
-  uLongf packed_size = compressBound(static_cast<uLong>(raw.size()));
-  std::vector<uint8_t> packed(packed_size);
-  if (compress2(packed.data(), &packed_size, raw.data(), static_cast<uLong>(raw.size()), 6) != Z_OK)
-    throw ValueError(msg("encode_png: zlib could not compress ", raw.size(), " bytes"));
-  packed.resize(packed_size);
-  put_chunk(out, "IDAT", packed);
-  put_chunk(out, "IEND", {});
-  return out;
-}
+std::vector<uint8_t> encode_png(const Image8& image, const PngText& text) { return encode(image, text, "encode_png"); }
 
 void write_png(const std::string& path, const Image8& image, const PngText& text) {
-  const std::vector<uint8_t> bytes = encode_png(image, text);
+  const std::vector<uint8_t> bytes = encode(image, text, "write_png " + path);
   AtomicFileWriter out(path);
   out.write(bytes.data(), bytes.size());
   out.commit();

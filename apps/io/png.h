@@ -1,5 +1,5 @@
-// 8-bit grayscale and RGB PNG writing (zlib deflate, written atomically) and the sample-grid helpers
-// the trainer uses for condition | real | synthetic previews.
+// 8-bit grayscale and RGB PNG writing (libspng, written atomically) and the image helpers the sample grids
+// are built from (labeled_grid in apps/io/grid.h adds their text labels).
 #pragma once
 #include <cstdint>
 #include <string>
@@ -20,13 +20,16 @@ struct Image8 {
 };
 
 // (keyword, text) pairs stored as PNG tEXt chunks, e.g. {"Description", "columns: condition | real |
-// synthetic; rows: site0, site1"}: the grid's labels without rendering text into the pixels.
+// synthetic; rows: site0, site1"}: labels a program can read back. A text with non-ASCII bytes is taken as
+// UTF-8 and stored as an iTXt chunk (tEXt is Latin-1).
 using PngText = std::vector<std::pair<std::string, std::string>>;
 
-// The PNG file bytes. ValueError for an empty image or a keyword that is not 1-79 printable Latin-1
-// characters without a NUL.
+// The PNG file bytes. ValueError for an empty image, a keyword that is not 1-79 printable Latin-1
+// characters (no leading, trailing or double spaces), a text that is empty or holds control characters
+// other than newline, or an encoding error (with libspng's message).
 std::vector<uint8_t> encode_png(const Image8& image, const PngText& text = {});
-// encode_png written through AtomicFileWriter, so a crash never leaves a half-written preview.
+// encode_png written through AtomicFileWriter, so a crash never leaves a half-written preview; its errors
+// name the path (IOError when the file cannot be written).
 void write_png(const std::string& path, const Image8& image, const PngText& text = {});
 
 // Planar floats [channels, height, width] (channels 1 or 3) mapped linearly from [lo, hi] to 0..255,

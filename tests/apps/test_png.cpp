@@ -1,11 +1,12 @@
-// PNG writer and grid helpers (apps/io/png.h), checked by decoding our own files here: chunk layout
-// and CRCs, IHDR fields, inflated rows and pixels; and by PIL (python3-pil).
+// PNG writer and grid helpers (apps/io/png.h), checked by walking our files' chunks (layout and CRCs), by
+// libspng's decoder (IHDR, pixels, tEXt) and by PIL (python3-pil).
 #include <doctest/doctest.h>
-#include <zlib.h>  // zlib comes with the engine, which links it for the PNG writer
+#include <spng.h>
 #include <cmath>
 #include <cstdlib>
 #include <iterator>
 #include <fstream>
+#include <memory>
 #include <sstream>
 #include "engine/error.h"
 #include "engine/io/checksum.h"
@@ -19,77 +20,101 @@ namespace {
 
 uint32_t be32(const uint8_t* p) { return uint32_t{p[0]} << 24 | uint32_t{p[1]} << 16 | uint32_t{p[2]} << 8 | p[3]; }
 
-struct Decoded {
-  std::vector<std::string> chunk_types;
-  std::vector<std::pair<std::string, std::string>> text;
-  uint32_t width = 0, height = 0;
-  int depth = 0, color = 0, compression = -1, filter = -1, interlace = -1;
-  std::vector<uint8_t> raw;  // inflated IDAT: filter byte + row bytes, per row
-};
-
-// A strict little decoder for what encode_png writes; every chunk's CRC must match.
-Decoded decode(const std::vector<uint8_t>& png) {
-  Decoded d;
+// The chunk types in file order; every chunk's CRC must match.
+std::vector<std::string> chunk_types(const std::vector<uint8_t>& png) {
   const uint8_t sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
   REQUIRE(png.size() > 8);
   REQUIRE(std::equal(sig, sig + 8, png.begin()));
-  std::vector<uint8_t> idat;
-  size_t p = 8;
-  while (p < png.size()) {
+  std::vector<std::string> types;
+  for (size_t p = 8; p < png.size();) {
     REQUIRE(p + 12 <= png.size());
     const uint32_t len = be32(&png[p]);
     REQUIRE(p + 12 + len <= png.size());
-    const std::string type(png.begin() + p + 4, png.begin() + p + 8);
-    const uint8_t* data = &png[p + 8];
-    CHECK_MESSAGE(be32(data + len) == crc32(&png[p + 4], len + 4), "CRC of chunk " << type);
-    d.chunk_types.push_back(type);
-    if (type == "IHDR") {
-      REQUIRE(len == 13);
-      d.width = be32(data), d.height = be32(data + 4);
-      d.depth = data[8], d.color = data[9], d.compression = data[10], d.filter = data[11], d.interlace = data[12];
-    } else if (type == "IDAT") {
-      idat.insert(idat.end(), data, data + len);
-    } else if (type == "tEXt") {
-      const std::string all(data, data + len);
-      const size_t nul = all.find('\0');
-      REQUIRE(nul != std::string::npos);
-      d.text.emplace_back(all.substr(0, nul), all.substr(nul + 1));
-    }
+    types.emplace_back(png.begin() + p + 4, png.begin() + p + 8);
+    CHECK_MESSAGE(be32(&png[p + 8 + len]) == crc32(&png[p + 4], len + 4), "CRC of chunk " << types.back());
     p += 12 + len;
   }
-  const int channels = d.color == 2 ? 3 : 1;
-  d.raw.resize((static_cast<size_t>(d.width) * channels + 1) * d.height);
-  uLongf n = d.raw.size();
-  REQUIRE(uncompress(d.raw.data(), &n, idat.data(), idat.size()) == Z_OK);
-  CHECK(n == d.raw.size());
+  return types;
+}
+
+struct Decoded {
+  spng_ihdr ihdr{};
+  std::vector<uint8_t> pixels;  // as stored: 1 or 3 bytes per pixel
+  std::vector<std::pair<std::string, std::string>> text;
+  std::vector<int> text_types;  // SPNG_TEXT or SPNG_ITXT, per entry of `text`
+};
+
+// libspng's decoder, strict about CRCs (its default), reading what our encoder wrote.
+Decoded spng_decode(const std::vector<uint8_t>& png) {
+  std::unique_ptr<spng_ctx, decltype(&spng_ctx_free)> ctx(spng_ctx_new(0), spng_ctx_free);
+  REQUIRE(ctx);
+  REQUIRE(spng_set_png_buffer(ctx.get(), png.data(), png.size()) == 0);
+  Decoded d;
+  REQUIRE(spng_get_ihdr(ctx.get(), &d.ihdr) == 0);
+  size_t size = 0;
+  REQUIRE(spng_decoded_image_size(ctx.get(), SPNG_FMT_PNG, &size) == 0);
+  d.pixels.resize(size);
+  const int err = spng_decode_image(ctx.get(), d.pixels.data(), size, SPNG_FMT_PNG, 0);
+  REQUIRE_MESSAGE(err == 0, spng_strerror(err));
+  uint32_t n = 0;
+  if (spng_get_text(ctx.get(), nullptr, &n) == 0 && n > 0) {
+    std::vector<spng_text> chunks(n);
+    REQUIRE(spng_get_text(ctx.get(), chunks.data(), &n) == 0);
+    for (const spng_text& t : chunks) {
+      d.text_types.push_back(t.type);
+      d.text.emplace_back(t.keyword, std::string(t.text, t.length));
+    }
+  }
   return d;
 }
 
-uint8_t pixel(const Decoded& d, int x, int y, int c) {
-  const int channels = d.color == 2 ? 3 : 1;
-  const size_t row = d.width * channels + 1;
-  REQUIRE(d.raw[y * row] == 0);  // filter type none
-  return d.raw[y * row + 1 + x * channels + c];
-}
+std::vector<uint8_t> as_bytes(const std::vector<char>& chars) { return std::vector<uint8_t>(chars.begin(), chars.end()); }
 
 }  // namespace
 
-TEST_CASE("png: grayscale image decodes to the same pixels with valid chunks") {
+TEST_CASE("png: grayscale image decodes to the same pixels and text with valid chunks") {
   Image8 im(5, 3, 1);
   for (int y = 0; y < 3; ++y)
     for (int x = 0; x < 5; ++x) im.at(x, y) = static_cast<uint8_t>(x * 50 + y);
-  const Decoded d = decode(encode_png(im, {{"Description", "columns: real | synthetic"}}));
-  CHECK(d.chunk_types == std::vector<std::string>{"IHDR", "tEXt", "IDAT", "IEND"});
-  CHECK(d.width == 5);
-  CHECK(d.height == 3);
-  CHECK(d.depth == 8);
-  CHECK(d.color == 0);
-  CHECK(d.compression == 0);
-  CHECK(d.filter == 0);
-  CHECK(d.interlace == 0);
-  CHECK(d.text == std::vector<std::pair<std::string, std::string>>{{"Description", "columns: real | synthetic"}});
-  for (int y = 0; y < 3; ++y)
-    for (int x = 0; x < 5; ++x) CHECK(pixel(d, x, y, 0) == x * 50 + y);
+  const PngText text{{"Description", "columns: real | synthetic\nrows: SiteA, SiteB"}, {"Title", "grid"}};
+  const std::vector<uint8_t> png = encode_png(im, text);
+  CHECK(chunk_types(png) == std::vector<std::string>{"IHDR", "tEXt", "tEXt", "IDAT", "IEND"});
+  const Decoded d = spng_decode(png);
+  CHECK(d.ihdr.width == 5);
+  CHECK(d.ihdr.height == 3);
+  CHECK(d.ihdr.bit_depth == 8);
+  CHECK(d.ihdr.color_type == SPNG_COLOR_TYPE_GRAYSCALE);
+  CHECK(d.ihdr.interlace_method == 0);
+  CHECK(d.text == text);
+  CHECK(d.text_types == std::vector<int>{SPNG_TEXT, SPNG_TEXT});
+  CHECK(d.pixels == im.pixels);
+}
+
+TEST_CASE("png: a text with UTF-8 goes into an iTXt chunk and decodes unchanged") {
+  const PngText text{{"Title", "plain"}, {"Description", "rows: H\xc3\xb4pital Sud, SiteB"}};
+  const std::vector<uint8_t> png = encode_png(Image8(2, 2, 1, 7), text);
+  CHECK(chunk_types(png) == std::vector<std::string>{"IHDR", "tEXt", "iTXt", "IDAT", "IEND"});
+  const Decoded d = spng_decode(png);
+  CHECK(d.text == text);
+  CHECK(d.text_types == std::vector<int>{SPNG_TEXT, SPNG_ITXT});
+}
+
+TEST_CASE("png: a large RGB image round-trips through libspng's decoder") {
+  // Noise over gradients: every row filter and several deflate blocks get exercised.
+  Image8 im(300, 200, 3);
+  uint32_t state = 12345;
+  for (int y = 0; y < im.height; ++y)
+    for (int x = 0; x < im.width; ++x)
+      for (int c = 0; c < 3; ++c) {
+        state = state * 1664525u + 1013904223u;
+        im.at(x, y, c) = static_cast<uint8_t>(c == 0 ? x : c == 1 ? y + (state >> 29) : state >> 24);
+      }
+  const Decoded d = spng_decode(encode_png(im));
+  CHECK(d.ihdr.width == 300);
+  CHECK(d.ihdr.height == 200);
+  CHECK(d.ihdr.color_type == SPNG_COLOR_TYPE_TRUECOLOR);
+  CHECK(d.text.empty());
+  CHECK(d.pixels == im.pixels);
 }
 
 TEST_CASE("png: RGB from [-1,1] floats, written atomically") {
@@ -109,12 +134,9 @@ TEST_CASE("png: RGB from [-1,1] floats, written atomically") {
   ScratchDir dir("png_rgb");
   write_png(dir.file("a.png"), im);
   CHECK(dir.entries() == 1);
-  const std::vector<char> bytes = read_bytes(dir.file("a.png"));
-  const Decoded d = decode(std::vector<uint8_t>(bytes.begin(), bytes.end()));
-  CHECK(d.color == 2);
-  for (int y = 0; y < 2; ++y)
-    for (int x = 0; x < 2; ++x)
-      for (int c = 0; c < 3; ++c) CHECK(pixel(d, x, y, c) == im.at(x, y, c));
+  const Decoded d = spng_decode(as_bytes(read_bytes(dir.file("a.png"))));
+  CHECK(d.ihdr.color_type == SPNG_COLOR_TYPE_TRUECOLOR);
+  CHECK(d.pixels == im.pixels);
 }
 
 TEST_CASE("png: tile_grid lays tiles out with 1-pixel separators and promotes gray to RGB") {
@@ -145,6 +167,17 @@ TEST_CASE("png: bad images and keywords are ValueErrors") {
   wrong.pixels.resize(3);
   CHECK(contains_all(error_message<ValueError>([&] { encode_png(wrong); }), {"encode_png", "2x2x1", "3 bytes"}));
   CHECK_THROWS_AS(encode_png(Image8(1, 1, 1), {{"", "x"}}), ValueError);
+  CHECK(contains_all(error_message<ValueError>([] { encode_png(Image8(1, 1, 1), {{"Two  spaces", "x"}}); }),
+                     {"encode_png", "'Two  spaces'", "double spaces"}));
+  CHECK(contains_all(error_message<ValueError>([] { encode_png(Image8(1, 1, 1), {{"Title", "tab\there"}}); }),
+                     {"encode_png", "'Title'", "control characters"}));
+  CHECK_THROWS_AS(encode_png(Image8(1, 1, 1), {{"Title", ""}}), ValueError);
+  ScratchDir dir("png_errors");
+  CHECK(contains_all(error_message<ValueError>([&] { write_png(dir.file("k.png"), Image8(1, 1, 1), {{" lead", "x"}}); }),
+                     {"write_png", dir.file("k.png"), "' lead'"}));
+  CHECK(dir.entries() == 0);
+  CHECK(contains_all(error_message<IOError>([&] { write_png(dir.file("no/such/dir/a.png"), Image8(1, 1, 1)); }),
+                     {dir.file("no/such/dir/a.png")}));
   CHECK_THROWS_AS(tile_grid({}, 2), ValueError);
   CHECK_THROWS_AS(image_from_floats(nullptr, 1, 1, 1, 1.f, 1.f), ValueError);
 }

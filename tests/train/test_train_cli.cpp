@@ -64,6 +64,20 @@ std::vector<std::string> losses(const std::string& path) {
   return out;
 }
 
+// A PNG file's width and height from its IHDR chunk, which the format puts first.
+std::pair<uint32_t, uint32_t> png_size(const std::string& path) {
+  const std::vector<char> png = test::read_bytes(path);
+  REQUIRE(png.size() > 24);
+  REQUIRE(std::string(png.begin() + 1, png.begin() + 4) == "PNG");
+  REQUIRE(std::string(png.begin() + 12, png.begin() + 16) == "IHDR");
+  const auto be32 = [&](size_t at) {
+    uint32_t v = 0;
+    for (size_t i = 0; i < 4; ++i) v = v << 8 | static_cast<uint8_t>(png[at + i]);
+    return v;
+  };
+  return {be32(16), be32(20)};
+}
+
 }  // namespace
 
 TEST_CASE("train: a tiny run writes config.toml, metrics.jsonl, TensorBoard events, sample grids and checkpoints") {
@@ -104,9 +118,12 @@ TEST_CASE("train: a tiny run writes config.toml, metrics.jsonl, TensorBoard even
   CHECK(tags.count("bytes/SiteA/gradient"));
   CHECK(steps == std::set<int64_t>{1, 2, 3, 4, 5, 6, 7, 8});
 
-  const auto png = test::read_bytes(out + "/samples/iter_000004.png");
-  REQUIRE(png.size() > 8);
-  CHECK(std::string(png.begin() + 1, png.begin() + 4) == "PNG");
+  // 4 rows (2 display samples per site) of 9 columns (condition, real and fake of 4 modalities) of 32x32
+  // cells, under a header row of two text lines ("t1ce real" wraps in 32 pixels: 2 * 7 + 1 + 2 * 2 tall)
+  // and right of a label column as wide as "SiteA" (29 + 2), each label area with its separator line.
+  const auto [width, height] = png_size(out + "/samples/iter_000004.png");
+  CHECK(width == 31 + 1 + 9 * 33 - 1);
+  CHECK(height == 19 + 1 + 4 * 33 - 1);
   CHECK(fs::exists(out + "/samples/iter_000008.png"));
   for (const char* c : {"iter_000003.ckpt", "iter_000006.ckpt", "iter_000008.ckpt", "latest.ckpt"})
     CHECK_MESSAGE(fs::exists(out + "/checkpoints/" + c), c);
@@ -257,7 +274,11 @@ TEST_CASE("synth: label volumes -> synthetic NIfTI with the source affine, previ
       for (int j = 0; j < 4; ++j) CHECK(v.affine[i][j] == doctest::Approx(src.affine[i][j]).epsilon(1e-6));
     CHECK(std::all_of(v.voxels.begin(), v.voxels.end(), [](float x) { return x >= -1.0f && x <= 1.0f; }));
   }
-  CHECK(fs::exists(syn + "/" + subject + "_preview.png"));
+  const auto [width, height] = png_size(syn + "/" + subject + "_preview.png");
+  // One row (the slice with the most tumor) labelled "slice N", at most one cell (32 + 2 * 1) wide, under
+  // the same two-line header as the training grids.
+  CHECK(width == 34 + 1 + 9 * 33 - 1);
+  CHECK(height == 19 + 1 + 32);
   for (const char* m : {"t1 ", "t2 ", "flair "}) CHECK_MESSAGE(r.output.find(std::string("  ") + m) != std::string::npos, m);
   CHECK(r.output.find("PSNR") != std::string::npos);
   CHECK(r.output.find("SSIM") != std::string::npos);
