@@ -1,6 +1,6 @@
 // Option parsing shared by the subcommands.
 #include "apps/args.h"
-#include "engine/error.h"
+#include "base/error.h"
 #include "engine/io/text.h"
 
 namespace asyndgan::app {

@@ -1,7 +1,7 @@
 // `asyndgan info`: version, compiled features and what this machine offers.
 #include <cstdio>
 #include "apps/commands.h"
-#include "engine/cuda_runtime.h"
+#include "base/cuda_runtime.h"
 #include "engine/device.h"
 #include "engine/version.h"
 #include "kernels/cpu/blas.h"

@@ -9,7 +9,7 @@
 #include "apps/args.h"
 #include "apps/commands.h"
 #include "data/phantom.h"
-#include "engine/error.h"
+#include "base/error.h"
 #include "engine/io/text.h"
 
 namespace asyndgan::app {

@@ -13,11 +13,11 @@
 #include "apps/train_config.h"
 #include "apps/train_outputs.h"
 #include "dist/simulation.h"
-#include "engine/cuda_runtime.h"
-#include "engine/error.h"
+#include "base/cuda_runtime.h"
+#include "base/error.h"
 #include "engine/io/checkpoint_state.h"
 #include "engine/io/file_io.h"
-#include "engine/math_mode.h"
+#include "base/math_mode.h"
 #include "engine/optim/schedule.h"
 
 namespace asyndgan::app {

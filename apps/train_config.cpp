@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include "engine/device.h"
-#include "engine/error.h"
+#include "base/error.h"
 #include "engine/nn/init.h"
 #include "engine/rng.h"
 #include "models/gan_loss.h"

@@ -20,7 +20,7 @@
 #include "engine/optim/adam.h"
 #include "kernels/cuda/conv.cuh"
 #include "kernels/cuda/gemm.cuh"
-#include "engine/math_mode.h"
+#include "base/math_mode.h"
 #include "models/factory.h"
 #include "tests/engine/op_test_util.h"
 

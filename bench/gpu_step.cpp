@@ -17,7 +17,7 @@
 #include <unistd.h>
 #include "bench/step_flops.h"
 #include "bench/step_setup.h"
-#include "engine/cuda_runtime.h"
+#include "base/cuda_runtime.h"
 #include "engine/io/json.h"
 
 using namespace asyndgan;

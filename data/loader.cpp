@@ -13,7 +13,7 @@
 #ifdef _OPENMP
 #include <omp.h>
 #endif
-#include "engine/error.h"
+#include "base/error.h"
 #include "kernels/common/philox.h"
 
 namespace asyndgan::data {

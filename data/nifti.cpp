@@ -19,7 +19,7 @@
 #include <mutex>
 #include <type_traits>
 #include <vector>
-#include "engine/error.h"
+#include "base/error.h"
 
 namespace asyndgan::data {
 

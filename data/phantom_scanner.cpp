@@ -4,7 +4,7 @@
 #include <cmath>
 #include "data/phantom.h"
 #include "data/phantom_random.h"
-#include "engine/error.h"
+#include "base/error.h"
 
 namespace asyndgan::data {
 

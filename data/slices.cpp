@@ -2,7 +2,7 @@
 #include <algorithm>
 #include <cmath>
 #include "data/preprocess.h"
-#include "engine/error.h"
+#include "base/error.h"
 #include "engine/io/checksum.h"
 #include "kernels/common/philox.h"
 

@@ -4,7 +4,7 @@
 #include <zlib.h>
 #include <algorithm>
 #include <cmath>
-#include "engine/error.h"
+#include "base/error.h"
 #include "engine/io/checksum.h"
 #include "engine/io/file_io.h"
 

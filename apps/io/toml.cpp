@@ -12,7 +12,7 @@
 #include <map>
 #include <set>
 #include <sstream>
-#include "engine/error.h"
+#include "base/error.h"
 
 namespace asyndgan {
 namespace {

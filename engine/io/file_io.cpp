@@ -6,7 +6,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include "engine/error.h"
+#include "base/error.h"
 #include "engine/io/checksum.h"
 
 namespace asyndgan {

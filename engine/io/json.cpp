@@ -4,7 +4,7 @@
 #include <charconv>
 #include <cmath>
 #include <set>
-#include "engine/error.h"
+#include "base/error.h"
 
 namespace asyndgan {
 

@@ -11,7 +11,7 @@
 #ifdef __AVX512F__
 #include <immintrin.h>
 #endif
-#include "engine/math_mode.h"
+#include "base/math_mode.h"
 #include "kernels/cpu/thread_scratch.h"
 #include "kernels/cpu/vec.h"
 

@@ -7,7 +7,7 @@
 #include <iterator>
 #include <fstream>
 #include <sstream>
-#include "engine/error.h"
+#include "base/error.h"
 #include "engine/io/checksum.h"
 #include "apps/io/png.h"
 #include "engine/file_test_util.h"

@@ -9,8 +9,8 @@
 #include <string>
 #include "cuda/cuda_case.h"
 #include "engine/cuda_graph.h"
-#include "engine/cuda_runtime.h"
-#include "engine/math_mode.h"
+#include "base/cuda_runtime.h"
+#include "base/math_mode.h"
 #include "engine/nn/nn.h"
 #include "engine/optim/adam.h"
 

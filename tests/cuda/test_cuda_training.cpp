@@ -3,7 +3,7 @@
 #include <doctest/doctest.h>
 #include <cmath>
 #include "dist/simulation.h"
-#include "engine/cuda_runtime.h"
+#include "base/cuda_runtime.h"
 #include "engine/io/checkpoint.h"
 #include "engine/op_test_util.h"
 #include "train/dist_fixture.h"

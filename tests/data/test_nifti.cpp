@@ -12,7 +12,7 @@
 #include <limits>
 #include <sstream>
 #include "data/nifti.h"
-#include "engine/error.h"
+#include "base/error.h"
 #include "engine/file_test_util.h"
 
 namespace asyndgan::data::nifti_testing {

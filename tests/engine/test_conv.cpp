@@ -7,7 +7,7 @@
 #include <random>
 #include <string>
 #include "engine/engine.h"
-#include "engine/math_mode.h"
+#include "base/math_mode.h"
 #include "kernels/cpu/blas.h"
 #include "kernels/cpu/conv.h"
 #include "kernels/cpu/conv_winograd.h"

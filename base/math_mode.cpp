@@ -1,5 +1,5 @@
-// The numerics switches of engine/math_mode.h: atomics seeded once from the environment.
-#include "engine/math_mode.h"
+// The numerics switches of base/math_mode.h: atomics seeded once from the environment.
+#include "base/math_mode.h"
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
