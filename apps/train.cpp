@@ -17,7 +17,7 @@
 #include "base/error.h"
 #include "engine/io/checkpoint_state.h"
 #include "engine/io/file_io.h"
-#include "base/math_mode.h"
+#include "engine/numerics.h"
 #include "engine/optim/schedule.h"
 
 namespace asyndgan::app {
@@ -151,9 +151,7 @@ int run_train(int argc, char** argv) {
   fs::create_directories(out);
   write_text_atomically((fs::path(out) / "config.toml").string(), p.meta.config_toml);
 
-  math::set_allow_tf32(cfg.allow_tf32);
-  math::set_conv_deterministic(cfg.deterministic);
-  math::set_cpu_winograd(cfg.winograd);
+  set_numerics(cfg.options.numerics);
   dist::Simulation sim(p.spec);
   if (resume) sim.load(resume_ckpt);
   const Schedule sched = schedule(cfg, sim);
