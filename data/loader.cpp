@@ -14,7 +14,7 @@
 #include <omp.h>
 #endif
 #include "base/error.h"
-#include "kernels/common/philox.h"
+#include "engine/rng.h"
 
 namespace asyndgan::data {
 
@@ -23,18 +23,12 @@ namespace {
 // Distinct keys for the two uses of the seed, so shuffles and augmentations are independent streams.
 constexpr uint64_t kAugTag = 0x6175676d656e7421ull, kShuffleTag = 0x73687566666c6521ull;
 
-kern::Philox4 philox(uint64_t seed, uint64_t tag, uint64_t a, uint64_t b) {
-  return kern::philox4x32_10(kern::Philox4{{static_cast<uint32_t>(a), static_cast<uint32_t>(a >> 32),
-                                            static_cast<uint32_t>(b), static_cast<uint32_t>(b >> 32)}},
-                             kern::philox_key(seed ^ tag));
-}
-
 }  // namespace
 
 CropFlip crop_flip(uint64_t seed, uint64_t draw, int64_t index, int64_t crop, int64_t height, int64_t width, bool flip) {
   if (crop < 0 || crop > height || crop > width)
     throw ValueError(msg("crop_flip: crop ", crop, " does not fit ", height, "x", width, " samples"));
-  const kern::Philox4 r = philox(seed, kAugTag, draw, static_cast<uint64_t>(index));
+  const Philox4 r = keyed_block(seed, kAugTag, draw, static_cast<uint64_t>(index));
   CropFlip a;
   if (crop > 0) {  // the modulo bias is below 2^-16 for any sample size the format allows
     a.top = static_cast<int32_t>(r.v[0] % static_cast<uint32_t>(height - crop + 1));
@@ -199,10 +193,10 @@ class Planner {
     Site& s = sites_[site];
     s.order = s.eligible;
     // Fisher-Yates from the Philox stream of (site, epoch).
-    kern::Philox4 block{};
+    Philox4 block{};
     for (size_t i = s.order.size(); i-- > 1;) {
       const size_t k = s.order.size() - 1 - i;
-      if (k % 4 == 0) block = philox(o_.seed, kShuffleTag, k / 4, (static_cast<uint64_t>(site) << 32) | (s.epoch & 0xffffffffu));
+      if (k % 4 == 0) block = keyed_block(o_.seed, kShuffleTag, k / 4, (static_cast<uint64_t>(site) << 32) | (s.epoch & 0xffffffffu));
       std::swap(s.order[i], s.order[block.v[k % 4] % (i + 1)]);
     }
     ++s.epoch;

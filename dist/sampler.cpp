@@ -3,19 +3,13 @@
 #include "dist/sampler.h"
 #include <algorithm>
 #include "engine/io/checkpoint_state.h"
-#include "kernels/common/philox.h"
+#include "engine/rng.h"
 
 namespace asyndgan::dist {
 
 namespace {
 
 constexpr uint64_t kShuffleTag = 0x63656e7472616c21ull;  // distinct from the sites' key stream
-
-kern::Philox4 philox(uint64_t seed, uint64_t a, uint64_t b) {
-  return kern::philox4x32_10(kern::Philox4{{static_cast<uint32_t>(a), static_cast<uint32_t>(a >> 32),
-                                            static_cast<uint32_t>(b), static_cast<uint32_t>(b >> 32)}},
-                             kern::philox_key(seed ^ kShuffleTag));
-}
 
 }  // namespace
 
@@ -39,10 +33,10 @@ void Sampler::start_epoch(size_t site) {
   SiteState& s = sites_[site];
   s.order.resize(static_cast<size_t>(s.size));
   for (int64_t i = 0; i < s.size; ++i) s.order[static_cast<size_t>(i)] = i;
-  kern::Philox4 block{};
+  Philox4 block{};
   for (size_t i = s.order.size(); i-- > 1;) {  // Fisher-Yates from the Philox stream of (site, epoch)
     const size_t k = s.order.size() - 1 - i;
-    if (k % 4 == 0) block = philox(seed_, k / 4, (static_cast<uint64_t>(site) << 32) | (static_cast<uint64_t>(s.epoch) & 0xffffffffu));
+    if (k % 4 == 0) block = keyed_block(seed_, kShuffleTag, k / 4, (static_cast<uint64_t>(site) << 32) | (static_cast<uint64_t>(s.epoch) & 0xffffffffu));
     std::swap(s.order[i], s.order[block.v[k % 4] % (i + 1)]);
   }
   ++s.epoch;

@@ -44,7 +44,7 @@ bool has(const std::string& s, const std::string& part) { return s.find(part) !=
 
 }  // namespace
 
-TEST_CASE("numerics: parse_numerics takes fp32 and bf16 and carries the switches; any other precision name is "
+TEST_CASE("numerics: parse_numerics takes fp32 and bf16 and carries the switches, and any other precision name is "
           "refused naming train.precision and the choices") {
   const Numerics fp32 = parse_numerics({"fp32", true, true, false}, Device::cpu());
   CHECK(fp32.precision == Precision::fp32);
@@ -70,7 +70,7 @@ TEST_CASE("numerics: bf16 on the CPU is refused naming train.precision, the devi
   CHECK_MESSAGE(has(m, "set train.device = \"cuda\" or train.precision = \"fp32\""), m);
 }
 
-TEST_CASE("numerics: from_environment reads the four variables; unset or empty keeps the defaults, a bad size is "
+TEST_CASE("numerics: from_environment reads the four variables: unset or empty keeps the defaults, a bad size is "
           "an error naming its variable") {
   {
     EnvVar a("ASYNDGAN_ALLOW_TF32", std::nullopt), d("ASYNDGAN_CUDNN_DETERMINISTIC", ""),
@@ -103,7 +103,7 @@ TEST_CASE("numerics: from_environment reads the four variables; unset or empty k
 }
 
 TEST_CASE("numerics: set_numerics and NumericsScope change the engine's current settings and the readers the CUDA "
-          "code calls; the scope puts the previous ones back") {
+          "code calls, and the scope puts the previous ones back") {
   const Numerics before = numerics();
   Numerics n = before;
   n.allow_tf32 = !before.allow_tf32;
