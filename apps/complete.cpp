@@ -9,7 +9,7 @@
 #include "apps/synth_inputs.h"
 #include "data/dataset.h"
 #include "data/nifti.h"
-#include "engine/error.h"
+#include "base/error.h"
 
 namespace asyndgan::app {
 namespace fs = std::filesystem;

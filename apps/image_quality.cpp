@@ -2,7 +2,7 @@
 #include "apps/image_quality.h"
 #include <algorithm>
 #include <cstdio>
-#include "engine/error.h"
+#include "base/error.h"
 #include "models/image_metrics.h"
 
 namespace asyndgan::app {

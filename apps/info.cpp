@@ -3,7 +3,7 @@
 #include <cstdio>
 #include "apps/build_info.h"
 #include "apps/commands.h"
-#include "engine/cuda_runtime.h"
+#include "base/cuda_runtime.h"
 #include "engine/device.h"
 
 namespace asyndgan::app {

@@ -5,7 +5,7 @@
 #include "data/nifti.h"
 #include "data/preprocess.h"
 #include "engine/autograd.h"
-#include "engine/error.h"
+#include "base/error.h"
 #include "engine/io/json.h"
 
 namespace asyndgan::app {

@@ -10,7 +10,7 @@
 #include "apps/cli_options.h"
 #include "apps/commands.h"
 #include "data/phantom.h"
-#include "engine/error.h"
+#include "base/error.h"
 #include "engine/io/text.h"
 
 namespace asyndgan::app {

@@ -8,7 +8,7 @@
 #include "data/brats_sites.h"
 #include "data/dataset.h"
 #include "data/prepare.h"
-#include "engine/error.h"
+#include "base/error.h"
 
 namespace asyndgan::app {
 namespace {

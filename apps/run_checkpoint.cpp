@@ -2,7 +2,7 @@
 #include "apps/run_checkpoint.h"
 #include <cstdio>
 #include <filesystem>
-#include "engine/error.h"
+#include "base/error.h"
 #include "engine/io/checkpoint_state.h"
 #include "engine/io/text.h"
 #include "apps/io/toml.h"

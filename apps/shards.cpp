@@ -12,7 +12,7 @@
 #include "apps/commands.h"
 #include "data/loader.h"
 #include "data/shard.h"
-#include "engine/error.h"
+#include "base/error.h"
 
 namespace asyndgan::app {
 namespace {

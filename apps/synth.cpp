@@ -17,7 +17,7 @@
 #include "apps/train_outputs.h"
 #include "data/nifti.h"
 #include "data/shard.h"
-#include "engine/error.h"
+#include "base/error.h"
 #include "engine/io/file_io.h"
 #include "engine/io/text.h"
 

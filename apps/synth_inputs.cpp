@@ -5,7 +5,7 @@
 #include <fstream>
 #include <sstream>
 #include "data/nifti.h"
-#include "engine/error.h"
+#include "base/error.h"
 
 namespace asyndgan::app {
 namespace fs = std::filesystem;

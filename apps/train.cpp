@@ -14,11 +14,11 @@
 #include "apps/train_config.h"
 #include "apps/train_outputs.h"
 #include "dist/simulation.h"
-#include "engine/cuda_runtime.h"
-#include "engine/error.h"
+#include "base/cuda_runtime.h"
+#include "base/error.h"
 #include "engine/io/checkpoint_state.h"
 #include "engine/io/file_io.h"
-#include "engine/math_mode.h"
+#include "engine/numerics.h"
 #include "engine/optim/schedule.h"
 
 namespace asyndgan::app {
@@ -146,9 +146,7 @@ int run_train(const TrainArgs& args) {
   fs::create_directories(out);
   write_text_atomically((fs::path(out) / "config.toml").string(), p.meta.config_toml);
 
-  math::set_allow_tf32(cfg.allow_tf32);
-  math::set_conv_deterministic(cfg.deterministic);
-  math::set_cpu_winograd(cfg.winograd);
+  set_numerics(cfg.options.numerics);
   dist::Simulation sim(p.spec);
   if (resume) sim.load(resume_ckpt);
   const Schedule sched = schedule(cfg, sim);

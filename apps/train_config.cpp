@@ -4,8 +4,9 @@
 #include <algorithm>
 #include <cmath>
 #include "engine/device.h"
-#include "engine/error.h"
+#include "base/error.h"
 #include "engine/nn/init.h"
+#include "engine/numerics.h"
 #include "engine/rng.h"
 #include "models/gan_loss.h"
 
@@ -58,7 +59,7 @@ const std::vector<Key>& schema() {
       {"train.weighting", Type::string, "size", {"size", "equal"}},
       {"train.seed", Type::integer, 0, {}, 0},
       {"train.device", Type::string, "cpu"},
-      {"train.precision", Type::string, "fp32", {"fp32", "bf16"}},
+      {"train.precision", Type::string, "fp32"},  // its names are parse_numerics's to check
       {"train.tf32", Type::boolean, false},
       {"train.deterministic", Type::boolean, false},
       {"train.winograd", Type::boolean, true},
@@ -222,14 +223,14 @@ TrainConfig resolve_train_config(const TomlConfig& toml) {
   } catch (const Error& err) {
     fail(*r.find("train.device"), msg("names no usable device: ", err.what()));
   }
-  o.precision = str(r, "train.precision") == "bf16" ? dist::Precision::bf16 : dist::Precision::fp32;
-  cfg.allow_tf32 = boolean(r, "train.tf32");
-  cfg.deterministic = boolean(r, "train.deterministic");
-  cfg.winograd = boolean(r, "train.winograd");
+  try {
+    o.numerics = parse_numerics({str(r, "train.precision"), boolean(r, "train.tf32"), boolean(r, "train.deterministic"),
+                                 boolean(r, "train.winograd")},
+                                o.device);
+  } catch (const ValueError& err) {  // its errors are about train.precision: say where that was set
+    throw ValueError(msg("config: ", r.find("train.precision")->origin, ": ", err.what()));
+  }
   o.cuda_graphs = boolean(r, "train.cuda_graphs");
-  if (o.precision == dist::Precision::bf16 && !o.device.is_cuda())
-    fail(*r.find("train.precision"), msg("= \"bf16\" needs a CUDA device, but the run's device is ", o.device.str(),
-                                         ": set train.device = \"cuda\" or train.precision = \"fp32\""));
 
   cfg.schedule_epochs = str(r, "schedule.unit") == "epochs";
   cfg.constant = integer(r, "schedule.constant");

@@ -18,10 +18,7 @@ struct TrainConfig {
   models::GeneratorConfig generator;          // in/out channels come from the shards
   models::DiscriminatorConfig discriminator;  // in_channels likewise
   bool init_normal = true;                    // model.init = "normal": pix2pix's N(0, 0.02)
-  dist::TrainOptions options;
-  bool allow_tf32 = false;     // train.tf32: TF32 tensor cores for f32 GPU convolutions and GEMMs
-  bool deterministic = false;  // train.deterministic: deterministic cuDNN algorithms only
-  bool winograd = true;        // train.winograd: Winograd for the CPU's f32 stride-1 3x3 / 4x4 convolutions
+  dist::TrainOptions options;  // train.precision / tf32 / deterministic / winograd: options.numerics
   bool schedule_epochs = false;               // schedule.unit: constant/decay count epochs, not iterations
   int64_t constant = 0, decay = 0;            // pix2pix's n_epochs / n_epochs_decay in that unit
   std::string out_dir;

@@ -5,7 +5,7 @@
 #include <cstdio>
 #include <filesystem>
 #include "engine/autograd.h"
-#include "engine/error.h"
+#include "base/error.h"
 #include "apps/io/grid.h"
 #include "apps/io/png.h"
 

@@ -20,7 +20,7 @@
 #include "engine/optim/adam.h"
 #include "kernels/cuda/conv.cuh"
 #include "kernels/cuda/gemm.cuh"
-#include "engine/math_mode.h"
+#include "engine/numerics.h"
 #include "models/factory.h"
 #include "tests/engine/op_test_util.h"
 
@@ -86,7 +86,9 @@ void copy_bandwidth() {
 
 // C = A B against a host double-precision product on a small odd-sized problem, then the rate at n^3.
 void gemm_rate(DType dt, bool tf32, int64_t n) {
-  math::set_allow_tf32(tf32);
+  Numerics tf32_numerics = numerics();
+  tf32_numerics.allow_tf32 = tf32;
+  const NumericsScope scope(tf32_numerics);
   const std::string label = std::string(dtype_name(dt)) + (dt == DType::f32 ? (tf32 ? " (TF32)" : " (no TF32)") : "");
   {
     const int64_t m = 129, k = 257, p = 95;
@@ -107,7 +109,6 @@ void gemm_rate(DType dt, bool tf32, int64_t n) {
       std::printf("GEMM %s: INVALID, relative error %.2e against the host product\n", label.c_str(), err);
       json_line(msg("\"bench\":\"gemm\",\"dtype\":\"", dtype_name(dt), "\",\"tf32\":", tf32 ? "true" : "false",
                     ",\"valid\":false,\"max_rel_err\":", err));
-      math::set_allow_tf32(false);
       return;
     }
   }
@@ -121,7 +122,6 @@ void gemm_rate(DType dt, bool tf32, int64_t n) {
   std::printf("GEMM %-14s %lld^3 (random data): %.1f TFLOP/s (%.3f ms)\n", label.c_str(), static_cast<long long>(n), tflops, ms);
   json_line(msg("\"bench\":\"gemm\",\"dtype\":\"", dt == DType::f32 && tf32 ? "tf32" : dtype_name(dt), "\",\"n\":", n,
                 ",\"ms\":", ms, ",\"tflops\":", tflops, ",\"valid\":true"));
-  math::set_allow_tf32(false);
 }
 
 // Instance norm + LeakyReLU(0.2) (the PatchGAN's and the U-Net encoder's pattern), fused forward and backward.

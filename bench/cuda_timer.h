@@ -6,7 +6,7 @@
 #include <stdexcept>
 #include <string>
 #include <vector>
-#include "engine/cuda_runtime.h"
+#include "base/cuda_runtime.h"
 
 namespace asyndgan::bench {
 

@@ -17,7 +17,7 @@
 #include <unistd.h>
 #include "bench/step_flops.h"
 #include "bench/step_setup.h"
-#include "engine/cuda_runtime.h"
+#include "base/cuda_runtime.h"
 #include "engine/io/json.h"
 
 using namespace asyndgan;
@@ -107,7 +107,7 @@ int run(int argc, char** argv) {
   for (int64_t sites : site_counts) {
     dist::SimulationSpec spec = bench::make_spec({shards.begin(), shards.begin() + sites}, size, batch, kNorm);
     spec.options.device = Device::cuda(0);
-    spec.options.precision = precision == "bf16" ? dist::Precision::bf16 : dist::Precision::fp32;
+    spec.options.numerics.precision = precision == "bf16" ? Precision::bf16 : Precision::fp32;
     dist::Simulation sim(std::move(spec));
     for (int64_t i = 0; i < warmup; ++i) sim.step();
     cuda_rt::synchronize(0);

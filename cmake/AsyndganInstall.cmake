@@ -2,11 +2,11 @@
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
-install(TARGETS asyndgan_engine EXPORT asyndganTargets
+install(TARGETS asyndgan_base asyndgan_kernels asyndgan_engine EXPORT asyndganTargets
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
   INCLUDES DESTINATION include/asyndgan)
 # engine/io/json.h is left out: it is nlohmann's, which the installed package does not bring along.
-foreach(dir engine kernels)
+foreach(dir base kernels engine)
   install(DIRECTORY ${PROJECT_SOURCE_DIR}/${dir}/ DESTINATION include/asyndgan/${dir}
     FILES_MATCHING PATTERN "*.h" PATTERN "*.cuh" REGEX "/engine/io/json\\.h$" EXCLUDE)
 endforeach()

@@ -8,7 +8,7 @@
 #include "data/brats_sites.h"
 #include "data/dataset.h"
 #include "data/nifti.h"
-#include "engine/error.h"
+#include "base/error.h"
 
 namespace asyndgan::data {
 

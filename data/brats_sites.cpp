@@ -4,7 +4,7 @@
 #include <cctype>
 #include <vector>
 #include "data/csv.h"
-#include "engine/error.h"
+#include "base/error.h"
 
 namespace asyndgan::data {
 

@@ -3,7 +3,7 @@
 #include <cctype>
 #include <fstream>
 #include <sstream>
-#include "engine/error.h"
+#include "base/error.h"
 
 namespace asyndgan::data {
 

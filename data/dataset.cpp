@@ -5,7 +5,7 @@
 #include <filesystem>
 #include <set>
 #include "data/csv.h"
-#include "engine/error.h"
+#include "base/error.h"
 #include "engine/io/text.h"
 
 namespace asyndgan::data {

@@ -13,28 +13,23 @@
 #ifdef _OPENMP
 #include <omp.h>
 #endif
-#include "engine/error.h"
-#include "kernels/common/philox.h"
+#include "base/error.h"
+#include "engine/rng.h"
 
 namespace asyndgan::data {
 
 namespace {
 
-// Distinct keys for the two uses of the seed, so shuffles and augmentations are independent streams.
+// Distinct keys for the two uses of the seed, so shuffles and augmentations are independent streams (and of the
+// central node's shuffle, dist/sampler.cpp).
 constexpr uint64_t kAugTag = 0x6175676d656e7421ull, kShuffleTag = 0x73687566666c6521ull;
-
-kern::Philox4 philox(uint64_t seed, uint64_t tag, uint64_t a, uint64_t b) {
-  return kern::philox4x32_10(kern::Philox4{{static_cast<uint32_t>(a), static_cast<uint32_t>(a >> 32),
-                                            static_cast<uint32_t>(b), static_cast<uint32_t>(b >> 32)}},
-                             kern::philox_key(seed ^ tag));
-}
 
 }  // namespace
 
 CropFlip crop_flip(uint64_t seed, uint64_t draw, int64_t index, int64_t crop, int64_t height, int64_t width, bool flip) {
   if (crop < 0 || crop > height || crop > width)
     throw ValueError(msg("crop_flip: crop ", crop, " does not fit ", height, "x", width, " samples"));
-  const kern::Philox4 r = philox(seed, kAugTag, draw, static_cast<uint64_t>(index));
+  const Philox4 r = keyed_block(seed, kAugTag, draw, static_cast<uint64_t>(index));
   CropFlip a;
   if (crop > 0) {  // the modulo bias is below 2^-16 for any sample size the format allows
     a.top = static_cast<int32_t>(r.v[0] % static_cast<uint32_t>(height - crop + 1));
@@ -150,70 +145,38 @@ struct Plan {
   std::vector<CropFlip> aug;
 };
 
-// Decides every batch in order. Each site has its own epochs: a Philox permutation of its eligible samples
-// per (site, epoch); a batch that reaches the end of one continues in the next.
+// Decides every batch in order: the site from the schedule, its samples from the site's epochs (a batch that
+// reaches the end of one continues in the next), each sample's crop and flip from its draw number.
 class Planner {
  public:
   Planner(std::vector<std::vector<int64_t>> eligible, const LoaderOptions& o, int64_t height, int64_t width)
-      : sites_(eligible.size()), o_(o), height_(height), width_(width) {
-    for (size_t s = 0; s < sites_.size(); ++s) sites_[s].eligible = std::move(eligible[s]);
-    for (const auto& s : sites_) total_ += static_cast<int64_t>(s.eligible.size());
+      : schedule_(o.sampling, sizes(eligible)), o_(o), height_(height), width_(width) {
+    for (size_t s = 0; s < eligible.size(); ++s) sites_.emplace_back(std::move(eligible[s]), o.seed, kShuffleTag, s);
   }
 
   Plan next() {
     Plan p;
-    p.site = pick_site();
-    Site& s = sites_[p.site];
+    p.site = schedule_.next();
     for (int64_t j = 0; j < o_.batch_per_site; ++j) {
-      if (s.pos == s.order.size()) start_epoch(p.site);
-      const int64_t index = s.order[s.pos++];
+      const int64_t index = sites_[p.site].next();
       p.indices.push_back(index);
       p.aug.push_back(crop_flip(o_.seed, draws_++, index, o_.crop, height_, width_, o_.flip));
     }
-    ++steps_;
     return p;
   }
 
  private:
-  struct Site {
-    std::vector<int64_t> eligible, order;
-    size_t pos = 0;
-    uint64_t epoch = 0;
-    int64_t credit = 0;  // smooth weighted round-robin state for uniform sampling
-  };
-
-  size_t pick_site() {
-    if (o_.sampling == Sampling::balance) return static_cast<size_t>(steps_ % sites_.size());
-    // Every site gains its size, the richest is chosen and pays the total: over any run of `total_`
-    // batches each site gets exactly its share, spread out rather than in runs.
-    size_t best = 0;
-    for (size_t s = 0; s < sites_.size(); ++s) {
-      sites_[s].credit += static_cast<int64_t>(sites_[s].eligible.size());
-      if (sites_[s].credit > sites_[best].credit) best = s;
-    }
-    sites_[best].credit -= total_;
-    return best;
+  static std::vector<int64_t> sizes(const std::vector<std::vector<int64_t>>& eligible) {
+    std::vector<int64_t> n;
+    for (const auto& e : eligible) n.push_back(static_cast<int64_t>(e.size()));
+    return n;
   }
 
-  void start_epoch(size_t site) {
-    Site& s = sites_[site];
-    s.order = s.eligible;
-    // Fisher-Yates from the Philox stream of (site, epoch).
-    kern::Philox4 block{};
-    for (size_t i = s.order.size(); i-- > 1;) {
-      const size_t k = s.order.size() - 1 - i;
-      if (k % 4 == 0) block = philox(o_.seed, kShuffleTag, k / 4, (static_cast<uint64_t>(site) << 32) | (s.epoch & 0xffffffffu));
-      std::swap(s.order[i], s.order[block.v[k % 4] % (i + 1)]);
-    }
-    ++s.epoch;
-    s.pos = 0;
-  }
-
-  std::vector<Site> sites_;
+  std::vector<SiteEpochs> sites_;
+  SiteSchedule schedule_;
   LoaderOptions o_;
   int64_t height_, width_;
-  int64_t total_ = 0;
-  uint64_t steps_ = 0, draws_ = 0;
+  uint64_t draws_ = 0;
 };
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <vector>
+#include "data/sampler.h"
 #include "data/shard.h"
 #include "engine/tensor.h"
 
@@ -38,11 +39,6 @@ struct Batch {
 // (indices, aug, crop). `threads` OpenMP threads decode (0: the OpenMP default).
 Batch make_batch(const Shard& shard, const std::vector<int64_t>& indices, const std::vector<CropFlip>& aug,
                  int64_t crop = 0, int threads = 0);
-
-enum class Sampling {
-  balance,  // batches cycle through the sites in order, one per site per step; small sites repeat sooner
-  uniform,  // sites are visited in proportion to their sample counts (smooth weighted round-robin)
-};
 
 struct LoaderOptions {
   int64_t batch_per_site = 1;

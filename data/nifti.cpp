@@ -2,14 +2,11 @@
 // and sform math); the voxel bytes go through zlib here, checked at every step, because nifticlib silently
 // zeroes NaN/Inf floats on read and, in Debian's 3.0.1, writes a NIfTI-2 .nii as a broken two-file pair.
 #include "data/nifti.h"
-#include <fcntl.h>
 #include <nifti2_io.h>
 #include <sys/stat.h>
-#include <unistd.h>
 #include <zlib.h>
 #include <algorithm>
 #include <array>
-#include <atomic>
 #include <cctype>
 #include <cerrno>
 #include <cmath>
@@ -19,7 +16,8 @@
 #include <mutex>
 #include <type_traits>
 #include <vector>
-#include "engine/error.h"
+#include "base/error.h"
+#include "engine/io/file_io.h"
 
 namespace asyndgan::data {
 
@@ -536,36 +534,6 @@ RawData make_raw(const std::string& path, const Volume& v, double slope, double 
   return {};
 }
 
-// Removes the temporary file unless it was renamed into place.
-struct TempFile {
-  std::string path;
-  bool keep = false;
-  ~TempFile() {
-    if (!keep) std::remove(path.c_str());
-  }
-};
-
-std::string temp_name(const std::string& path, const char* ext) {
-  static std::atomic<uint64_t> counter{0};
-  const size_t slash = path.find_last_of('/');
-  const std::string dir = slash == std::string::npos ? "" : path.substr(0, slash + 1);
-  std::string base = path.substr(dir.size());
-  base = base.substr(0, base.size() - std::strlen(ext));
-  // The reader insists that gzip data be named .gz, so the temporary keeps the destination's suffix.
-  return msg(dir, ".", base, ".tmp", ::getpid(), "_", counter++, ext);
-}
-
-void sync_file(const std::string& path, bool directory) {
-  const int fd = ::open(path.c_str(), directory ? O_RDONLY | O_DIRECTORY : O_RDONLY);
-  if (fd < 0) {
-    if (directory) return;  // the data is written; only the rename's durability is weaker
-    throw IOError(msg(path, ": cannot reopen to sync (", errno_text(), ")"));
-  }
-  const int rc = ::fsync(fd);
-  ::close(fd);
-  if (rc != 0 && !directory) throw IOError(msg(path, ": fsync failed (", errno_text(), ")"));
-}
-
 // The header as nifticlib builds it from an image description: sform = the affine, the quaternion fields
 // from nifti_dmat44_to_quatern so the qform reproduces it, both with code 1 (scanner).
 std::vector<unsigned char> build_header(const std::string& path, const Volume& v, const NiftiWriteOptions& opt,
@@ -683,13 +651,10 @@ void write_nifti(const std::string& path, const Volume& v, const NiftiWriteOptio
   const double inter = opt.version == 1 ? double(float(opt.scl_inter)) : opt.scl_inter;
   RawData raw = make_raw(path, v, slope, inter, opt.dtype);
 
-  const std::string tmp_path = temp_name(path, ext);
-  const int fd = ::open(tmp_path.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0644);  // claims the name
-  if (fd < 0) throw IOError(msg(path, ": cannot create the temporary file '", tmp_path, "' (", errno_text(), ")"));
-  ::close(fd);
-  TempFile tmp{tmp_path};
-  write_file(path, tmp.path, ends_with(path, ".gz"), build_header(path, v, opt, slope, inter), raw.bytes);
-  if (nifti_testing::after_temp_written) nifti_testing::after_temp_written(tmp.path);
+  // zlib writes by name, so the temporary is the atomic writer's named one, hidden beside `path` with its suffix.
+  AtomicFileWriter out(path, AtomicFileWriter::ByName{ext});
+  write_file(path, out.temp_path(), ends_with(path, ".gz"), build_header(path, v, opt, slope, inter), raw.bytes);
+  if (nifti_testing::after_temp_written) nifti_testing::after_temp_written(out.temp_path());
 
   const auto failed = [&](const std::string& why) {
     throw IOError(msg(path, ": verification after writing failed: ", why,
@@ -697,7 +662,7 @@ void write_nifti(const std::string& path, const Volume& v, const NiftiWriteOptio
   };
   Loaded back;
   try {
-    back = load(tmp.path);
+    back = load(out.temp_path());
   } catch (const Error& e) {
     failed(e.what());
   }
@@ -709,12 +674,7 @@ void write_nifti(const std::string& path, const Volume& v, const NiftiWriteOptio
   if (!close_to(back.volume.affine, v.affine, tol)) failed("the sform differs from the affine");
   if (!close_to(back.qform, v.affine, qform_tolerance(opt.version))) failed("the qform differs from the affine");
 
-  sync_file(tmp.path, false);
-  if (std::rename(tmp.path.c_str(), path.c_str()) != 0)
-    throw IOError(msg(path, ": cannot rename '", tmp.path, "' over it (", errno_text(), ")"));
-  tmp.keep = true;
-  const size_t slash = path.find_last_of('/');
-  sync_file(slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash), true);
+  out.commit();
 }
 
 }  // namespace asyndgan::data

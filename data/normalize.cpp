@@ -3,7 +3,7 @@
 #include <cmath>
 #include <map>
 #include "data/preprocess.h"
-#include "engine/error.h"
+#include "base/error.h"
 
 namespace asyndgan::data {
 

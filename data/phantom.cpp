@@ -5,7 +5,7 @@
 #include <exception>
 #include <filesystem>
 #include "data/nifti.h"
-#include "engine/error.h"
+#include "base/error.h"
 #include "engine/io/file_io.h"
 
 namespace asyndgan::data {

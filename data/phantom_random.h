@@ -5,16 +5,16 @@
 #include <cmath>
 #include <cstdint>
 #include <vector>
-#include "kernels/common/philox.h"
+#include "engine/rng.h"
 
 namespace asyndgan::data::phantom_detail {
 
 enum class Purpose : uint32_t { shape = 1, brain_noise, fold_noise, fold_depth, tumor, tumor_noise, scanner, bias, rician };
 
 // The key of stream (purpose, a, b) under `seed`: one Philox block of the seed's key hashes the name.
-inline kern::PhiloxKey stream_key(uint64_t seed, Purpose p, uint32_t a, uint32_t b) {
-  kern::Philox4 h = kern::philox4x32_10(kern::Philox4{{static_cast<uint32_t>(p), a, b, 0x5eed1234u}},
-                                        kern::philox_key(seed));
+inline PhiloxKey stream_key(uint64_t seed, Purpose p, uint32_t a, uint32_t b) {
+  const Philox4 h = keyed_block(seed, 0, static_cast<uint64_t>(p) | static_cast<uint64_t>(a) << 32,
+                                b | uint64_t{0x5eed1234u} << 32);
   return {h.v[0] ^ h.v[2], h.v[1] ^ h.v[3]};
 }
 
@@ -22,23 +22,23 @@ inline kern::PhiloxKey stream_key(uint64_t seed, Purpose p, uint32_t a, uint32_t
 class Stream {
  public:
   Stream(uint64_t seed, Purpose p, uint32_t a = 0, uint32_t b = 0) : key_(stream_key(seed, p, a, b)) {}
-  kern::PhiloxKey key() const { return key_; }
+  PhiloxKey key() const { return key_; }
   uint32_t next_word() {
     if (word_ == 4) {
-      cur_ = kern::philox_block(key_, block_++);
+      cur_ = philox_block(key_, block_++);
       word_ = 0;
     }
     return cur_.v[word_++];
   }
-  double uniform() { return kern::uniform01(next_word()); }              // [0, 1)
+  double uniform() { return uniform01(next_word()); }              // [0, 1)
   double uniform(double lo, double hi) { return lo + (hi - lo) * uniform(); }
   double symmetric() { return uniform(-1.0, 1.0); }
 
  private:
-  kern::PhiloxKey key_;
+  PhiloxKey key_;
   uint64_t block_ = 0;
   int word_ = 4;
-  kern::Philox4 cur_{};
+  Philox4 cur_{};
 };
 
 // The quintic fade 6t^5 - 15t^4 + 10t^3 both noises blend with, and its derivative.
@@ -49,11 +49,11 @@ inline float dfade(float t) { return 30.0f * t * t * (t - 1.0f) * (t - 1.0f); }
 // blended with a quintic fade, so it is smooth (C2) with features about 2 * extent / cells wide.
 class SmoothNoise {
  public:
-  SmoothNoise(kern::PhiloxKey key, int cells, double extent = 1.25)
+  SmoothNoise(PhiloxKey key, int cells, double extent = 1.25)
       : n_(cells + 2), scale_(cells / (2.0 * extent)), extent_(extent) {
     values_.resize(static_cast<size_t>(n_) * n_ * n_);
     for (size_t i = 0; i < values_.size(); ++i)
-      values_[i] = 2.0f * kern::uniform01(kern::philox_word(key, 0, i)) - 1.0f;
+      values_[i] = 2.0f * uniform01(philox_word(key, 0, i)) - 1.0f;
   }
   // Coordinates outside [-extent, extent] are clamped to it.
   float operator()(double x, double y, double z) const {
@@ -117,12 +117,12 @@ class SmoothNoise {
 // is smooth and isotropic (value noise's is blocky), which is what the cortical folds follow.
 class GradientNoise {
  public:
-  GradientNoise(kern::PhiloxKey key, int cells, double extent = 1.25)
+  GradientNoise(PhiloxKey key, int cells, double extent = 1.25)
       : n_(cells + 2), scale_(cells / (2.0 * extent)), extent_(extent) {
     grads_.resize(3 * static_cast<size_t>(n_) * n_ * n_);
     for (size_t i = 0; i < grads_.size() / 3; ++i) {
-      kern::Philox4 b = kern::philox_block(key, i);
-      const double z = 2.0 * kern::uniform01(b.v[0]) - 1.0, phi = 6.283185307179586 * kern::uniform01(b.v[1]);
+      Philox4 b = philox_block(key, i);
+      const double z = 2.0 * uniform01(b.v[0]) - 1.0, phi = 6.283185307179586 * uniform01(b.v[1]);
       const double r = std::sqrt(std::max(0.0, 1.0 - z * z));
       grads_[3 * i] = static_cast<float>(r * std::cos(phi));
       grads_[3 * i + 1] = static_cast<float>(r * std::sin(phi));

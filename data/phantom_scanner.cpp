@@ -4,7 +4,7 @@
 #include <cmath>
 #include "data/phantom.h"
 #include "data/phantom_random.h"
-#include "engine/error.h"
+#include "base/error.h"
 
 namespace asyndgan::data {
 
@@ -149,7 +149,7 @@ Volume phantom_image(const PhantomOptions& opt, int site, int subject, int modal
   // The coil's bias field depends on the position in the field of view, not on the head: fixed per site.
   const SmoothNoise bias(stream_key(opt.seed, Purpose::bias, static_cast<uint32_t>(site), static_cast<uint32_t>(modality)),
                          2, 1.0);
-  const kern::PhiloxKey noise_key =
+  const PhiloxKey noise_key =
       stream_key(opt.seed, Purpose::rician, static_cast<uint32_t>(site), static_cast<uint32_t>(4 * subject + modality));
   const float amp = static_cast<float>(sc.bias_amplitude), sigma = static_cast<float>(sc.noise_sigma);
   const GammaCurve curve(static_cast<float>(sc.gamma), static_cast<float>(sc.gain[modality]));
@@ -160,7 +160,7 @@ Volume phantom_image(const PhantomOptions& opt, int site, int subject, int modal
     for (int64_t y = 0; y < ny; ++y) {
       const int64_t row = nx * (y + ny * z);
       uint64_t have = ~uint64_t{0};
-      kern::Philox4 block{};
+      Philox4 block{};
       for (int64_t x = 0; x < nx; ++x) {
         const int64_t i = row + x;
         float& v = img[static_cast<size_t>(i)];
@@ -171,11 +171,11 @@ Volume phantom_image(const PhantomOptions& opt, int site, int subject, int modal
         const float field = std::exp(amp * bias(fov(x, nx), fov(y, ny), fov(z, nz)));
         // Rician: the magnitude of the signal plus complex Gaussian noise, one Philox block per voxel pair.
         const uint64_t b = static_cast<uint64_t>(i) >> 1;
-        if (b != have) block = kern::philox_block(noise_key, have = b);
+        if (b != have) block = philox_block(noise_key, have = b);
         const int p = static_cast<int>(i & 1);
         const float u1 = (static_cast<float>(block.v[2 * p] >> 8) + 1.0f) * (1.0f / 16777216.0f);  // (0, 1]
         const float radius = sigma * std::sqrt(-2.0f * std::log(u1)),
-                    theta = 6.2831853f * kern::uniform01(block.v[2 * p + 1]);
+                    theta = 6.2831853f * uniform01(block.v[2 * p + 1]);
         const float re = v * field + radius * std::cos(theta), im = radius * std::sin(theta);
         const float mag = std::sqrt(re * re + im * im);
         // Inside the head every voxel stays >= 1, so "any modality > 0" finds the head after noise.

@@ -12,7 +12,7 @@
 #include <thread>
 #include <tuple>
 #include "data/preprocess.h"
-#include "engine/error.h"
+#include "base/error.h"
 #include "engine/io/file_io.h"
 #include "engine/io/json.h"
 #ifdef _OPENMP

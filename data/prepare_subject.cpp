@@ -3,7 +3,7 @@
 #include "data/nifti.h"
 #include "data/prepare.h"
 #include "data/preprocess.h"
-#include "engine/error.h"
+#include "base/error.h"
 
 namespace asyndgan::data {
 

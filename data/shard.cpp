@@ -22,7 +22,7 @@
 #if defined(__F16C__)
 #include <immintrin.h>
 #endif
-#include "engine/error.h"
+#include "base/error.h"
 #include "engine/io/checksum.h"
 #include "engine/io/file_io.h"
 #include "kernels/common/half.h"

@@ -2,9 +2,9 @@
 #include <algorithm>
 #include <cmath>
 #include "data/preprocess.h"
-#include "engine/error.h"
+#include "base/error.h"
 #include "engine/io/checksum.h"
-#include "kernels/common/philox.h"
+#include "engine/rng.h"
 
 namespace asyndgan::data {
 
@@ -13,7 +13,7 @@ uint32_t subject_random(uint64_t seed, const std::string& subject, uint32_t stre
   // itself, not on its position in the dataset.
   const uint64_t first = (static_cast<uint64_t>(crc32(subject.data(), subject.size())) << 32) |
                          (static_cast<uint64_t>(stream & 0xFF) << 24);
-  return kern::philox_word(kern::philox_key(seed), first, i);
+  return philox_word(philox_key(seed), first, i);
 }
 
 std::vector<int> select_slices(const std::vector<uint8_t>& labels, const std::vector<uint8_t>& brain,

@@ -1,6 +1,6 @@
 // Volume construction helpers.
 #include "data/volume.h"
-#include "engine/error.h"
+#include "base/error.h"
 
 namespace asyndgan::data {
 

@@ -5,6 +5,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include "base/numerics.h"
 #include "data/loader.h"
 #include "engine/device.h"
 #include "engine/nn/module.h"
@@ -12,10 +13,6 @@
 #include "models/gan_loss.h"
 
 namespace asyndgan::dist {
-
-// fp32: everything in f32 (TF32 off unless allowed); bf16: mixed precision, bf16 activations and convolution
-// math with f32 master weights, Adam state and normalization statistics.
-enum class Precision { fp32, bf16 };
 
 enum class Weighting { size, equal };           // pi_j = n_j / sum(n) over the step's sites / 1 / #sites
 enum class DiscriminatorLayout { per_modality,  // one PatchGAN per modality the site has (condition + it)
@@ -36,7 +33,9 @@ struct TrainOptions {
   DiscriminatorLayout discriminators = DiscriminatorLayout::per_modality;
   uint64_t seed = 0;                       // sampling, augmentation, dropout and each site's opaque keys
   Device device = Device::cpu();           // where G and every D live (resolve_device picks it from config)
-  Precision precision = Precision::fp32;   // bf16 needs a CUDA device
+  // The run's precision and algorithm switches, parsed and checked once (engine/numerics.h parse_numerics: bf16
+  // needs a CUDA device); place_model reads the precision, the program sets the engine's numerics from it.
+  Numerics numerics{};
   // On a CUDA device with balance sampling: the central and site steps are captured once (after one eager
   // step) and replayed as CUDA graphs.
   bool cuda_graphs = true;

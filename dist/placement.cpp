@@ -5,11 +5,8 @@
 namespace asyndgan::dist {
 
 void place_model(nn::Module& net, const TrainOptions& options) {
-  if (options.precision == Precision::bf16 && !options.device.is_cuda())
-    throw ValueError(msg("precision = \"bf16\" needs a CUDA device but the run's device is ", options.device.str(),
-                         ": set device = \"cuda\" or precision = \"fp32\""));
   net.to(options.device);
-  if (options.precision == Precision::bf16) nn::set_compute_dtype(net, DType::bf16);
+  if (options.numerics.precision == Precision::bf16) nn::set_compute_dtype(net, DType::bf16);
 }
 
 bool use_cuda_graphs(const TrainOptions& o) {

@@ -6,7 +6,7 @@
 namespace asyndgan::dist {
 
 // Moves `net` to options.device and, for Precision::bf16, makes its convolutions compute in bf16 over the f32
-// master weights. bf16 on a CPU device is a ValueError naming the config key (the CPU kernels are f32/f64).
+// master weights. The options' numerics are already checked against the device (parse_numerics).
 void place_model(nn::Module& net, const TrainOptions& options);
 
 // Whether the run's steps go through CUDA graphs: asked for, on a CUDA device, and with balance sampling, which

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 #include "data/loader.h"
+#include "data/sampler.h"
 #include "engine/io/checkpoint.h"
 
 namespace asyndgan::dist {
@@ -18,8 +19,9 @@ struct Draw {
 class Sampler {
  public:
   // site_sizes: samples uploaded per site (each > 0). Every site walks its samples in a fresh Philox
-  // permutation per epoch of that site, as data::Loader does.
-  //  balance: each step draws batch_per_site samples from every site (small sites repeat sooner);
+  // permutation per epoch of that site (data::SiteEpochs, as data::Loader does, under its own key).
+  // Each step asks data::SiteSchedule num_sites times which site a batch comes from:
+  //  balance: so each step draws batch_per_site samples from every site (small sites repeat sooner);
   //  uniform: each step draws num_sites batches of batch_per_site, each from a site picked in proportion to
   //           its size (smooth weighted round-robin: exact shares over any sum(n) batches); a site picked k
   //           times gets one draw of k * batch_per_site samples, a site not picked sits the step out.
@@ -34,20 +36,12 @@ class Sampler {
   void load(const Checkpoint& ckpt, const std::string& prefix);
 
  private:
-  struct SiteState {
-    int64_t size = 0;
-    std::vector<int64_t> order;
-    int64_t pos = 0, epoch = 0, credit = 0;
-  };
-  void start_epoch(size_t site);
-  size_t pick_uniform();
-
-  std::vector<SiteState> sites_;
-  data::Sampling sampling_;
+  std::vector<data::SiteEpochs> sites_;
+  data::SiteSchedule schedule_;
   int64_t batch_, crop_, height_, width_;
   bool flip_;
   uint64_t seed_;
-  int64_t total_ = 0, steps_ = 0, draws_ = 0;
+  int64_t steps_ = 0, draws_ = 0;
 };
 
 }  // namespace asyndgan::dist

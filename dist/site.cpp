@@ -7,7 +7,7 @@
 #include "dist/placement.h"
 #include "engine/io/checkpoint_state.h"
 #include "engine/ops.h"
-#include "kernels/common/philox.h"
+#include "engine/rng.h"
 
 namespace asyndgan::dist {
 
@@ -17,9 +17,7 @@ constexpr uint64_t kKeyTag = 0x736974656b657921ull;
 
 // A run-unique random key per sample: nothing about the subject or slice order can be read from it.
 uint64_t draw_key(uint64_t seed, int64_t site, uint64_t i) {
-  const kern::Philox4 r = kern::philox4x32_10(
-      kern::Philox4{{static_cast<uint32_t>(i), static_cast<uint32_t>(i >> 32), static_cast<uint32_t>(site), 0u}},
-      kern::philox_key(seed ^ kKeyTag));
+  const Philox4 r = keyed_block(seed, kKeyTag, i, static_cast<uint32_t>(site));
   return (static_cast<uint64_t>(r.v[0]) << 32) | r.v[1];
 }
 

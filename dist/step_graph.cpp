@@ -1,6 +1,6 @@
 // StepGraph: eager warm-up, one capture, replays.
 #include "dist/step_graph.h"
-#include "engine/error.h"
+#include "base/error.h"
 
 namespace asyndgan::dist {
 

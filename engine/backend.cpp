@@ -1,7 +1,7 @@
 // The CUDA kernel table: installed once on first use, and a DeviceError naming the op where CUDA is absent.
 #include "engine/backend.h"
 #include <mutex>
-#include "engine/cuda_runtime.h"
+#include "base/cuda_runtime.h"
 
 namespace asyndgan::backend {
 

@@ -7,7 +7,7 @@
 // the inputs' device, and made every input contiguous unless the entry says "strided" or "rows" (dense past dim 0
 // with any stride along dim 0, engine/rows.h: a channel range of the U-Net's concatenated buffer, which the ops
 // write into and whose gradient they read in place). Entries launch on the
-// device's current stream (engine/cuda_runtime.h) and never synchronize with the host, so a step built from them
+// device's current stream (base/cuda_runtime.h) and never synchronize with the host, so a step built from them
 // can be captured in a CUDA graph; 0-D results (sums, losses) stay on the device. "Assigns" means the output is
 // overwritten; "accumulates" means added to. Supported dtypes: f32, bf16 and f64 for activations and outputs;
 // normalization weights, biases, running and saved statistics are f32 when x is bf16 (mixed precision), else x's.

@@ -4,8 +4,8 @@
 #include <map>
 #include <mutex>
 #include "engine/backend.h"
-#include "engine/cuda_runtime.h"
-#include "engine/error.h"
+#include "base/cuda_runtime.h"
+#include "base/error.h"
 
 namespace asyndgan {
 namespace {

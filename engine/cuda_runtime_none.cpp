@@ -1,8 +1,8 @@
 // CUDA runtime services and kernel table for a build without CUDA: no devices, a clear error on any device
 // request, and an empty kernel table.
 #include "engine/backend.h"
-#include "engine/cuda_runtime.h"
-#include "engine/error.h"
+#include "base/cuda_runtime.h"
+#include "base/error.h"
 
 #if !ASYNDGAN_HAS_CUDA
 namespace asyndgan::cuda_rt {

@@ -3,8 +3,8 @@
 #include "engine/device.h"
 #include <cstdio>
 #include <mutex>
-#include "engine/cuda_runtime.h"
-#include "engine/error.h"
+#include "base/cuda_runtime.h"
+#include "base/error.h"
 
 namespace asyndgan {
 

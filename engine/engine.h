@@ -5,6 +5,7 @@
 #include "engine/io/checkpoint_state.h"
 #include "engine/io/safetensors.h"
 #include "engine/nn/nn.h"
+#include "engine/numerics.h"
 #include "engine/ops.h"
 #include "engine/optim/adam.h"
 #include "engine/optim/schedule.h"

@@ -25,4 +25,22 @@ class Generator {
 Generator& default_generator();  // process-wide; seed it with manual_seed
 void manual_seed(uint64_t seed);
 
+// Philox for code above the engine (the data pipeline, the distributed roles): the kernels' generator under
+// engine names, so those layers include no kernel header.
+using Philox4 = kern::Philox4;
+using PhiloxKey = kern::PhiloxKey;
+using kern::philox_block;  // block n of a key's stream
+using kern::philox_key;    // the key of a 64-bit seed
+using kern::philox_word;   // word i of a draw starting at a block
+using kern::uniform01;     // a word as a uniform in [0, 1), 24 bits
+
+// The block at counter (a, b) (words: a's low and high halves, then b's) of the stream keyed by seed ^ tag: a pure
+// function, so each tag names a stream independent of the others under one seed, and (a, b) index it by two
+// numbers (a draw and a sample, a block and a site's epoch).
+inline Philox4 keyed_block(uint64_t seed, uint64_t tag, uint64_t a, uint64_t b) {
+  return kern::philox4x32_10(Philox4{{static_cast<uint32_t>(a), static_cast<uint32_t>(a >> 32),
+                                      static_cast<uint32_t>(b), static_cast<uint32_t>(b >> 32)}},
+                             philox_key(seed ^ tag));
+}
+
 }  // namespace asyndgan

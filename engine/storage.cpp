@@ -3,8 +3,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <new>
-#include "engine/cuda_runtime.h"
-#include "engine/error.h"
+#include "base/cuda_runtime.h"
+#include "base/error.h"
 
 namespace asyndgan {
 

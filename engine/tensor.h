@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 #include "engine/device.h"
-#include "engine/dtype.h"
-#include "engine/error.h"
+#include "base/dtype.h"
+#include "base/error.h"
 #include "engine/storage.h"
 
 namespace asyndgan {

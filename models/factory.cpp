@@ -1,6 +1,6 @@
 // The network factory: config validation and dispatch to the network classes.
 #include "models/factory.h"
-#include "engine/error.h"
+#include "base/error.h"
 #include "engine/nn/dropout.h"
 #include "models/norm_kind.h"
 #include "models/patch_discriminator.h"

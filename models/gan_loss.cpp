@@ -1,6 +1,6 @@
 // GANLoss over the engine's loss ops.
 #include "models/gan_loss.h"
-#include "engine/error.h"
+#include "base/error.h"
 #include "engine/ops.h"
 
 namespace asyndgan::models {

@@ -5,7 +5,7 @@
 #include <cmath>
 #include <limits>
 #include <vector>
-#include "engine/error.h"
+#include "base/error.h"
 
 namespace asyndgan::models {
 namespace {

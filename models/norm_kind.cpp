@@ -1,6 +1,6 @@
 // Parsing and construction of the norm choice.
 #include "models/norm_kind.h"
-#include "engine/error.h"
+#include "base/error.h"
 #include "engine/nn/norm.h"
 
 namespace asyndgan::models {

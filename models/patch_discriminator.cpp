@@ -1,7 +1,7 @@
 // The PatchGAN discriminator, layer for layer as pix2pix lists it.
 #include "models/patch_discriminator.h"
 #include <algorithm>
-#include "engine/error.h"
+#include "base/error.h"
 #include "engine/nn/activation.h"
 #include "engine/nn/conv.h"
 #include "engine/ops.h"

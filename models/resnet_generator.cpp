@@ -1,6 +1,6 @@
 // The ResNet generator, layer for layer as pix2pix lists it.
 #include "models/resnet_generator.h"
-#include "engine/error.h"
+#include "base/error.h"
 #include "engine/nn/activation.h"
 #include "engine/nn/conv.h"
 #include "engine/nn/dropout.h"

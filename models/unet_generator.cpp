@@ -2,7 +2,7 @@
 // path into one output buffer (see the header).
 #include "models/unet_generator.h"
 #include <optional>
-#include "engine/error.h"
+#include "base/error.h"
 #include "engine/nn/activation.h"
 #include "engine/nn/conv.h"
 #include "engine/nn/dropout.h"

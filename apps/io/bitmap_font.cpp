@@ -3,7 +3,7 @@
 #include "apps/io/bitmap_font.h"
 #include <algorithm>
 #include <sstream>
-#include "engine/error.h"
+#include "base/error.h"
 
 namespace asyndgan {
 namespace {

@@ -2,7 +2,7 @@
 #include "apps/io/grid.h"
 #include <algorithm>
 #include "apps/io/bitmap_font.h"
-#include "engine/error.h"
+#include "base/error.h"
 
 namespace asyndgan {
 namespace {

@@ -5,7 +5,7 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
-#include "engine/error.h"
+#include "base/error.h"
 #include "engine/io/file_io.h"
 
 namespace asyndgan {

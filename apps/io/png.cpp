@@ -6,7 +6,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <memory>
-#include "engine/error.h"
+#include "base/error.h"
 #include "engine/io/file_io.h"
 
 namespace asyndgan {

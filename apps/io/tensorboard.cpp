@@ -9,7 +9,7 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
-#include "engine/error.h"
+#include "base/error.h"
 #include "engine/io/crc32c.h"
 #include "engine/io/file_io.h"
 

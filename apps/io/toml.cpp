@@ -10,7 +10,7 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
-#include "engine/error.h"
+#include "base/error.h"
 
 namespace asyndgan {
 namespace {

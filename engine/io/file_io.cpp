@@ -1,12 +1,13 @@
 // POSIX implementation of the atomic writer and the bounded reader.
 #include "engine/io/file_io.h"
+#include <atomic>
 #include <bit>
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include "engine/error.h"
+#include "base/error.h"
 #include "engine/io/checksum.h"
 
 namespace asyndgan {
@@ -35,6 +36,21 @@ AtomicFileWriter::AtomicFileWriter(std::string path) : path_(std::move(path)) {
   if (!file_) throw IOError(msg("cannot create '", tmp_, "' to write '", path_, "': ", errno_text()));
 }
 
+AtomicFileWriter::AtomicFileWriter(std::string path, ByName by_name) : path_(std::move(path)), by_name_(true) {
+  const std::string& suffix = by_name.suffix;
+  if (!path_.ends_with(suffix) || path_.size() == suffix.size() || path_.back() == '/')
+    throw ValueError(msg("AtomicFileWriter: '", path_, "' does not end in a name with the suffix '", suffix, "'"));
+  static std::atomic<uint64_t> counter{0};  // two writes of one file in one process get their own temporaries
+  const size_t slash = path_.find_last_of('/');
+  const std::string dir = slash == std::string::npos ? "" : path_.substr(0, slash + 1);
+  const std::string stem = path_.substr(dir.size(), path_.size() - dir.size() - suffix.size());
+  // Hidden, since it carries the destination's suffix: a directory scan for that suffix must not take it.
+  tmp_ = msg(dir, ".", stem, ".tmp", ::getpid(), "_", counter++, suffix);
+  const int fd = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0666);  // claims the name
+  if (fd < 0) throw IOError(msg("cannot create '", tmp_, "' to write '", path_, "': ", errno_text()));
+  ::close(fd);
+}
+
 AtomicFileWriter::~AtomicFileWriter() {
   if (file_) std::fclose(file_);
   if (!committed_) std::remove(tmp_.c_str());
@@ -49,17 +65,28 @@ void AtomicFileWriter::fail(const std::string& what) {
 }
 
 void AtomicFileWriter::write(const void* data, size_t n) {
+  if (by_name_) throw IOError(msg("writing '", path_, "': this writer's temporary is written by name (temp_path())"));
   if (!file_) throw IOError(msg("writing '", path_, "': the writer is already closed"));
   if (n && std::fwrite(data, 1, n, file_) != n) fail("writing data");
 }
 
 void AtomicFileWriter::commit() {
-  if (!file_) throw IOError(msg("writing '", path_, "': the writer is already closed"));
-  if (std::fflush(file_) != 0) fail("flushing");
-  if (::fsync(::fileno(file_)) != 0) fail("syncing to disk");
-  std::FILE* f = file_;
-  file_ = nullptr;
-  if (std::fclose(f) != 0) fail("closing");
+  if (committed_ || (!file_ && !by_name_)) throw IOError(msg("writing '", path_, "': the writer is already closed"));
+  if (by_name_) {
+    const int fd = ::open(tmp_.c_str(), O_RDONLY);
+    if (fd < 0) fail("reopening the temporary file to sync it");
+    const bool synced = ::fsync(fd) == 0;
+    const int error = errno;
+    ::close(fd);
+    errno = error;  // fail() reports fsync's reason, not close's
+    if (!synced) fail("syncing to disk");
+  } else {
+    if (std::fflush(file_) != 0) fail("flushing");
+    if (::fsync(::fileno(file_)) != 0) fail("syncing to disk");
+    std::FILE* f = file_;
+    file_ = nullptr;
+    if (std::fclose(f) != 0) fail("closing");
+  }
   if (std::rename(tmp_.c_str(), path_.c_str()) != 0) fail("renaming the temporary file over it");
   committed_ = true;
   fsync_directory(path_);

@@ -12,18 +12,28 @@ namespace asyndgan {
 class AtomicFileWriter {
  public:
   explicit AtomicFileWriter(std::string path);  // IOError naming the file when it cannot be created
-  ~AtomicFileWriter();                          // without commit(): removes the temporary file
+  // For a library that opens the file itself by name (zlib's gzopen, say): the temporary is created empty and
+  // left closed; the library writes temp_path(), a hidden name beside `path` ending in `suffix` as `path` does
+  // (".nii.gz": a reader that checks the name can read it back), and commit() fsyncs it by name and renames it.
+  // write() is refused. ValueError when `path` does not end in `suffix`.
+  struct ByName {
+    std::string suffix;
+  };
+  AtomicFileWriter(std::string path, ByName by_name);
+  ~AtomicFileWriter();  // without commit(): removes the temporary file
   AtomicFileWriter(const AtomicFileWriter&) = delete;
   AtomicFileWriter& operator=(const AtomicFileWriter&) = delete;
 
   void write(const void* data, size_t n);  // IOError on a short write (disk full, file size limit)
   void commit();
   const std::string& path() const { return path_; }
+  const std::string& temp_path() const { return tmp_; }
 
  private:
   [[noreturn]] void fail(const std::string& what);
   std::string path_, tmp_;
   std::FILE* file_ = nullptr;
+  bool by_name_ = false;
   bool committed_ = false;
 };
 

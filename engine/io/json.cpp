@@ -5,7 +5,7 @@
 #include <iterator>
 #include <unordered_set>
 #include <vector>
-#include "engine/error.h"
+#include "base/error.h"
 
 namespace asyndgan {
 namespace {

@@ -3,6 +3,7 @@
 #include "engine/autograd.h"
 #include "engine/backend.h"
 #include "engine/dispatch.h"
+#include "engine/numerics.h"
 #include "engine/ops.h"
 #include "engine/profile.h"
 #include "kernels/cpu/conv.h"
@@ -42,9 +43,10 @@ Tensor forward_data(const char* op, const Tensor& image, const Tensor& wm, int64
     return out;
   }
   Tensor out = Tensor::empty(out_shape, image.dtype());
+  const bool winograd = numerics().cpu_winograd;
   dispatch_floating(op, image.dtype(), [&](auto tag) {
     using T = decltype(tag);
-    kern::cpu::lower_multiply<T>(image.data<T>(), wm.data<T>(), rows, g, out_shape[0], out.data<T>());
+    kern::cpu::lower_multiply<T>(image.data<T>(), wm.data<T>(), rows, g, out_shape[0], out.data<T>(), winograd);
   });
   return out;
 }
@@ -58,9 +60,10 @@ Tensor backward_data(const char* op, const Tensor& in, const Tensor& wm, int64_t
     return image;
   }
   Tensor image = Tensor::empty(image_shape, in.dtype());
+  const bool winograd = numerics().cpu_winograd;
   dispatch_floating(op, in.dtype(), [&](auto tag) {
     using T = decltype(tag);
-    kern::cpu::multiply_scatter<T>(in.data<T>(), wm.data<T>(), rows, g, image_shape[0], image.data<T>());
+    kern::cpu::multiply_scatter<T>(in.data<T>(), wm.data<T>(), rows, g, image_shape[0], image.data<T>(), winograd);
   });
   return image;
 }
@@ -74,9 +77,10 @@ Tensor backward_weight(const char* op, const Tensor& image, const Tensor& in, in
     return dw;
   }
   Tensor dw = Tensor::empty(weight_shape, in.dtype());
+  const bool winograd = numerics().cpu_winograd;
   dispatch_floating(op, in.dtype(), [&](auto tag) {
     using T = decltype(tag);
-    kern::cpu::weight_gradient<T>(image.data<T>(), in.data<T>(), rows, g, image.size(0), dw.data<T>());
+    kern::cpu::weight_gradient<T>(image.data<T>(), in.data<T>(), rows, g, image.size(0), dw.data<T>(), winograd);
   });
   return dw;
 }

@@ -1,7 +1,7 @@
 // The linear-decay learning-rate policy.
 #include "engine/optim/schedule.h"
 #include <algorithm>
-#include "engine/error.h"
+#include "base/error.h"
 #include "engine/optim/adam.h"
 
 namespace asyndgan::optim {

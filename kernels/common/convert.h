@@ -3,7 +3,7 @@
 #pragma once
 #include <cstdint>
 #include <type_traits>
-#include "engine/dtype.h"
+#include "base/dtype.h"
 #include "kernels/common/half.h"
 
 namespace asyndgan::kern {

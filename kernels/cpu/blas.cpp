@@ -9,7 +9,7 @@
 #include <dlfcn.h>
 #include <cstdlib>
 #include <mutex>
-#include "engine/error.h"
+#include "base/error.h"
 
 #ifndef ASYNDGAN_OPENBLAS_OPENMP_PATH
 #define ASYNDGAN_OPENBLAS_OPENMP_PATH ""

@@ -104,11 +104,12 @@ void whole_multiply(const T* image, const T* wm, int64_t rows, const ConvGeometr
 }  // namespace
 
 template <class T>
-void lower_multiply(const T* image, const T* wm, int64_t rows, const ConvGeometry& g, int64_t batch, T* out) {
+void lower_multiply(const T* image, const T* wm, int64_t rows, const ConvGeometry& g, int64_t batch, T* out,
+                    bool winograd) {
   const int64_t k = g.col_rows(), p = g.col_cols();
   if (single_row(rows, g)) return single_multiply(image, wm, g, batch, out);
   if constexpr (std::is_same_v<T, float>)
-    if (winograd_fits(rows, g, batch, WinogradPass::forward)) return winograd_multiply(image, wm, rows, g, batch, out);
+    if (winograd && winograd_fits(rows, g, batch, WinogradPass::forward)) return winograd_multiply(image, wm, rows, g, batch, out);
   if (batch * p <= kNarrowForward) return narrow_multiply(image, wm, rows, g, batch, out);
   const auto chunks = make_chunks(g, batch, std::max<int64_t>(kMinCols, kBlockBytes / (k * int64_t(sizeof(T)))));
   const int64_t units = static_cast<int64_t>(chunks.size());
@@ -133,11 +134,12 @@ void lower_multiply(const T* image, const T* wm, int64_t rows, const ConvGeometr
 }
 
 template <class T>
-void multiply_scatter(const T* in, const T* wm, int64_t rows, const ConvGeometry& g, int64_t batch, T* image) {
+void multiply_scatter(const T* in, const T* wm, int64_t rows, const ConvGeometry& g, int64_t batch, T* image,
+                      bool winograd) {
   const int64_t k = g.col_rows(), p = g.col_cols(), taps = g.kernel_h * g.kernel_w;
   if (single_row(rows, g)) return single_scatter(in, wm, g, batch, image);
   if constexpr (std::is_same_v<T, float>)
-    if (winograd_fits(rows, g, batch, WinogradPass::scatter)) return winograd_scatter(in, wm, rows, g, batch, image);
+    if (winograd && winograd_fits(rows, g, batch, WinogradPass::scatter)) return winograd_scatter(in, wm, rows, g, batch, image);
   if (batch * p <= kNarrowGradient) return narrow_scatter(in, wm, rows, g, batch, image);
   // Units: a group of whole images (col2im gathers across window rows, so an image's columns stay together) times
   // a block of whole channels, whose column rows this unit computes and scatters; no two units share a pixel.
@@ -160,11 +162,12 @@ void multiply_scatter(const T* in, const T* wm, int64_t rows, const ConvGeometry
 }
 
 template <class T>
-void weight_gradient(const T* image, const T* in, int64_t rows, const ConvGeometry& g, int64_t batch, T* dwm) {
+void weight_gradient(const T* image, const T* in, int64_t rows, const ConvGeometry& g, int64_t batch, T* dwm,
+                     bool winograd) {
   const int64_t k = g.col_rows(), p = g.col_cols(), taps = g.kernel_h * g.kernel_w;
   if (single_row(rows, g)) return single_weight_gradient(image, in, g, batch, dwm);
   if constexpr (std::is_same_v<T, float>)
-    if (winograd_fits(rows, g, batch, WinogradPass::weight_gradient))
+    if (winograd && winograd_fits(rows, g, batch, WinogradPass::weight_gradient))
       return winograd_weight_gradient(image, in, rows, g, batch, dwm);
   if (batch * p <= kNarrowGradient) return narrow_weight_gradient(image, in, rows, g, batch, dwm);
   // Units: a block of whole channels of Wm's columns times a block of its rows; each runs through every chunk in
@@ -196,9 +199,9 @@ void weight_gradient(const T* image, const T* in, int64_t rows, const ConvGeomet
 }
 
 #define ASYNDGAN_INSTANTIATE(T)                                                                     \
-  template void lower_multiply<T>(const T*, const T*, int64_t, const ConvGeometry&, int64_t, T*);   \
-  template void multiply_scatter<T>(const T*, const T*, int64_t, const ConvGeometry&, int64_t, T*); \
-  template void weight_gradient<T>(const T*, const T*, int64_t, const ConvGeometry&, int64_t, T*);
+  template void lower_multiply<T>(const T*, const T*, int64_t, const ConvGeometry&, int64_t, T*, bool);   \
+  template void multiply_scatter<T>(const T*, const T*, int64_t, const ConvGeometry&, int64_t, T*, bool); \
+  template void weight_gradient<T>(const T*, const T*, int64_t, const ConvGeometry&, int64_t, T*, bool);
 ASYNDGAN_INSTANTIATE(float)
 ASYNDGAN_INSTANTIATE(double)
 #undef ASYNDGAN_INSTANTIATE

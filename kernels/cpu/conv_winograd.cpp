@@ -11,7 +11,6 @@
 #ifdef __AVX512F__
 #include <immintrin.h>
 #endif
-#include "engine/math_mode.h"
 #include "kernels/cpu/thread_scratch.h"
 #include "kernels/cpu/vec.h"
 
@@ -263,8 +262,8 @@ int winograd_tile(int r, int64_t out_h, int64_t out_w, int64_t batch) {
 }
 
 bool winograd_fits(int64_t rows, const ConvGeometry& g, int64_t batch, WinogradPass pass) {
-  if (!math::cpu_winograd() || g.stride_h != 1 || g.stride_w != 1 || g.kernel_h != g.kernel_w ||
-      (g.kernel_h != 3 && g.kernel_h != 4) || g.pad_h != g.pad_w || g.pad_h >= g.kernel_h ||
+  if (g.stride_h != 1 || g.stride_w != 1 || g.kernel_h != g.kernel_w || (g.kernel_h != 3 && g.kernel_h != 4) ||
+      g.pad_h != g.pad_w || g.pad_h >= g.kernel_h ||
       rows < kWinogradMinChannels || g.channels < kWinogradMinChannels || g.out_h < 2 || g.out_w < 2)
     return false;
   // transform_windows gathers through 32-bit offsets into a zero-bordered copy of its source (the image or the

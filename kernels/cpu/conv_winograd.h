@@ -10,9 +10,9 @@ namespace asyndgan::kern::cpu {
 // Which product a Winograd driver would compute: the forward one, its adjoint in the image, in the weights.
 enum class WinogradPass { forward, scatter, weight_gradient };
 
-// Whether the Winograd driver of `pass` takes the problem: math::cpu_winograd() on, stride 1, a square 3x3 or 4x4
-// kernel with the same padding on both axes and below the kernel size, at least kWinogradMinChannels on both
-// sides, and enough tiles that the cost model (winograd_tile) expects it faster than the lowered GEMM. f32 only:
+// Whether the Winograd driver of `pass` takes the problem (when the caller allows Winograd at all): stride 1, a
+// square 3x3 or 4x4 kernel with the same padding on both axes and below the kernel size, at least
+// kWinogradMinChannels on both sides, and enough tiles that the cost model (winograd_tile) expects it faster than the lowered GEMM. f32 only:
 // callers check the type.
 constexpr int64_t kWinogradMinChannels = 32;
 bool winograd_fits(int64_t rows, const ConvGeometry& g, int64_t batch, WinogradPass pass);

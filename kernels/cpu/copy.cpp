@@ -2,7 +2,7 @@
 #include "kernels/cpu/copy.h"
 #include <cstring>
 #include <vector>
-#include "engine/error.h"
+#include "base/error.h"
 #include "kernels/common/convert.h"
 
 namespace asyndgan::kern::cpu {

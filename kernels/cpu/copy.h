@@ -1,7 +1,7 @@
 // Strided gather with dtype conversion, fills and casts over raw host buffers.
 #pragma once
 #include <cstdint>
-#include "engine/dtype.h"
+#include "base/dtype.h"
 
 namespace asyndgan::kern::cpu {
 

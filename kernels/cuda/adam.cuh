@@ -2,7 +2,7 @@
 #pragma once
 #include <cstdint>
 #include <vector>
-#include "engine/dtype.h"
+#include "base/dtype.h"
 
 namespace asyndgan::kern::cuda {
 

@@ -1,4 +1,4 @@
-// One BlockCache (engine/block_cache.h) per device over cudaMalloc/cudaFree.
+// One BlockCache (base/block_cache.h) per device over cudaMalloc/cudaFree.
 //
 // Why a freed block can be handed out again at once, with no event or synchronization: every kernel and copy
 // of a device runs on that device's one stream (cuda_rt::current_stream), so any work that reads or writes the
@@ -11,8 +11,8 @@
 #include <mutex>
 #include <string>
 #include <vector>
-#include "engine/block_cache.h"
-#include "engine/error.h"
+#include "base/block_cache.h"
+#include "base/error.h"
 #include "kernels/cuda/launch.cuh"
 
 namespace asyndgan::kern::cuda {

@@ -1,8 +1,8 @@
-// The CUDA caching allocator behind cuda_rt::device_malloc/device_free: engine/block_cache.h's policy over
+// The CUDA caching allocator behind cuda_rt::device_malloc/device_free: base/block_cache.h's policy over
 // cudaMalloc/cudaFree, one cache per device, with the statistics `asyndgan info` and the logs report.
 #pragma once
 #include <cstddef>
-#include "engine/cuda_runtime.h"
+#include "base/cuda_runtime.h"
 
 namespace asyndgan::kern::cuda {
 
@@ -13,7 +13,7 @@ void cached_free(void* ptr, int device);  // never throws: it runs in Storage's 
 cuda_rt::MemoryStats cached_stats(int device);
 void cached_reset_peak(int device);
 void cached_empty_cache(int device);  // waits for the device's stream, then returns every cached free block
-// Private pools for CUDA graphs (engine/block_cache.h).
+// Private pools for CUDA graphs (base/block_cache.h).
 uint64_t cached_pool_create(int device);
 void cached_pool_activate(uint64_t pool, int device);
 void cached_pool_release(uint64_t pool, int device);

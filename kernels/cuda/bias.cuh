@@ -2,7 +2,7 @@
 // Host-only declarations; kernels in kernels/cuda/bias.cu.
 #pragma once
 #include <cstdint>
-#include "engine/dtype.h"
+#include "base/dtype.h"
 
 namespace asyndgan::kern::cuda {
 

@@ -8,11 +8,11 @@
 #include <mutex>
 #include <optional>
 #include <vector>
-#include "engine/cuda_runtime.h"
+#include "base/cuda_runtime.h"
 #include "kernels/cuda/conv_algo.h"
 #include "kernels/cuda/handles.cuh"
 #include "kernels/cuda/launch.cuh"
-#include "engine/math_mode.h"
+#include "base/math_mode.h"
 
 namespace asyndgan::kern::cuda {
 namespace {

@@ -2,7 +2,7 @@
 // algorithm chosen once per shape and cached (kernels/cuda/conv.cu). Host-only declarations.
 #pragma once
 #include <cstdint>
-#include "engine/dtype.h"
+#include "base/dtype.h"
 
 namespace asyndgan::kern::cuda {
 

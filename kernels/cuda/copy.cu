@@ -3,7 +3,7 @@
 #include "kernels/cuda/copy.cuh"
 #include <cstring>
 #include <type_traits>
-#include "engine/error.h"
+#include "base/error.h"
 #include "kernels/common/convert.h"
 #include "kernels/cuda/launch.cuh"
 

@@ -1,7 +1,7 @@
 // Strided copies with dtype conversion and strided fills on the device, for every storage dtype.
 #pragma once
 #include <cuda_runtime.h>
-#include "engine/dtype.h"
+#include "base/dtype.h"
 #include "kernels/cuda/copy_geometry.h"
 
 namespace asyndgan::kern::cuda {

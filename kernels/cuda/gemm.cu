@@ -4,7 +4,7 @@
 #include <climits>
 #include "kernels/cuda/handles.cuh"
 #include "kernels/cuda/launch.cuh"
-#include "engine/math_mode.h"
+#include "base/math_mode.h"
 
 namespace asyndgan::kern::cuda {
 namespace {

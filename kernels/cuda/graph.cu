@@ -1,6 +1,6 @@
-// The CUDA graph services of engine/cuda_runtime.h: capture of a device's stream, instantiation, launch and
+// The CUDA graph services of base/cuda_runtime.h: capture of a device's stream, instantiation, launch and
 // destruction, and the caching allocator's private pools that keep a graph's memory to itself.
-#include "engine/cuda_runtime.h"
+#include "base/cuda_runtime.h"
 #include "kernels/cuda/allocator.cuh"
 #include "kernels/cuda/launch.cuh"
 

@@ -4,9 +4,9 @@
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
 #include <cstdint>
-#include "engine/cuda_runtime.h"
-#include "engine/dtype.h"
-#include "engine/error.h"
+#include "base/cuda_runtime.h"
+#include "base/dtype.h"
+#include "base/error.h"
 
 namespace asyndgan::kern::cuda {
 

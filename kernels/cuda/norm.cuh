@@ -4,7 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include "engine/backend.h"
-#include "engine/dtype.h"
+#include "base/dtype.h"
 
 namespace asyndgan::kern::cuda {
 

@@ -1,10 +1,10 @@
-// The CUDA runtime services of engine/cuda_runtime.h: devices and their names, one stream per device, copies
+// The CUDA runtime services of base/cuda_runtime.h: devices and their names, one stream per device, copies
 // ordered on it, and device memory from the caching allocator (kernels/cuda/allocator.cu).
 #include <memory>
 #include <mutex>
 #include <string>
-#include "engine/cuda_runtime.h"
-#include "engine/error.h"
+#include "base/cuda_runtime.h"
+#include "base/error.h"
 #include "kernels/cuda/allocator.cuh"
 #include "kernels/cuda/launch.cuh"
 

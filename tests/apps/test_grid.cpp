@@ -5,7 +5,7 @@
 #include <vector>
 #include "apps/io/bitmap_font.h"
 #include "apps/io/grid.h"
-#include "engine/error.h"
+#include "base/error.h"
 
 using namespace asyndgan;
 

@@ -1,7 +1,7 @@
 // JSON-lines metrics files (apps/io/jsonl.h): append, flush, torn-tail tolerance and resume filtering.
 #include <doctest/doctest.h>
 #include <cmath>
-#include "engine/error.h"
+#include "base/error.h"
 #include "apps/io/jsonl.h"
 #include "engine/file_test_util.h"
 

@@ -8,7 +8,7 @@
 #include <fstream>
 #include <memory>
 #include <sstream>
-#include "engine/error.h"
+#include "base/error.h"
 #include "engine/io/checksum.h"
 #include "apps/io/png.h"
 #include "engine/file_test_util.h"

@@ -3,7 +3,7 @@
 #include <doctest/doctest.h>
 #include <cstring>
 #include <filesystem>
-#include "engine/error.h"
+#include "base/error.h"
 #include "engine/io/crc32c.h"
 #include "apps/io/tensorboard.h"
 #include "engine/file_test_util.h"

@@ -1,6 +1,6 @@
 // TOML config reader (apps/io/toml.h): values, tables, errors with file:line, and --set overrides.
 #include <doctest/doctest.h>
-#include "engine/error.h"
+#include "base/error.h"
 #include "apps/io/toml.h"
 #include "engine/file_test_util.h"
 

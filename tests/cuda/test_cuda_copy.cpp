@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 #include "cuda/cuda_case.h"
-#include "engine/cuda_runtime.h"
+#include "base/cuda_runtime.h"
 
 using namespace asyndgan;
 using asyndgan::test::kGpu;

@@ -9,8 +9,8 @@
 #include <string>
 #include "cuda/cuda_case.h"
 #include "engine/cuda_graph.h"
-#include "engine/cuda_runtime.h"
-#include "engine/math_mode.h"
+#include "base/cuda_runtime.h"
+#include "engine/numerics.h"
 #include "engine/nn/nn.h"
 #include "engine/optim/adam.h"
 
@@ -71,10 +71,13 @@ struct TrainStep {
   }
 };
 
-struct DeterministicConvs {
-  bool was = math::conv_deterministic();
-  DeterministicConvs() { math::set_conv_deterministic(true); }
-  ~DeterministicConvs() { math::set_conv_deterministic(was); }
+struct DeterministicConvs : NumericsScope {
+  DeterministicConvs() : NumericsScope(deterministic()) {}
+  static Numerics deterministic() {
+    Numerics n = numerics();
+    n.deterministic = true;
+    return n;
+  }
 };
 
 bool same_loss(double a, double b) { return std::fabs(a - b) <= 1e-6 * std::max(1.0, std::fabs(b)); }

@@ -5,7 +5,7 @@
 #include <map>
 #include <string>
 #include "cuda/cuda_case.h"
-#include "engine/cuda_runtime.h"
+#include "base/cuda_runtime.h"
 #include "engine/nn/nn.h"
 #include "engine/optim/adam.h"
 

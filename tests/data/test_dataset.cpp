@@ -6,7 +6,7 @@
 #include "data/csv.h"
 #include "data/dataset.h"
 #include "brats_fixture.h"
-#include "engine/error.h"
+#include "base/error.h"
 #include "engine/file_test_util.h"
 
 using namespace asyndgan;

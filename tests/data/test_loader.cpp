@@ -7,7 +7,7 @@
 #include <set>
 #include <thread>
 #include "data/loader.h"
-#include "engine/error.h"
+#include "base/error.h"
 #include "engine/file_test_util.h"
 
 using namespace asyndgan;

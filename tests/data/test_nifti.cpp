@@ -12,7 +12,7 @@
 #include <limits>
 #include <sstream>
 #include "data/nifti.h"
-#include "engine/error.h"
+#include "base/error.h"
 #include "engine/file_test_util.h"
 
 namespace asyndgan::data::nifti_testing {
@@ -582,5 +582,23 @@ TEST_CASE("nifti: a write that fails verification or is interrupted leaves the o
 
     write_nifti(f, new_v);  // and a normal write replaces it
     CHECK(read_nifti(f).voxels == new_v.voxels);
+  }
+}
+
+TEST_CASE("nifti: a write that fails verification, is interrupted or is refused leaves no file where there was none") {
+  ScratchDir dir("nifti_atomic_new");
+  const Volume v = test_volume({5, 4, 3}, [](int64_t i) { return float(i); });
+  for (const char* ext : {".nii", ".nii.gz"}) {
+    const std::string f = dir.file(std::string("fresh") + ext);
+    nifti_testing::after_temp_written = corrupt_temp;
+    CHECK(contains_all(error_message<IOError>([&] { write_nifti(f, v); }), {f, "verification after writing failed"}));
+    nifti_testing::after_temp_written = throw_midway;
+    CHECK(error_message<IOError>([&] { write_nifti(f, v); }) == "simulated interruption");
+    nifti_testing::after_temp_written = nullptr;
+    Volume too_big = v;
+    too_big.voxels[0] = 1e6f;
+    CHECK(contains_all(error_message<ValueError>([&] { write_nifti(f, too_big, {NiftiDType::u8}); }), {f, "[0, 255]"}));
+    CHECK_FALSE(std::filesystem::exists(f));
+    CHECK(dir.entries() == 0);  // nor any temporary
   }
 }

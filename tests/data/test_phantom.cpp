@@ -8,7 +8,7 @@
 #include <sstream>
 #include "data/nifti.h"
 #include "data/phantom.h"
-#include "engine/error.h"
+#include "base/error.h"
 #include "engine/file_test_util.h"
 #include "data/cli_util.h"
 #ifdef _OPENMP

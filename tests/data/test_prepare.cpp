@@ -11,7 +11,7 @@
 #include "data/prepare.h"
 #include "data/preprocess.h"
 #include "data/shard.h"
-#include "engine/error.h"
+#include "base/error.h"
 #include "engine/file_test_util.h"
 #include "data/cli_util.h"
 #include "engine/io/json.h"

@@ -4,7 +4,7 @@
 #include <cmath>
 #include <cstring>
 #include "data/shard.h"
-#include "engine/error.h"
+#include "base/error.h"
 #include "engine/file_test_util.h"
 #include "kernels/common/half.h"
 #include "kernels/common/philox.h"

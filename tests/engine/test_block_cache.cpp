@@ -1,9 +1,9 @@
-// The CUDA caching allocator's policy (engine/block_cache.h) over a fake upstream that hands out fake addresses.
+// The CUDA caching allocator's policy (base/block_cache.h) over a fake upstream that hands out fake addresses.
 #include <doctest/doctest.h>
 #include <cstdint>
 #include <set>
 #include <vector>
-#include "engine/block_cache.h"
+#include "base/block_cache.h"
 
 using namespace asyndgan;
 

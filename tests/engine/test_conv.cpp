@@ -7,9 +7,9 @@
 #include <random>
 #include <string>
 #include "engine/engine.h"
-#include "engine/math_mode.h"
 #include "kernels/cpu/blas.h"
 #include "kernels/cpu/conv.h"
+#include "kernels/cpu/conv_lowered.h"
 #include "kernels/cpu/conv_winograd.h"
 #include "tests/engine/gradcheck.h"
 
@@ -297,7 +297,7 @@ TEST_CASE("conv2d / conv_transpose2d, stride 1 with 3x3 and 4x4 kernels between 
   // kernels/cpu/conv_winograd.h: the PatchGAN's 256->512 layer shape at fewer channels, 3x3 ResNet blocks,
   // outputs that the tiles do not divide, every padding below the kernel size; each problem big enough that all
   // three drivers take it.
-  REQUIRE(math::cpu_winograd());
+  REQUIRE(numerics().cpu_winograd);
   std::mt19937_64 rng(9);
   std::vector<Config> configs = {
       {2, 48, 40, 18, 18, 4, 4, 1, 1, 1, 1, 0, 0, true},   // the PatchGAN 256->512 shape at 128x128 (15x15 out)
@@ -344,12 +344,59 @@ TEST_CASE("conv2d / conv_transpose2d, stride 1 with 3x3 and 4x4 kernels between 
     return std::vector<std::vector<double>>{y.to_doubles(), x.grad().to_doubles(), w.grad().to_doubles()};
   };
   const auto winograd = run();
-  math::set_cpu_winograd(false);
-  const auto lowered = run();
-  math::set_cpu_winograd(true);
+  Numerics lowered_only = numerics();
+  lowered_only.cpu_winograd = false;
+  const auto lowered = [&] {
+    const NumericsScope scope(lowered_only);
+    return run();
+  }();
   for (size_t i = 0; i < winograd.size(); ++i) {
     CHECK(winograd[i] != lowered[i]);
     check_close("Winograd vs lowered", winograd[i], lowered[i], 1e-5);
+  }
+}
+
+TEST_CASE("conv kernels: the winograd argument alone selects the Winograd drivers or the lowered GEMM, whatever the "
+          "engine's numerics say") {
+  // A problem all three Winograd drivers take: with winograd = true each lowered driver gives the Winograd
+  // driver's exact bits, with false other bits within rounding; the engine's setting is the opposite of the
+  // argument each time, so a kernel that read it instead would fail.
+  const int64_t batch = 2, rows = 40;
+  const kern::cpu::ConvGeometry g{48, 18, 18, 4, 4, 1, 1, 1, 1, 17, 17};
+  using kern::cpu::WinogradPass;
+  REQUIRE(kern::cpu::winograd_fits(rows, g, batch, WinogradPass::forward));
+  REQUIRE(kern::cpu::winograd_fits(rows, g, batch, WinogradPass::scatter));
+  REQUIRE(kern::cpu::winograd_fits(rows, g, batch, WinogradPass::weight_gradient));
+  std::mt19937_64 rng(77);
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  auto random = [&](int64_t n) {
+    std::vector<float> v(static_cast<size_t>(n));
+    for (float& x : v) x = u(rng);
+    return v;
+  };
+  const std::vector<float> image = random(batch * g.image_size()), wm = random(rows * g.col_rows()),
+                           in = random(batch * rows * g.col_cols());
+  const size_t out_n = static_cast<size_t>(batch * rows * g.col_cols()), image_n = image.size(), dw_n = wm.size();
+  std::vector<float> want_out(out_n), want_image(image_n), want_dw(dw_n);
+  kern::cpu::winograd_multiply(image.data(), wm.data(), rows, g, batch, want_out.data());
+  kern::cpu::winograd_scatter(in.data(), wm.data(), rows, g, batch, want_image.data());
+  kern::cpu::winograd_weight_gradient(image.data(), in.data(), rows, g, batch, want_dw.data());
+  for (const bool winograd : {true, false}) {
+    CAPTURE(winograd);
+    Numerics opposite = numerics();
+    opposite.cpu_winograd = !winograd;
+    const NumericsScope scope(opposite);
+    std::vector<float> out(out_n), img(image_n), dw(dw_n);
+    kern::cpu::lower_multiply<float>(image.data(), wm.data(), rows, g, batch, out.data(), winograd);
+    kern::cpu::multiply_scatter<float>(in.data(), wm.data(), rows, g, batch, img.data(), winograd);
+    kern::cpu::weight_gradient<float>(image.data(), in.data(), rows, g, batch, dw.data(), winograd);
+    CHECK((out == want_out) == winograd);
+    CHECK((img == want_image) == winograd);
+    CHECK((dw == want_dw) == winograd);
+    const auto doubles = [](const std::vector<float>& v) { return std::vector<double>(v.begin(), v.end()); };
+    check_close("lowered vs Winograd forward", doubles(out), doubles(want_out), 1e-5);
+    check_close("lowered vs Winograd scatter", doubles(img), doubles(want_image), 1e-5);
+    check_close("lowered vs Winograd weight gradient", doubles(dw), doubles(want_dw), 1e-5);
   }
 }
 

@@ -2,8 +2,8 @@
 // when one is constructed for a cuda device; nothing reports a capture. (Captures themselves: tests/cuda.)
 #include <doctest/doctest.h>
 #include "engine/cuda_graph.h"
-#include "engine/cuda_runtime.h"
-#include "engine/error.h"
+#include "base/cuda_runtime.h"
+#include "base/error.h"
 
 using namespace asyndgan;
 

@@ -2,7 +2,7 @@
 // byte offset, duplicate keys and excess nesting, and no silent NaN or infinity on the way out.
 #include <doctest/doctest.h>
 #include <cmath>
-#include "engine/error.h"
+#include "base/error.h"
 #include "engine/io/json.h"
 #include "file_test_util.h"
 

@@ -3,7 +3,7 @@
 #include <doctest/doctest.h>
 #include "dist/in_process_channel.h"
 #include "dist/messages.h"
-#include "engine/error.h"
+#include "base/error.h"
 #include "engine/rng.h"
 
 using namespace asyndgan;

@@ -5,7 +5,7 @@
 #include <fstream>
 #include <sstream>
 #include <vector>
-#include "engine/error.h"
+#include "base/error.h"
 #include "engine/io/json.h"
 #include "models/image_metrics.h"
 

@@ -205,7 +205,13 @@ TEST_CASE("train: train.device and train.precision are checked, and a missing GP
 
   std::ofstream(cfg) << "[data]\nshards = \"nowhere\"\n[train]\nprecision = \"bf16\"\n";
   r = test::run_cli("train --config " + cfg, log);
-  CHECK(r.output.find("'train.precision' = \"bf16\" needs a CUDA device") != std::string::npos);
+  CHECK(r.output.find("dev.toml:4: 'train.precision' = \"bf16\" needs a CUDA device") != std::string::npos);
+  CHECK(r.output.find("set train.device = \"cuda\" or train.precision = \"fp32\"") != std::string::npos);
+
+  std::ofstream(cfg) << "[data]\nshards = \"nowhere\"\n[train]\nprecision = \"fp16\"\n";
+  r = test::run_cli("train --config " + cfg, log);
+  CHECK(r.code != 0);
+  CHECK(r.output.find("dev.toml:4: 'train.precision' must be one of fp32, bf16, got \"fp16\"") != std::string::npos);
 
   if (cuda_device_count() == 0) {
     // "cuda" without a GPU runs on the CPU and says so; the run then fails later, on the missing shards.

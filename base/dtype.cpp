@@ -1,6 +1,6 @@
 // DType names and sizes.
-#include "engine/dtype.h"
-#include "engine/error.h"
+#include "base/dtype.h"
+#include "base/error.h"
 
 namespace asyndgan {
 

@@ -36,7 +36,7 @@ void reset_peak_memory(int device);
 void empty_cache(int device);  // returns cached free blocks to the driver
 
 // ---- CUDA graphs (engine/cuda_graph.cpp) ----
-// Private memory pools of the caching allocator (engine/block_cache.h): while one is active on a device, every
+// Private memory pools of the caching allocator (base/block_cache.h): while one is active on a device, every
 // allocation there comes from it, and its blocks serve nothing else until it is released.
 uint64_t graph_pool_create(int device);
 void graph_pool_activate(uint64_t pool, int device);  // 0: back to the general cache
