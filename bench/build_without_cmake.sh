@@ -1,5 +1,5 @@
 #!/bin/bash
-# Builds the CUDA engine and the GPU check's executables (cuda_tests, bench_gpu_step, bench_cuda_kernels_bench)
+# Builds the CUDA engine (base, kernels, engine) and the GPU check's executables (cuda_tests, bench_gpu_step, bench_cuda_kernels_bench)
 # with nvcc and g++ alone, for a GPU machine without cmake. Usage: bench/build_without_cmake.sh [BUILD_DIR]
 # (default build-nocmake; outputs BUILD_DIR/tests/cuda/cuda_tests and BUILD_DIR/bench/bench_*, as cmake lays them
 # out). Mirrors the CMake flags: Release -O3, C++20 host code, CUDA C++17 for sm_$ASYNDGAN_CUDA_ARCH (default 90).
@@ -45,16 +45,24 @@ archive() {  # archive NAME SRC...
 }
 
 shopt -s nullglob globstar
-engine_src=(engine/**/*.cpp kernels/cpu/*.cpp kernels/cuda/*.cpp kernels/cuda/*.cu)
+# The layers as CMake builds them: base/, the kernels (kernels/cpu and the CUDA kernels), then the engine, whose
+# engine/cuda/ holds the Tensor adapters and the kernel table of a CUDA build.
+base_src=(base/*.cpp)
+kernel_src=(kernels/cpu/*.cpp kernels/cuda/*.cu)
+engine_src=(engine/**/*.cpp)
 data_src=(data/*.cpp)
 [ -n "$NIFTI2_LIB" ] || data_src=($(printf '%s\n' "${data_src[@]}" | grep -v '^data/nifti.cpp$'))
-echo "compiling ${#engine_src[@]} engine, ${#data_src[@]} data, models and dist sources with $JOBS jobs"
+echo "compiling ${#base_src[@]} base, ${#kernel_src[@]} kernel, ${#engine_src[@]} engine, ${#data_src[@]} data," \
+  "models and dist sources with $JOBS jobs"
+archive asyndgan_base "${base_src[@]}"
+archive asyndgan_kernels "${kernel_src[@]}"
 archive asyndgan_engine "${engine_src[@]}"
 archive asyndgan_models models/*.cpp
 archive asyndgan_data "${data_src[@]}"
 archive asyndgan_dist dist/*.cpp
 
 LIBS="$B/libasyndgan_dist.a $B/libasyndgan_models.a $B/libasyndgan_data.a $B/libasyndgan_engine.a"
+LIBS="$LIBS $B/libasyndgan_kernels.a $B/libasyndgan_base.a"
 SYS="-L$CUDA_HOME/lib64 -L$CUDA_HOME/lib -lcudart -lcublas -lcublasLt $CUDNN_LIB ${ZLIB_LIB:--lz} -ldl -lpthread -fopenmp"
 [ -n "$NIFTI2_LIB" ] && SYS="$SYS $NIFTI2_LIB $ZNZ_LIB"
 RPATH="-Wl,-rpath,$CUDA_HOME/lib64:$(dirname "$CUDNN_LIB")"

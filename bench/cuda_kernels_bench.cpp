@@ -18,9 +18,9 @@
 #include "engine/backend.h"
 #include "engine/engine.h"
 #include "engine/optim/adam.h"
+#include "engine/cuda/numerics.h"
 #include "kernels/cuda/conv.cuh"
 #include "kernels/cuda/gemm.cuh"
-#include "engine/numerics.h"
 #include "models/factory.h"
 #include "tests/engine/op_test_util.h"
 
@@ -86,9 +86,6 @@ void copy_bandwidth() {
 
 // C = A B against a host double-precision product on a small odd-sized problem, then the rate at n^3.
 void gemm_rate(DType dt, bool tf32, int64_t n) {
-  Numerics tf32_numerics = numerics();
-  tf32_numerics.allow_tf32 = tf32;
-  const NumericsScope scope(tf32_numerics);
   const std::string label = std::string(dtype_name(dt)) + (dt == DType::f32 ? (tf32 ? " (TF32)" : " (no TF32)") : "");
   {
     const int64_t m = 129, k = 257, p = 95;
@@ -96,7 +93,7 @@ void gemm_rate(DType dt, bool tf32, int64_t n) {
     const Tensor a = rounded(Tensor::randn({m, k}, gen), dt), b = rounded(Tensor::randn({k, p}, gen), dt);
     const Tensor ag = a.to(kGpu).to(dt), bg = b.to(kGpu).to(dt);
     Tensor cg = Tensor::zeros({m, p}, dt, kGpu);
-    kern::cuda::gemm(dt, false, false, m, p, k, 1.0, ag.raw_data(), k, bg.raw_data(), p, 0.0, cg.raw_data(), p, 0);
+    kern::cuda::gemm(dt, false, false, m, p, k, 1.0, ag.raw_data(), k, bg.raw_data(), p, 0.0, cg.raw_data(), p, tf32, 0);
     const std::vector<double> av = a.to_doubles(), bv = b.to_doubles();
     std::vector<double> ref(static_cast<size_t>(m * p), 0.0);
     for (int64_t i = 0; i < m; ++i)
@@ -116,7 +113,7 @@ void gemm_rate(DType dt, bool tf32, int64_t n) {
   const Tensor a = Tensor::randn({n, n}, gen).to(kGpu).to(dt), b = Tensor::randn({n, n}, gen).to(kGpu).to(dt);
   Tensor c = Tensor::empty({n, n}, dt, kGpu);
   const double ms = median_ms(2, std::max(3, g_reps / 2), [&] {
-    kern::cuda::gemm(dt, false, false, n, n, n, 1.0, a.raw_data(), n, b.raw_data(), n, 0.0, c.raw_data(), n, 0);
+    kern::cuda::gemm(dt, false, false, n, n, n, 1.0, a.raw_data(), n, b.raw_data(), n, 0.0, c.raw_data(), n, tf32, 0);
   });
   const double tflops = 2.0 * static_cast<double>(n) * static_cast<double>(n) * static_cast<double>(n) / (ms * 1e-3) / 1e12;
   std::printf("GEMM %-14s %lld^3 (random data): %.1f TFLOP/s (%.3f ms)\n", label.c_str(), static_cast<long long>(n), tflops, ms);
@@ -276,6 +273,7 @@ std::vector<StepConv> step_convs(int64_t size) {
 // One layer in both layouts: forward, backward-data and backward-weight; the NHWC results, put back in NCHW
 // order, against the NCHW ones; then each timed. Adds the layer's three times per layout to `totals`.
 void conv_layout(const StepConv& l, DType dt, double totals[2]) {
+  const kern::cuda::ConvMath m = backend::conv_math();
   kern::cuda::ConvShape s;
   s.n = 16, s.c_in = l.c_in, s.c_out = l.c_out, s.h = s.w = l.size, s.kh = s.kw = 4;
   s.stride_h = s.stride_w = l.stride, s.pad_h = s.pad_w = 1;
@@ -302,9 +300,9 @@ void conv_layout(const StepConv& l, DType dt, double totals[2]) {
     Tensor xd = up(x, xs), wd = up(w, ws), dyd = up(dy, ys);
     Tensor yd = Tensor::empty(ys, dt, kGpu), dxd = Tensor::empty(xs, dt, kGpu), dwd = Tensor::empty(ws, dt, kGpu);
     const std::function<void()> calls[3] = {
-        [&] { kern::cuda::conv2d_forward(dt, s, xd.raw_data(), wd.raw_data(), yd.raw_data(), 0); },
-        [&] { kern::cuda::conv2d_backward_data(dt, s, dyd.raw_data(), wd.raw_data(), dxd.raw_data(), 0); },
-        [&] { kern::cuda::conv2d_backward_weight(dt, s, xd.raw_data(), dyd.raw_data(), dwd.raw_data(), 0); }};
+        [&] { kern::cuda::conv2d_forward(dt, s, m, xd.raw_data(), wd.raw_data(), yd.raw_data(), 0); },
+        [&] { kern::cuda::conv2d_backward_data(dt, s, m, dyd.raw_data(), wd.raw_data(), dxd.raw_data(), 0); },
+        [&] { kern::cuda::conv2d_backward_weight(dt, s, m, xd.raw_data(), dyd.raw_data(), dwd.raw_data(), 0); }};
     const Tensor* outs[3] = {&yd, &dxd, &dwd};
     const Shape* shapes[3] = {&ys, &xs, &ws};
     for (int d = 0; d < 3; ++d) {

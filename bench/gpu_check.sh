@@ -70,7 +70,12 @@ build() {
   echo "cmake build not possible here (see above): bench/build_without_cmake.sh"
   bench/build_without_cmake.sh "$B"
 }
-stage build 330 build > "$RES/build.log" 2>&1
+# timeout runs programs, not shell functions: the build runs in a child bash that gets the functions and the
+# settings they read (from gpu_env.sh and above) through the environment.
+export -f build build_cmake
+export B PY DOCTEST_CMAKE_DIR ASYNDGAN_CUDA_ARCH CUDNN_INCLUDE CUDNN_LIB OPENBLAS_LIB NIFTI_INCLUDE NIFTI2_LIB ZNZ_LIB \
+  ZLIB_LIB ZLIB_INCLUDE
+stage build 330 bash -c build > "$RES/build.log" 2>&1
 build_rc=$?
 tail -25 "$RES/build.log"
 

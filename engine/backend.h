@@ -1,7 +1,7 @@
-// The GPU kernels the ops call for cuda tensors: one table of plain functions, filled at start-up by kernels/cuda/
-// in a CUDA build (each op family registers its entries from its own file, as PyTorch's DispatchStub does) and
-// left empty in a CPU-only build, where an op on a cuda tensor throws a DeviceError naming the op. Call sites
-// need no #ifdef: `backend::cuda("relu").unary(...)`.
+// The GPU kernels the ops call for cuda tensors: one table of plain functions, filled at start-up by engine/cuda/
+// in a CUDA build (each op family's Tensor adapters over kernels/cuda/ register its entries from their own file,
+// as PyTorch's DispatchStub does) and left empty in a CPU-only build, where an op on a cuda tensor throws a
+// DeviceError naming the op. Call sites need no #ifdef: `backend::cuda("relu").unary(...)`.
 //
 // Contract for every entry: the op has already checked shapes, dtypes and devices, allocated every output on
 // the inputs' device, and made every input contiguous unless the entry says "strided" or "rows" (dense past dim 0
@@ -15,25 +15,15 @@
 #include <cstdint>
 #include <vector>
 #include "engine/tensor.h"
+#include "kernels/common/descriptors.h"
 #include "kernels/common/philox.h"
 
 namespace asyndgan::backend {
 
-// The activation fused after a normalization, and the standalone activation ops.
-enum class Act : unsigned char { none, relu, leaky_relu, tanh, sigmoid };
-
-// The window of a conv2d (for conv_transpose2d: of the conv2d whose backward-data it is). Dilation 1, groups 1.
-struct ConvWindow {
-  int64_t stride_h = 1, stride_w = 1, pad_h = 0, pad_w = 0;
-};
-
-struct NormConfig {
-  bool per_channel = true;  // batch norm: one group per channel over N, H, W; instance norm: one per (n, c)
-  bool training = true;     // false: normalize with the running statistics (batch norm in eval mode)
-  double momentum = 0.1, eps = 1e-5;
-  Act act = Act::none;  // applied to weight * xhat + bias
-  double slope = 0.2;   // of leaky_relu
-};
+// The descriptors the CUDA kernels take (kernels/common/descriptors.h), under the names the ops use.
+using Act = kern::Act;
+using ConvWindow = kern::ConvWindow;
+using NormConfig = kern::NormConfig;
 
 // One parameter of a fused Adam launch. Its step counter lives on the device (PyTorch's capturable Adam), so a
 // replayed CUDA graph computes each step's bias corrections anew instead of reusing the captured ones.
@@ -135,7 +125,7 @@ CudaKernels& cuda_table();
 // True when the inputs (the defined ones) live on a CUDA device; the op then calls cuda(op).
 bool on_cuda(std::initializer_list<Tensor> tensors);
 
-// Filled by kernels/cuda/registry.cpp in a CUDA build; a CPU-only build's version leaves the table empty.
+// Filled by engine/cuda/registry.cpp in a CUDA build; a CPU-only build's version leaves the table empty.
 void install_cuda_kernels(CudaKernels& table);
 
 }  // namespace asyndgan::backend

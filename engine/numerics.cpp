@@ -50,10 +50,4 @@ Numerics parse_numerics(const NumericsConfig& config, Device device) {
   return n;
 }
 
-namespace math {
-bool allow_tf32() { return numerics().allow_tf32; }
-bool conv_deterministic() { return numerics().deterministic; }
-size_t conv_workspace_limit() { return numerics().conv_workspace_limit; }
-}  // namespace math
-
 }  // namespace asyndgan

@@ -2,7 +2,6 @@
 // arguments, and the one place a run's numerics keys are parsed and checked.
 #pragma once
 #include <string>
-#include "base/math_mode.h"
 #include "base/numerics.h"
 #include "engine/device.h"
 

@@ -1,17 +1,17 @@
-// An activation chosen at run time (backend::Act) as a compile-time case of the shared per-element math
-// (kernels/common/activation_math.h), for the standalone activation kernels and any kernel that fuses one.
+// An activation chosen at run time (kern::Act, kernels/common/descriptors.h) as a compile-time case of the shared
+// per-element math (kernels/common/activation_math.h), for the standalone activation kernels and any kernel that
+// fuses one.
 #pragma once
 #include <type_traits>
-#include "engine/backend.h"
 #include "kernels/common/activation_math.h"
+#include "kernels/common/descriptors.h"
 
 namespace asyndgan::kern::cuda {
 
-template <backend::Act A> using ActTag = std::integral_constant<backend::Act, A>;
+template <Act A> using ActTag = std::integral_constant<Act, A>;
 
 // Calls f(ActTag<act>{}) so the kernel is instantiated per activation, with no branch per element.
-template <class F> decltype(auto) dispatch_act(backend::Act act, F&& f) {
-  using backend::Act;
+template <class F> decltype(auto) dispatch_act(Act act, F&& f) {
   switch (act) {
     case Act::relu: return f(ActTag<Act::relu>{});
     case Act::leaky_relu: return f(ActTag<Act::leaky_relu>{});
@@ -22,8 +22,7 @@ template <class F> decltype(auto) dispatch_act(backend::Act act, F&& f) {
   return f(ActTag<Act::none>{});
 }
 
-template <backend::Act A, class V> __device__ __forceinline__ V act_forward(V x, V slope) {
-  using backend::Act;
+template <Act A, class V> __device__ __forceinline__ V act_forward(V x, V slope) {
   if constexpr (A == Act::relu) return relu_fwd(x);
   else if constexpr (A == Act::leaky_relu) return leaky_relu_fwd(x, slope);
   else if constexpr (A == Act::tanh) return tanh_fwd(x);
@@ -32,8 +31,7 @@ template <backend::Act A, class V> __device__ __forceinline__ V act_forward(V x,
 }
 
 // saved: the forward output for relu, tanh and sigmoid; the input for leaky_relu (as on the CPU).
-template <backend::Act A, class V> __device__ __forceinline__ V act_backward(V g, V saved, V slope) {
-  using backend::Act;
+template <Act A, class V> __device__ __forceinline__ V act_backward(V g, V saved, V slope) {
   if constexpr (A == Act::relu) return relu_bwd(g, saved);
   else if constexpr (A == Act::leaky_relu) return leaky_relu_bwd(g, saved, slope);
   else if constexpr (A == Act::tanh) return tanh_bwd(g, saved);

@@ -10,7 +10,7 @@
 namespace asyndgan::kern::cuda {
 namespace {
 
-template <class T, backend::Act A> struct Forward {
+template <class T, Act A> struct Forward {
   acc_t<T> slope;
   const T* x;
   T* out;
@@ -18,7 +18,7 @@ template <class T, backend::Act A> struct Forward {
   __device__ void operator()(int64_t i) const { store(out, o(i), act_forward<A>(load(x, i), slope)); }
 };
 
-template <class T, backend::Act A> struct Backward {
+template <class T, Act A> struct Backward {
   acc_t<T> slope;
   const T* g;
   const T* saved;
@@ -73,66 +73,54 @@ __global__ void set_philox_state_kernel(uint64_t* state, uint64_t seed, uint64_t
   state[1] = base;
 }
 
-void launch_dropout(PhiloxKey key, uint64_t first, const uint64_t* state, double p, const Tensor& x, Tensor& mask,
-                    Tensor& out) {
-  dispatch_cuda_floating("dropout", x.dtype(), [&](auto tag) {
+void launch_dropout(PhiloxKey key, uint64_t first, const uint64_t* state, double p, DType dt, int64_t n,
+                    const void* x, void* mask, void* out, RowIndex o, int device) {
+  dispatch_cuda_floating("dropout", dt, [&](auto tag) {
     using T = decltype(tag);
-    const int64_t n = x.numel();
-    for_each_index(x.device(), (n + 3) / 4,
-                   Dropout<T>{key, first, state, p, keep_scale<T>(p), n, cptr<T>(x), ptr<T>(mask), ptr<T>(out),
-                              row_index(out, "dropout")},
+    for_each_index(device, (n + 3) / 4,
+                   Dropout<T>{key, first, state, p, keep_scale<T>(p), n, cptr<T>(x), ptr<T>(mask), ptr<T>(out), o},
                    "dropout");
   });
 }
 
-void check_philox_state(const Tensor& state, const Tensor& on) {
-  if (state.dtype() != DType::i64 || state.numel() != 2 || !state.is_contiguous() || !(state.device() == on.device()))
-    throw ValueError(msg("dropout: the Philox state must be a contiguous i64 [2] tensor on ", on.device().str(),
-                         ", got ", state.describe()));
-}
-
 }  // namespace
 
-void unary(backend::Act act, double slope, const Tensor& x, Tensor& out) {
-  dispatch_cuda_floating("activation", x.dtype(), [&](auto tag) {
+void unary(Act act, double slope, DType dt, int64_t n, const void* x, void* out, RowIndex out_rows, int device) {
+  dispatch_cuda_floating("activation", dt, [&](auto tag) {
     using T = decltype(tag);
     dispatch_act(act, [&](auto a) {
-      for_each_index(x.device(), x.numel(),
-                     Forward<T, decltype(a)::value>{static_cast<acc_t<T>>(slope), cptr<T>(x), ptr<T>(out),
-                                                    row_index(out, "activation")},
+      for_each_index(device, n,
+                     Forward<T, decltype(a)::value>{static_cast<acc_t<T>>(slope), cptr<T>(x), ptr<T>(out), out_rows},
                      "activation");
     });
   });
 }
 
-void unary_backward(backend::Act act, double slope, const Tensor& grad, const Tensor& saved, Tensor& gin) {
-  dispatch_cuda_floating("activation backward", saved.dtype(), [&](auto tag) {
+void unary_backward(Act act, double slope, DType dt, int64_t n, const void* grad, RowIndex grad_rows,
+                    const void* saved, RowIndex saved_rows, void* gin, int device) {
+  dispatch_cuda_floating("activation backward", dt, [&](auto tag) {
     using T = decltype(tag);
     dispatch_act(act, [&](auto a) {
-      for_each_index(saved.device(), saved.numel(),
+      for_each_index(device, n,
                      Backward<T, decltype(a)::value>{static_cast<acc_t<T>>(slope), cptr<T>(grad), cptr<T>(saved),
-                                                     ptr<T>(gin), row_index(grad, "activation backward"),
-                                                     row_index(saved, "activation backward")},
+                                                     ptr<T>(gin), grad_rows, saved_rows},
                      "activation backward");
     });
   });
 }
 
-void dropout(PhiloxKey key, uint64_t first, double p, const Tensor& x, Tensor& mask, Tensor& out) {
-  launch_dropout(key, first, nullptr, p, x, mask, out);
+void dropout(PhiloxKey key, uint64_t first, double p, DType dt, int64_t n, const void* x, void* mask, void* out,
+             RowIndex out_rows, int device) {
+  launch_dropout(key, first, nullptr, p, dt, n, x, mask, out, out_rows, device);
 }
 
-void dropout_captured(const Tensor& philox_state, uint64_t relative_first, double p, const Tensor& x, Tensor& mask,
-                      Tensor& out) {
-  check_philox_state(philox_state, x);
-  launch_dropout(PhiloxKey{0, 0}, relative_first, static_cast<const uint64_t*>(philox_state.raw_data()), p, x, mask,
-                 out);
+void dropout_captured(const uint64_t* philox_state, uint64_t relative_first, double p, DType dt, int64_t n,
+                      const void* x, void* mask, void* out, RowIndex out_rows, int device) {
+  launch_dropout(PhiloxKey{0, 0}, relative_first, philox_state, p, dt, n, x, mask, out, out_rows, device);
 }
 
-void set_philox_state(Tensor& philox_state, uint64_t seed, uint64_t base) {
-  check_philox_state(philox_state, philox_state);
-  set_philox_state_kernel<<<1, 1, 0, stream(philox_state.device().index)>>>(
-      static_cast<uint64_t*>(philox_state.raw_data()), seed, base);
+void set_philox_state(uint64_t* philox_state, uint64_t seed, uint64_t base, int device) {
+  set_philox_state_kernel<<<1, 1, 0, stream(device)>>>(philox_state, seed, base);
   check_launch("set_philox_state");
 }
 

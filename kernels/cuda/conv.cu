@@ -12,7 +12,7 @@
 #include "kernels/cuda/conv_algo.h"
 #include "kernels/cuda/handles.cuh"
 #include "kernels/cuda/launch.cuh"
-#include "base/math_mode.h"
+#include "kernels/cuda/scratch.h"
 
 namespace asyndgan::kern::cuda {
 namespace {
@@ -46,9 +46,9 @@ cudnnDataType_t data_type(DType dt) {
 
 // The math type the search starts from. f32 without TF32 asks for FMA-only kernels (CUDNN_DEFAULT_MATH lets
 // cuDNN round f32 inputs to TF32 on Ampere and later); bf16 needs tensor cores to be fast.
-cudnnMathType_t requested_math(DType dt) {
+cudnnMathType_t requested_math(DType dt, const ConvMath& m) {
   if (dt == DType::bf16) return CUDNN_TENSOR_OP_MATH;
-  if (dt == DType::f32 && !math::allow_tf32()) return CUDNN_FMA_MATH;
+  if (dt == DType::f32 && !m.allow_tf32) return CUDNN_FMA_MATH;
   return CUDNN_DEFAULT_MATH;
 }
 
@@ -120,22 +120,6 @@ class Descriptors {
   cudnnTensorDescriptor_t y() const { return d_.y; }
   cudnnFilterDescriptor_t w() const { return d_.w; }
   cudnnConvolutionDescriptor_t conv() const { return d_.conv; }
-};
-
-// Device scratch from the caching allocator. Freeing right after queuing the convolution is safe: the block
-// is reused only by later work on the same stream.
-struct Scratch {
-  void* ptr = nullptr;
-  size_t bytes = 0;
-  int device = 0;
-  Scratch(size_t nbytes, int dev) : bytes(nbytes), device(dev) {
-    if (bytes) ptr = cuda_rt::device_malloc(bytes, device);
-  }
-  ~Scratch() {
-    if (ptr) cuda_rt::device_free(ptr, device);
-  }
-  Scratch(const Scratch&) = delete;
-  Scratch& operator=(const Scratch&) = delete;
 };
 
 struct Choice {
@@ -257,11 +241,11 @@ std::vector<ConvAlgoCandidate> heuristics(cudnnHandle_t h, ConvDirection dir, co
 
 // The cached choice for this call, searching on a miss. The search runs under the cache lock, so two threads
 // meeting a new shape time it once, and never while the other's search occupies the device.
-Choice choose(cudnnHandle_t h, DType dt, ConvDirection dir, const ConvShape& s, const Descriptors& d,
-              const Operands& o, int device) {
-  const cudnnMathType_t math = requested_math(dt);
-  const bool deterministic = math::conv_deterministic();
-  const size_t limit = math::conv_workspace_limit();
+Choice choose(cudnnHandle_t h, DType dt, ConvDirection dir, const ConvShape& s, const ConvMath& m,
+              const Descriptors& d, const Operands& o, int device) {
+  const cudnnMathType_t math = requested_math(dt, m);
+  const bool deterministic = m.deterministic;
+  const size_t limit = m.workspace_limit;
   const ConvAlgoKey key{device, static_cast<int64_t>(dt), static_cast<int64_t>(dir), static_cast<int64_t>(math),
                         deterministic, static_cast<int64_t>(limit), s.n, s.c_in, s.h, s.w, s.c_out, s.kh, s.kw,
                         s.stride_h, s.stride_w, s.pad_h, s.pad_w, static_cast<int64_t>(s.layout)};
@@ -318,10 +302,10 @@ void run_typed(cudnnHandle_t h, ConvDirection dir, const Descriptors& d, const O
   }
 }
 
-void convolve(DType dt, ConvDirection dir, const ConvShape& s, const Operands& o, int device) {
+void convolve(DType dt, ConvDirection dir, const ConvShape& s, const ConvMath& m, const Operands& o, int device) {
   const Descriptors d(dt, s);
   cudnnHandle_t h = cudnn_handle(device);
-  const Choice c = choose(h, dt, dir, s, d, o, device);
+  const Choice c = choose(h, dt, dir, s, m, d, o, device);
   // cuDNN picks tensor-core or FMA kernels from the algorithm and the descriptor's math type together.
   CUDNN_CHECK(cudnnSetConvolutionMathType(d.conv(), c.math));
   const Scratch ws(c.workspace, device);
@@ -333,16 +317,19 @@ void convolve(DType dt, ConvDirection dir, const ConvShape& s, const Operands& o
 
 }  // namespace
 
-void conv2d_forward(DType dt, const ConvShape& s, const void* x, const void* w, void* y, int device) {
-  convolve(dt, ConvDirection::forward, s, {x, w, y}, device);
+void conv2d_forward(DType dt, const ConvShape& s, const ConvMath& m, const void* x, const void* w, void* y,
+                    int device) {
+  convolve(dt, ConvDirection::forward, s, m, {x, w, y}, device);
 }
 
-void conv2d_backward_data(DType dt, const ConvShape& s, const void* dy, const void* w, void* dx, int device) {
-  convolve(dt, ConvDirection::backward_data, s, {dy, w, dx}, device);
+void conv2d_backward_data(DType dt, const ConvShape& s, const ConvMath& m, const void* dy, const void* w, void* dx,
+                          int device) {
+  convolve(dt, ConvDirection::backward_data, s, m, {dy, w, dx}, device);
 }
 
-void conv2d_backward_weight(DType dt, const ConvShape& s, const void* x, const void* dy, void* dw, int device) {
-  convolve(dt, ConvDirection::backward_weight, s, {x, dy, dw}, device);
+void conv2d_backward_weight(DType dt, const ConvShape& s, const ConvMath& m, const void* x, const void* dy, void* dw,
+                            int device) {
+  convolve(dt, ConvDirection::backward_weight, s, m, {x, dy, dw}, device);
 }
 
 size_t conv_algorithm_cache_size() {
@@ -352,7 +339,7 @@ size_t conv_algorithm_cache_size() {
 
 }  // namespace asyndgan::kern::cuda
 
-#else  // a CUDA build without cuDNN: conv_ops.cpp registers no convolution entries
+#else  // a CUDA build without cuDNN: engine/cuda/conv_ops.cpp registers no convolution entries
 
 namespace asyndgan::kern::cuda {
 size_t conv_algorithm_cache_size() { return 0; }

@@ -1,6 +1,7 @@
 // cuDNN 2-D convolution over raw NCHW or NHWC device buffers: forward, backward-data and backward-weight, each with its
 // algorithm chosen once per shape and cached (kernels/cuda/conv.cu). Host-only declarations.
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include "base/dtype.h"
 
@@ -21,13 +22,27 @@ struct ConvShape {
   ConvLayout layout = ConvLayout::nchw;
 };
 
-// dtype f32, f64 or bf16 (bf16 accumulates in f32). All assign their output, on the device's current stream.
-// The first call for a shape searches for the algorithm and synchronizes the device; later calls do not.
-void conv2d_forward(DType dt, const ConvShape& s, const void* x, const void* w, void* y, int device);
-void conv2d_backward_data(DType dt, const ConvShape& s, const void* dy, const void* w, void* dx, int device);
-void conv2d_backward_weight(DType dt, const ConvShape& s, const void* x, const void* dy, void* dw, int device);
+// The numerics a convolution runs under, passed by the caller (the engine fills it from its settings):
+// allow_tf32: TF32 tensor cores for f32 (otherwise FMA-only kernels; bf16 always uses tensor cores, f64 never
+// rounds); deterministic: only algorithms cuDNN marks deterministic, chosen by its heuristics rather than by
+// timing; workspace_limit: the most scratch memory one convolution may use (algorithms that need more are skipped).
+struct ConvMath {
+  bool allow_tf32 = false;
+  bool deterministic = false;
+  size_t workspace_limit = size_t{256} << 20;
+};
 
-// Algorithms chosen so far, for tests and logs (changing a setting needs no reset: the settings are in the key).
+// dtype f32, f64 or bf16 (bf16 accumulates in f32). All assign their output, on the device's current stream.
+// The first call for a shape and ConvMath searches for the algorithm and synchronizes the device; later calls do
+// not.
+void conv2d_forward(DType dt, const ConvShape& s, const ConvMath& m, const void* x, const void* w, void* y,
+                    int device);
+void conv2d_backward_data(DType dt, const ConvShape& s, const ConvMath& m, const void* dy, const void* w, void* dx,
+                          int device);
+void conv2d_backward_weight(DType dt, const ConvShape& s, const ConvMath& m, const void* x, const void* dy, void* dw,
+                            int device);
+
+// Algorithms chosen so far, for tests and logs (changing a setting needs no reset: ConvMath is in the key).
 size_t conv_algorithm_cache_size();
 
 }  // namespace asyndgan::kern::cuda

@@ -67,19 +67,18 @@ void launch_copy(const void* src, void* dst, const CopyGeometry& g, cudaStream_t
 
 }  // namespace
 
-void copy_strided(const void* src, DType src_dtype, void* dst, DType dst_dtype, const CopyGeometry& g,
-                  cudaStream_t stream) {
+void copy_strided(const void* src, DType src_dtype, void* dst, DType dst_dtype, const CopyGeometry& g, int device) {
   if (g.numel == 0) return;
+  const cudaStream_t s = stream(device);
   if (src_dtype == dst_dtype) {
     if (one_run(g)) {
-      check(cudaMemcpyAsync(dst, src, static_cast<size_t>(g.numel) * dtype_size(src_dtype), cudaMemcpyDeviceToDevice,
-                            stream),
-            "cudaMemcpyAsync (device to device)");
+      const size_t nbytes = static_cast<size_t>(g.numel) * dtype_size(src_dtype);
+      check(cudaMemcpyAsync(dst, src, nbytes, cudaMemcpyDeviceToDevice, s), "cudaMemcpyAsync (device to device)");
       return;
     }
     with_bits(src_dtype, [&](auto tag) {
       using T = decltype(tag);
-      launch_copy<T, T>(src, dst, g, stream);
+      launch_copy<T, T>(src, dst, g, s);
     });
     return;
   }
@@ -91,13 +90,14 @@ void copy_strided(const void* src, DType src_dtype, void* dst, DType dst_dtype, 
     with_storage_type(dst_dtype, [&](auto d_tag) {
       using S = decltype(s_tag);
       using D = decltype(d_tag);
-      if constexpr (!std::is_same_v<S, D>) launch_copy<S, D>(src, dst, wide, stream);
+      if constexpr (!std::is_same_v<S, D>) launch_copy<S, D>(src, dst, wide, s);
     });
   });
 }
 
-void fill_strided(void* dst, DType dtype, double value, const CopyGeometry& g, cudaStream_t stream) {
+void fill_strided(void* dst, DType dtype, double value, const CopyGeometry& g, int device) {
   if (g.numel == 0) return;
+  const cudaStream_t s = stream(device);
   uint64_t bits = 0;  // the element's bytes, as kern::cpu::fill would store them
   with_storage_type(dtype, [&](auto tag) {
     using T = decltype(tag);
@@ -108,7 +108,7 @@ void fill_strided(void* dst, DType dtype, double value, const CopyGeometry& g, c
   const size_t esize = dtype_size(dtype);
   const bool contiguous = g.ndim == 0 || (g.ndim == 1 && g.dst_stride[0] == 1);
   if (contiguous && (bits == 0 || esize == 1)) {
-    check(cudaMemsetAsync(dst, static_cast<int>(bits & 0xff), static_cast<size_t>(g.numel) * esize, stream),
+    check(cudaMemsetAsync(dst, static_cast<int>(bits & 0xff), static_cast<size_t>(g.numel) * esize, s),
           "cudaMemsetAsync");
     return;
   }
@@ -117,29 +117,30 @@ void fill_strided(void* dst, DType dtype, double value, const CopyGeometry& g, c
     T v;
     std::memcpy(&v, &bits, sizeof v);  // little-endian: the low bytes hold the element
     if (g.fits_int32)
-      fill_kernel<T, int32_t><<<grid_for(g.numel), kBlock, 0, stream>>>(static_cast<T*>(dst), v, g);
+      fill_kernel<T, int32_t><<<grid_for(g.numel), kBlock, 0, s>>>(static_cast<T*>(dst), v, g);
     else
-      fill_kernel<T, int64_t><<<grid_for(g.numel), kBlock, 0, stream>>>(static_cast<T*>(dst), v, g);
+      fill_kernel<T, int64_t><<<grid_for(g.numel), kBlock, 0, s>>>(static_cast<T*>(dst), v, g);
     check_launch("fill_kernel");
   });
 }
 
 void fill_from_scalar(const void* scalar, DType scalar_dtype, double factor, void* dst, DType dtype, int64_t n,
-                      cudaStream_t stream) {
+                      int device) {
   if (n <= 0) return;
+  const cudaStream_t s = stream(device);
   with_storage_type(scalar_dtype, [&](auto s_tag) {
     with_storage_type(dtype, [&](auto d_tag) {
       using S = decltype(s_tag);
       using D = decltype(d_tag);
-      fill_from_scalar_kernel<S, D><<<grid_for(n), kBlock, 0, stream>>>(static_cast<const S*>(scalar), factor,
-                                                                       static_cast<D*>(dst), n);
+      fill_from_scalar_kernel<S, D><<<grid_for(n), kBlock, 0, s>>>(static_cast<const S*>(scalar), factor,
+                                                                  static_cast<D*>(dst), n);
     });
   });
   check_launch("fill_from_scalar_kernel");
 }
 
-void increment_i64(int64_t* counter, cudaStream_t stream) {
-  increment_kernel<<<1, 1, 0, stream>>>(counter);
+void increment_i64(int64_t* counter, int device) {
+  increment_kernel<<<1, 1, 0, stream(device)>>>(counter);
   check_launch("increment_kernel");
 }
 

@@ -46,45 +46,44 @@ template <class T> struct SumTerm {
 
 }  // namespace
 
-void axpby(double alpha, const Tensor& a, double beta, const Tensor& b, Tensor& out) {
-  dispatch_cuda_floating("axpby", a.dtype(), [&](auto tag) {
+void axpby(DType dt, int64_t n, double alpha, const void* a, double beta, const void* b, void* out, int device) {
+  dispatch_cuda_floating("axpby", dt, [&](auto tag) {
     using T = decltype(tag);
     using A = acc_t<T>;
-    for_each_index(out.device(), out.numel(),
+    for_each_index(device, n,
                    Axpby<T>{static_cast<A>(alpha), static_cast<A>(beta), cptr<T>(a), cptr<T>(b), ptr<T>(out)}, "axpby");
   });
 }
 
-void affine(const Tensor& a, double scale, double shift, Tensor& out) {
-  dispatch_cuda_floating("affine", a.dtype(), [&](auto tag) {
+void affine(DType dt, int64_t n, const void* a, double scale, double shift, void* out, int device) {
+  dispatch_cuda_floating("affine", dt, [&](auto tag) {
     using T = decltype(tag);
-    for_each_index(out.device(), out.numel(),
+    for_each_index(device, n,
                    Affine<T>{static_cast<acc_t<T>>(scale), static_cast<acc_t<T>>(shift), cptr<T>(a), ptr<T>(out)},
                    "affine");
   });
 }
 
-void mul(const Tensor& a, const Tensor& b, Tensor& out) {
-  dispatch_cuda_floating("mul", a.dtype(), [&](auto tag) {
+void mul(DType dt, int64_t n, const void* a, const void* b, void* out, int device) {
+  dispatch_cuda_floating("mul", dt, [&](auto tag) {
     using T = decltype(tag);
-    for_each_index(out.device(), out.numel(), Mul<T>{cptr<T>(a), cptr<T>(b), ptr<T>(out)}, "mul");
+    for_each_index(device, n, Mul<T>{cptr<T>(a), cptr<T>(b), ptr<T>(out)}, "mul");
   });
 }
 
-void axpy_(Tensor& a, double alpha, const Tensor& b) {
-  dispatch_cuda_floating("axpy_", a.dtype(), [&](auto tag) {
+void axpy_(DType dt, int64_t n, void* a, double alpha, const void* b, int device) {
+  dispatch_cuda_floating("axpy_", dt, [&](auto tag) {
     using T = decltype(tag);
-    for_each_index(a.device(), a.numel(), Axpy<T>{ptr<T>(a), static_cast<acc_t<T>>(alpha), cptr<T>(b)}, "axpy_");
+    for_each_index(device, n, Axpy<T>{ptr<T>(a), static_cast<acc_t<T>>(alpha), cptr<T>(b)}, "axpy_");
   });
 }
 
-void sum(const Tensor& x, double scale, Tensor& out) {
-  dispatch_cuda_floating("sum", x.dtype(), [&](auto tag) {
+void sum(DType dt, int64_t n, const void* x, double scale, DType out_dt, void* out, int device) {
+  dispatch_cuda_floating("sum", dt, [&](auto tag) {
     using T = decltype(tag);
-    with_scalar_out("sum", out, [&](auto* o) {
+    with_scalar_out("sum", out_dt, out, [&](auto* o) {
       using Out = std::remove_pointer_t<decltype(o)>;
-      deterministic_sum<1>(x.device(), x.numel(), SumTerm<T>{cptr<T>(x)}, WriteScaled<Out>{o, scale, 1.0, false},
-                           "sum");
+      deterministic_sum<1>(device, n, SumTerm<T>{cptr<T>(x)}, WriteScaled<Out>{o, scale, 1.0, false}, "sum");
     });
   });
 }

@@ -4,7 +4,6 @@
 #include <climits>
 #include "kernels/cuda/handles.cuh"
 #include "kernels/cuda/launch.cuh"
-#include "base/math_mode.h"
 
 namespace asyndgan::kern::cuda {
 namespace {
@@ -17,14 +16,14 @@ int to_int(int64_t v) {
 }  // namespace
 
 void gemm(DType dt, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, double alpha, const void* a,
-          int64_t lda, const void* b, int64_t ldb, double beta, void* c, int64_t ldc, int device) {
+          int64_t lda, const void* b, int64_t ldb, double beta, void* c, int64_t ldc, bool allow_tf32, int device) {
   if (m == 0 || n == 0) return;
   cudaDataType_t type;
   cublasComputeType_t compute;
   switch (dt) {
     case DType::f32:
       type = CUDA_R_32F;
-      compute = math::allow_tf32() ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
+      compute = allow_tf32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
       break;
     case DType::bf16:
       type = CUDA_R_16BF;

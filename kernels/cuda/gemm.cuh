@@ -7,9 +7,9 @@
 namespace asyndgan::kern::cuda {
 
 // Row-major C[m, n] = alpha * op(A) op(B) + beta * C on the device's current stream; op transposes when asked.
-// f32 (TF32 tensor cores only when math::allow_tf32(), base/math_mode.h), bf16 with f32 accumulation and
-// f32 alpha/beta, f64. Extents and leading dimensions must fit in int.
+// f32 (TF32 tensor cores only when allow_tf32), bf16 with f32 accumulation and f32 alpha/beta, f64. Extents and
+// leading dimensions must fit in int.
 void gemm(DType dt, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, double alpha, const void* a,
-          int64_t lda, const void* b, int64_t ldb, double beta, void* c, int64_t ldc, int device);
+          int64_t lda, const void* b, int64_t ldb, double beta, void* c, int64_t ldc, bool allow_tf32, int device);
 
 }  // namespace asyndgan::kern::cuda

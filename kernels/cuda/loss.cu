@@ -6,15 +6,16 @@
 #include "kernels/cuda/loss.cuh"
 #include "kernels/cuda/map.cuh"
 #include "kernels/cuda/reduce.cuh"
+#include "kernels/cuda/scratch.h"
 
 namespace asyndgan::kern::cuda {
 namespace {
 
 // dL/dloss is the loss's own dtype: f32 (for f32 and bf16 inputs) or f64.
-template <class F> void dispatch_grad(const char* op, const Tensor& g, F&& f) {
-  if (g.dtype() == DType::f32) return f(cptr<float>(g));
-  if (g.dtype() == DType::f64) return f(cptr<double>(g));
-  throw DTypeError(std::string(op) + ": dL/dloss must be f32 or f64, got " + dtype_name(g.dtype()));
+template <class F> void dispatch_grad(const char* op, DType grad_dt, const void* g, F&& f) {
+  if (grad_dt == DType::f32) return f(cptr<float>(g));
+  if (grad_dt == DType::f64) return f(cptr<double>(g));
+  throw DTypeError(std::string(op) + ": dL/dloss must be f32 or f64, got " + dtype_name(grad_dt));
 }
 
 // ---- forward terms, each widened to double before the sum ----
@@ -109,83 +110,83 @@ template <class T, class G> struct BceGrad {
   }
 };
 
-// Runs reduction K over the terms and writes total[0] / n (or / max(total[1], 1) when masked) to out.
-template <int K, class Term> void mean_of_terms(const char* op, const Tensor& like, Term term, Tensor& out,
-                                                bool masked) {
-  with_scalar_out(op, out, [&](auto* o) {
+// Runs reduction K over n terms and writes total[0] / n (or / max(total[1], 1) when masked) to out.
+template <int K, class Term> void mean_of_terms(const char* op, int64_t n, Term term, DType out_dt, void* out,
+                                                bool masked, int device) {
+  with_scalar_out(op, out_dt, out, [&](auto* o) {
     using Out = std::remove_pointer_t<decltype(o)>;
-    deterministic_sum<K>(like.device(), like.numel(), term,
-                         WriteScaled<Out>{o, 1.0, static_cast<double>(like.numel()), masked}, op);
+    deterministic_sum<K>(device, n, term, WriteScaled<Out>{o, 1.0, static_cast<double>(n), masked}, op);
   });
 }
 
 }  // namespace
 
-void l1_forward(const Tensor& x, const Tensor& y, const Tensor& mask, Tensor& out) {
-  dispatch_cuda_floating("l1_loss", x.dtype(), [&](auto tag) {
+void l1_forward(DType dt, int64_t n, const void* x, const void* y, const void* mask, DType out_dt, void* out,
+                int device) {
+  dispatch_cuda_floating("l1_loss", dt, [&](auto tag) {
     using T = decltype(tag);
-    if (mask.defined())
-      mean_of_terms<2>("l1_loss", x, MaskedL1Term<T>{cptr<T>(x), cptr<T>(y), cptr<T>(mask)}, out, true);
+    if (mask)
+      mean_of_terms<2>("l1_loss", n, MaskedL1Term<T>{cptr<T>(x), cptr<T>(y), cptr<T>(mask)}, out_dt, out, true,
+                       device);
     else
-      mean_of_terms<1>("l1_loss", x, L1Term<T>{cptr<T>(x), cptr<T>(y)}, out, false);
+      mean_of_terms<1>("l1_loss", n, L1Term<T>{cptr<T>(x), cptr<T>(y)}, out_dt, out, false, device);
   });
 }
 
-void l1_backward(const Tensor& grad_loss, const Tensor& x, const Tensor& y, const Tensor& mask, Tensor& gx) {
-  dispatch_cuda_floating("l1_loss", x.dtype(), [&](auto tag) {
+void l1_backward(DType dt, int64_t n, DType grad_dt, const void* grad_loss, const void* x, const void* y,
+                 const void* mask, void* gx, int device) {
+  dispatch_cuda_floating("l1_loss", dt, [&](auto tag) {
     using T = decltype(tag);
-    dispatch_grad("l1_loss", grad_loss, [&](auto* g) {
+    dispatch_grad("l1_loss", grad_dt, grad_loss, [&](auto* g) {
       using G = std::remove_const_t<std::remove_pointer_t<decltype(g)>>;
       // The forward's denominator is not kept, so the masked case sums the mask again (same tree, same value).
-      Tensor coef;
-      if (mask.defined()) {
-        coef = Tensor::empty({}, DType::f64, x.device());
-        deterministic_sum<1>(x.device(), mask.numel(), MaskSum<T>{cptr<T>(mask)},
-                             GradOverMaskSum<G>{g, ptr<double>(coef)}, "l1_loss");
-      }
-      for_each_index(x.device(), x.numel(),
-                     L1Grad<T, G>{g, coef.defined() ? cptr<double>(coef) : nullptr, static_cast<double>(x.numel()),
-                                  cptr<T>(x), cptr<T>(y), mask.defined() ? cptr<T>(mask) : nullptr, ptr<T>(gx)},
+      const Scratch coef(mask ? sizeof(double) : 0, device);
+      if (mask)
+        deterministic_sum<1>(device, n, MaskSum<T>{cptr<T>(mask)}, GradOverMaskSum<G>{g, ptr<double>(coef.ptr)},
+                             "l1_loss");
+      for_each_index(device, n,
+                     L1Grad<T, G>{g, cptr<double>(coef.ptr), static_cast<double>(n), cptr<T>(x), cptr<T>(y),
+                                  cptr<T>(mask), ptr<T>(gx)},
                      "l1_loss backward");
     });
   });
 }
 
-void mse_forward(const Tensor& x, const Tensor& y, Tensor& out) {
-  dispatch_cuda_floating("mse_loss", x.dtype(), [&](auto tag) {
+void mse_forward(DType dt, int64_t n, const void* x, const void* y, DType out_dt, void* out, int device) {
+  dispatch_cuda_floating("mse_loss", dt, [&](auto tag) {
     using T = decltype(tag);
-    mean_of_terms<1>("mse_loss", x, SquaredDiffTerm<T>{cptr<T>(x), cptr<T>(y)}, out, false);
+    mean_of_terms<1>("mse_loss", n, SquaredDiffTerm<T>{cptr<T>(x), cptr<T>(y)}, out_dt, out, false, device);
   });
 }
 
-void mse_backward(const Tensor& grad_loss, const Tensor& x, const Tensor& y, Tensor& gx) {
-  dispatch_cuda_floating("mse_loss", x.dtype(), [&](auto tag) {
+void mse_backward(DType dt, int64_t n, DType grad_dt, const void* grad_loss, const void* x, const void* y, void* gx,
+                  int device) {
+  dispatch_cuda_floating("mse_loss", dt, [&](auto tag) {
     using T = decltype(tag);
-    dispatch_grad("mse_loss", grad_loss, [&](auto* g) {
+    dispatch_grad("mse_loss", grad_dt, grad_loss, [&](auto* g) {
       using G = std::remove_const_t<std::remove_pointer_t<decltype(g)>>;
-      for_each_index(x.device(), x.numel(),
-                     MseGrad<T, G>{g, static_cast<double>(x.numel()), cptr<T>(x), cptr<T>(y), ptr<T>(gx)},
+      for_each_index(device, n, MseGrad<T, G>{g, static_cast<double>(n), cptr<T>(x), cptr<T>(y), ptr<T>(gx)},
                      "mse_loss backward");
     });
   });
 }
 
-void bce_forward(const Tensor& logits, const Tensor& target, Tensor& out) {
-  dispatch_cuda_floating("bce_with_logits", logits.dtype(), [&](auto tag) {
+void bce_forward(DType dt, int64_t n, const void* logits, const void* target, DType out_dt, void* out, int device) {
+  dispatch_cuda_floating("bce_with_logits", dt, [&](auto tag) {
     using T = decltype(tag);
-    mean_of_terms<1>("bce_with_logits", logits, BceTerm<T>{cptr<T>(logits), cptr<T>(target)}, out, false);
+    mean_of_terms<1>("bce_with_logits", n, BceTerm<T>{cptr<T>(logits), cptr<T>(target)}, out_dt, out, false, device);
   });
 }
 
-void bce_backward(const Tensor& grad_loss, const Tensor& logits, const Tensor& target, Tensor& gx, Tensor& gt) {
-  if (!gx.defined() && !gt.defined()) return;
-  dispatch_cuda_floating("bce_with_logits", logits.dtype(), [&](auto tag) {
+void bce_backward(DType dt, int64_t n, DType grad_dt, const void* grad_loss, const void* logits, const void* target,
+                  void* gx, void* gt, int device) {
+  if (!gx && !gt) return;
+  dispatch_cuda_floating("bce_with_logits", dt, [&](auto tag) {
     using T = decltype(tag);
-    dispatch_grad("bce_with_logits", grad_loss, [&](auto* g) {
+    dispatch_grad("bce_with_logits", grad_dt, grad_loss, [&](auto* g) {
       using G = std::remove_const_t<std::remove_pointer_t<decltype(g)>>;
-      for_each_index(logits.device(), logits.numel(),
-                     BceGrad<T, G>{g, static_cast<double>(logits.numel()), cptr<T>(logits), cptr<T>(target),
-                                   gx.defined() ? ptr<T>(gx) : nullptr, gt.defined() ? ptr<T>(gt) : nullptr},
+      for_each_index(device, n,
+                     BceGrad<T, G>{g, static_cast<double>(n), cptr<T>(logits), cptr<T>(target), ptr<T>(gx), ptr<T>(gt)},
                      "bce_with_logits backward");
     });
   });

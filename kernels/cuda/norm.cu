@@ -17,8 +17,6 @@
 namespace asyndgan::kern::cuda {
 namespace {
 
-using backend::Act;
-
 constexpr int kSplitBlock = 256;
 constexpr int kUnroll = 4;          // vectors each thread has in flight in the split kernels
 constexpr int64_t kMaxSplits = 32;  // one warp combines a group's partials
@@ -519,7 +517,7 @@ void check_geometry(const NormGeometry& g) {
                          " groups) exceed the kernels' 32-bit indexing"));
 }
 
-template <class T> void forward_typed(const NormGeometry& g, const backend::NormConfig& cfg, const NormForwardBuffers& b,
+template <class T> void forward_typed(const NormGeometry& g, const NormConfig& cfg, const NormForwardBuffers& b,
                                       double* ws, int device) {
   using A = acc_t<T>;
   constexpr int V = kVec<T>;
@@ -556,7 +554,7 @@ template <class T> void forward_typed(const NormGeometry& g, const backend::Norm
   else run(std::integral_constant<int, 1>{});
 }
 
-template <class T> void backward_typed(const NormGeometry& g, const backend::NormConfig& cfg, const NormBackwardBuffers& b,
+template <class T> void backward_typed(const NormGeometry& g, const NormConfig& cfg, const NormBackwardBuffers& b,
                                        double* ws, int device) {
   using A = acc_t<T>;
   constexpr int V = kVec<T>;
@@ -609,14 +607,14 @@ size_t norm_workspace_doubles(const NormGeometry& g, int device) {
   return static_cast<size_t>(g.groups() * (2 * split_count(g, sm_count(device)) + 2));
 }
 
-void norm_forward(const NormGeometry& g, DType dt, const backend::NormConfig& cfg, const NormForwardBuffers& b,
+void norm_forward(const NormGeometry& g, DType dt, const NormConfig& cfg, const NormForwardBuffers& b,
                   double* workspace, int device) {
   check_geometry(g);
   if (g.groups() == 0) return;
   dispatch_cuda_floating("norm forward", dt, [&](auto tag) { forward_typed<decltype(tag)>(g, cfg, b, workspace, device); });
 }
 
-void norm_backward(const NormGeometry& g, DType dt, const backend::NormConfig& cfg, const NormBackwardBuffers& b,
+void norm_backward(const NormGeometry& g, DType dt, const NormConfig& cfg, const NormBackwardBuffers& b,
                    double* workspace, int device) {
   check_geometry(g);
   if (g.c == 0) return;

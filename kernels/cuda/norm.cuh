@@ -1,10 +1,10 @@
 // Batch and instance normalization fused with the activation that follows, on the GPU: launchers over raw
-// device buffers (norm_ops.cpp adapts tensors to them). Statistics accumulate in double in a fixed order.
+// device buffers (engine/cuda/norm_ops.cpp adapts tensors to them). Statistics accumulate in double in a fixed order.
 #pragma once
 #include <cstddef>
 #include <cstdint>
-#include "engine/backend.h"
 #include "base/dtype.h"
+#include "kernels/common/descriptors.h"
 
 namespace asyndgan::kern::cuda {
 
@@ -49,9 +49,9 @@ struct NormBackwardBuffers {
 size_t norm_workspace_doubles(const NormGeometry& g, int device);
 
 // Both launch on `device`'s current stream and never synchronize. cfg.per_channel must match g.
-void norm_forward(const NormGeometry& g, DType dt, const backend::NormConfig& cfg, const NormForwardBuffers& b,
+void norm_forward(const NormGeometry& g, DType dt, const NormConfig& cfg, const NormForwardBuffers& b,
                   double* workspace, int device);
-void norm_backward(const NormGeometry& g, DType dt, const backend::NormConfig& cfg, const NormBackwardBuffers& b,
+void norm_backward(const NormGeometry& g, DType dt, const NormConfig& cfg, const NormBackwardBuffers& b,
                    double* workspace, int device);
 
 }  // namespace asyndgan::kern::cuda

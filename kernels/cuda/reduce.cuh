@@ -1,8 +1,8 @@
 // The deterministic full reduction every CUDA sum and loss uses: K running sums of per-element terms, in double,
 // over a reduction tree fixed by n alone, ending in a functor that writes the 0-D result on the device.
 #pragma once
-#include "engine/tensor.h"
 #include "kernels/cuda/launch.cuh"
+#include "kernels/cuda/scratch.h"
 
 namespace asyndgan::kern::cuda {
 
@@ -61,18 +61,18 @@ __global__ void __launch_bounds__(kReduceBlock) reduce_finish(const double* part
 }
 
 // Launches the reduction of n elements on `device`'s stream: one kernel when n fits one block's share, else
-// per-block partials (in a scratch tensor from the stream-ordered allocator) and one final block. No host sync.
+// per-block partials (in scratch from the stream-ordered allocator) and one final block. No host sync.
 template <int K, class Term, class Finish>
-void deterministic_sum(Device device, int64_t n, Term term, Finish finish, const char* what) {
+void deterministic_sum(int device, int64_t n, Term term, Finish finish, const char* what) {
   const int parts = reduce_parts(n);
-  cudaStream_t s = stream(device.index);
+  cudaStream_t s = stream(device);
   if (parts == 1) {
     reduce_partials<K><<<1, kReduceBlock, 0, s>>>(term, n, nullptr, finish);
     check_launch(what);
     return;
   }
-  Tensor scratch = Tensor::empty({static_cast<int64_t>(K) * parts}, DType::f64, device);
-  double* partial = static_cast<double*>(scratch.raw_data());
+  const Scratch scratch(static_cast<size_t>(K) * parts * sizeof(double), device);
+  double* partial = static_cast<double*>(scratch.ptr);
   reduce_partials<K><<<parts, kReduceBlock, 0, s>>>(term, n, partial, finish);
   check_launch(what);
   reduce_finish<K><<<1, kReduceBlock, 0, s>>>(partial, parts, finish);
@@ -94,11 +94,11 @@ template <class Out> struct WriteScaled {
   }
 };
 
-// Calls f(Out*) with the 0-D result's element pointer, f32 or f64.
-template <class F> void with_scalar_out(const char* op, Tensor& out, F&& f) {
-  if (out.dtype() == DType::f32) return f(static_cast<float*>(out.raw_data()));
-  if (out.dtype() == DType::f64) return f(static_cast<double*>(out.raw_data()));
-  throw DTypeError(std::string(op) + ": the 0-D result must be f32 or f64, got " + dtype_name(out.dtype()));
+// Calls f(Out*) with the 0-D result's element pointer, f32 or f64 (out_dt).
+template <class F> void with_scalar_out(const char* op, DType out_dt, void* out, F&& f) {
+  if (out_dt == DType::f32) return f(static_cast<float*>(out));
+  if (out_dt == DType::f64) return f(static_cast<double*>(out));
+  throw DTypeError(std::string(op) + ": the 0-D result must be f32 or f64, got " + dtype_name(out_dt));
 }
 
 }  // namespace asyndgan::kern::cuda

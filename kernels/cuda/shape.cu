@@ -37,24 +37,21 @@ template <class T> struct PadBackward {
 
 }  // namespace
 
-void reflection_pad2d(const Tensor& x, int64_t left, int64_t right, int64_t top, int64_t bottom, Tensor& out) {
-  const int64_t h = x.size(-2), w = x.size(-1);
-  dispatch_cuda_floating("reflection_pad2d", x.dtype(), [&](auto tag) {
+void reflection_pad2d(DType dt, const Pad2d& p, const void* x, void* out, int device) {
+  const int64_t oh = p.h + p.top + p.bottom, ow = p.w + p.left + p.right;
+  dispatch_cuda_floating("reflection_pad2d", dt, [&](auto tag) {
     using T = decltype(tag);
-    for_each_index(out.device(), out.numel(),
-                   PadForward<T>{h, w, h + top + bottom, w + left + right, left, top, cptr<T>(x), ptr<T>(out)},
+    for_each_index(device, p.planes * oh * ow, PadForward<T>{p.h, p.w, oh, ow, p.left, p.top, cptr<T>(x), ptr<T>(out)},
                    "reflection_pad2d");
   });
 }
 
-void reflection_pad2d_backward(const Tensor& grad, int64_t left, int64_t right, int64_t top, int64_t bottom,
-                               Tensor& gin) {
-  const int64_t h = gin.size(-2), w = gin.size(-1);
-  dispatch_cuda_floating("reflection_pad2d backward", grad.dtype(), [&](auto tag) {
+void reflection_pad2d_backward(DType dt, const Pad2d& p, const void* grad, void* gin, int device) {
+  dispatch_cuda_floating("reflection_pad2d backward", dt, [&](auto tag) {
     using T = decltype(tag);
-    for_each_index(gin.device(), gin.numel(),
-                   PadBackward<T>{h, w, h + top + bottom, w + left + right, left, right, top, bottom, cptr<T>(grad),
-                                  ptr<T>(gin)},
+    for_each_index(device, p.planes * p.h * p.w,
+                   PadBackward<T>{p.h, p.w, p.h + p.top + p.bottom, p.w + p.left + p.right, p.left, p.right, p.top,
+                                  p.bottom, cptr<T>(grad), ptr<T>(gin)},
                    "reflection_pad2d backward");
   });
 }

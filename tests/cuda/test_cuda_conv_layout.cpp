@@ -2,6 +2,7 @@
 // filters) gives the NCHW results, reordered. What bench/cuda_kernels_bench --conv-layouts times.
 #include <doctest/doctest.h>
 #include "cuda/cuda_case.h"
+#include "engine/cuda/numerics.h"
 #include "kernels/cuda/conv.cuh"
 
 using namespace asyndgan;
@@ -42,9 +43,10 @@ TEST_CASE("cuDNN conv2d on NHWC buffers: forward, backward-data and backward-wei
         const Tensor xd = up(x, xs), wd = up(w, ws), dyd = up(dy, ys);
         Tensor yd = Tensor::empty(ys, dt, test::kGpu), dxd = Tensor::empty(xs, dt, test::kGpu),
                dwd = Tensor::empty(ws, dt, test::kGpu);
-        kern::cuda::conv2d_forward(dt, s, xd.raw_data(), wd.raw_data(), yd.raw_data(), 0);
-        kern::cuda::conv2d_backward_data(dt, s, dyd.raw_data(), wd.raw_data(), dxd.raw_data(), 0);
-        kern::cuda::conv2d_backward_weight(dt, s, xd.raw_data(), dyd.raw_data(), dwd.raw_data(), 0);
+        const kern::cuda::ConvMath m = backend::conv_math();
+        kern::cuda::conv2d_forward(dt, s, m, xd.raw_data(), wd.raw_data(), yd.raw_data(), 0);
+        kern::cuda::conv2d_backward_data(dt, s, m, dyd.raw_data(), wd.raw_data(), dxd.raw_data(), 0);
+        kern::cuda::conv2d_backward_weight(dt, s, m, xd.raw_data(), dyd.raw_data(), dwd.raw_data(), 0);
         results[layout][0] = down(yd, ys);
         results[layout][1] = down(dxd, xs);
         results[layout][2] = down(dwd, ws);

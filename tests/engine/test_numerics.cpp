@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include "base/error.h"
+#include "engine/cuda/numerics.h"
 #include "engine/numerics.h"
 
 using namespace asyndgan;
@@ -102,8 +103,8 @@ TEST_CASE("numerics: from_environment reads the four variables: unset or empty k
   }
 }
 
-TEST_CASE("numerics: set_numerics and NumericsScope change the engine's current settings and the readers the CUDA "
-          "code calls, and the scope puts the previous ones back") {
+TEST_CASE("numerics: set_numerics and NumericsScope change the engine's current settings and what the CUDA "
+          "convolutions are handed, and the scope puts the previous ones back") {
   const Numerics before = numerics();
   Numerics n = before;
   n.allow_tf32 = !before.allow_tf32;
@@ -113,10 +114,11 @@ TEST_CASE("numerics: set_numerics and NumericsScope change the engine's current 
   {
     const NumericsScope scope(n);
     CHECK(numerics() == n);
-    CHECK(math::allow_tf32() == n.allow_tf32);
-    CHECK(math::conv_deterministic() == n.deterministic);
-    CHECK(math::conv_workspace_limit() == n.conv_workspace_limit);
+    const kern::cuda::ConvMath m = backend::conv_math();
+    CHECK(m.allow_tf32 == n.allow_tf32);
+    CHECK(m.deterministic == n.deterministic);
+    CHECK(m.workspace_limit == n.conv_workspace_limit);
   }
   CHECK(numerics() == before);
-  CHECK(math::allow_tf32() == before.allow_tf32);
+  CHECK(backend::conv_math().allow_tf32 == before.allow_tf32);
 }

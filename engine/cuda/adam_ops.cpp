@@ -1,10 +1,12 @@
 // The adam entry of the CUDA kernel table: the engine's slots to raw buffers, one launch pair per dtype present.
-#include "engine/tensor.h"
+#include "engine/cuda/registry.h"
 #include "kernels/cuda/adam.cuh"
-#include "kernels/cuda/registry.h"
 
-namespace asyndgan::kern::cuda {
+namespace asyndgan::backend {
 namespace {
+
+using kern::cuda::AdamShared;
+using kern::cuda::AdamTensor;
 
 void check_counter(const Tensor& t, DType dt, Device device, const char* what) {
   if (t.numel() != 1 || t.dtype() != dt || !(t.device() == device))
@@ -12,13 +14,13 @@ void check_counter(const Tensor& t, DType dt, Device device, const char* what) {
                          ", got ", t.describe()));
 }
 
-void adam(const backend::AdamHyper& h, const std::vector<backend::AdamSlot>& slots) {
+void adam(const AdamHyper& h, const std::vector<AdamSlot>& slots) {
   if (slots.empty()) return;
   const Device device = slots.front().param.device();
   check_counter(h.lr, DType::f64, device, "the learning rate");
   if (h.calls.defined()) check_counter(h.calls, DType::i64, device, "the call counter");
   std::vector<AdamTensor> by_dtype[2];  // f32, f64
-  for (const backend::AdamSlot& s : slots) {
+  for (const AdamSlot& s : slots) {
     const DType dt = s.param.dtype();
     for (const Tensor* t : {&s.param, &s.grad, &s.exp_avg, &s.exp_avg_sq}) {
       if (!(t->device() == device) || t->dtype() != dt || t->numel() != s.param.numel() || !t->is_contiguous())
@@ -38,13 +40,13 @@ void adam(const backend::AdamHyper& h, const std::vector<backend::AdamSlot>& slo
                     h.calls.defined() ? static_cast<int64_t*>(const_cast<void*>(h.calls.raw_data())) : nullptr};
   for (int k = 0; k < 2; ++k) {
     if (by_dtype[k].empty()) continue;
-    adam_multi(k ? DType::f64 : DType::f32, shared, by_dtype[k], device.index);
+    kern::cuda::adam_multi(k ? DType::f64 : DType::f32, shared, by_dtype[k], device.index);
     shared.calls = nullptr;  // counted once per step
   }
 }
 
 }  // namespace
 
-void register_adam(backend::CudaKernels& t) { t.adam = adam; }
+void register_adam(CudaKernels& t) { t.adam = adam; }
 
-}  // namespace asyndgan::kern::cuda
+}  // namespace asyndgan::backend

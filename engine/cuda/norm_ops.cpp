@@ -1,14 +1,14 @@
 // The norm entries of the CUDA kernel table: tensors to the raw buffers and scratch of kernels/cuda/norm.cu.
-#include "engine/rows.h"
-#include "engine/tensor.h"
+#include "engine/cuda/registry.h"
+#include "engine/cuda/tensor_args.h"
 #include "kernels/cuda/norm.cuh"
-#include "kernels/cuda/registry.h"
 
-namespace asyndgan::kern::cuda {
+namespace asyndgan::backend {
 namespace {
 
-const void* cptr_or_null(const Tensor& t) { return t.defined() ? t.raw_data() : nullptr; }
-void* ptr_or_null(Tensor& t) { return t.defined() ? t.raw_data() : nullptr; }
+using kern::cuda::NormBackwardBuffers;
+using kern::cuda::NormForwardBuffers;
+using kern::cuda::NormGeometry;
 
 NormGeometry geometry(const Tensor& x, bool per_channel) {
   NormGeometry g;
@@ -29,35 +29,36 @@ int64_t sample_stride(const Tensor& t, const NormGeometry& g) {
 
 // Scratch for the partial sums, from the stream-ordered cache: freed here, reused only by later work on the stream.
 Tensor workspace(const NormGeometry& g, const Tensor& x) {
-  return Tensor::empty({static_cast<int64_t>(norm_workspace_doubles(g, x.device().index))}, DType::f64, x.device());
+  const size_t doubles = kern::cuda::norm_workspace_doubles(g, x.device().index);
+  return Tensor::empty({static_cast<int64_t>(doubles)}, DType::f64, x.device());
 }
 
 void forward(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& running_mean, Tensor& running_var,
-             const backend::NormConfig& cfg, Tensor& out, Tensor& save_mean, Tensor& save_invstd) {
+             const NormConfig& cfg, Tensor& out, Tensor& save_mean, Tensor& save_invstd) {
   const NormGeometry g = geometry(x, cfg.per_channel);
   Tensor ws = workspace(g, x);
-  const NormForwardBuffers b{x.raw_data(),           cptr_or_null(weight),   cptr_or_null(bias),
-                             ptr_or_null(running_mean), ptr_or_null(running_var), out.raw_data(),
-                             save_mean.raw_data(),   save_invstd.raw_data(),     sample_stride(out, g)};
-  norm_forward(g, x.dtype(), cfg, b, static_cast<double*>(ws.raw_data()), x.device().index);
+  const NormForwardBuffers b{x.raw_data(),         data_or_null(weight),      data_or_null(bias),
+                             data_or_null(running_mean), data_or_null(running_var), out.raw_data(),
+                             save_mean.raw_data(), save_invstd.raw_data(),   sample_stride(out, g)};
+  kern::cuda::norm_forward(g, x.dtype(), cfg, b, static_cast<double*>(ws.raw_data()), x.device().index);
 }
 
 void backward(const Tensor& grad, const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& save_mean,
-              const Tensor& save_invstd, const backend::NormConfig& cfg, Tensor& gx, Tensor& gweight, Tensor& gbias) {
+              const Tensor& save_invstd, const NormConfig& cfg, Tensor& gx, Tensor& gweight, Tensor& gbias) {
   const NormGeometry g = geometry(x, cfg.per_channel);
   Tensor ws = workspace(g, x);
-  const NormBackwardBuffers b{grad.raw_data(),        x.raw_data(),     cptr_or_null(weight),
-                              cptr_or_null(bias),     save_mean.raw_data(), save_invstd.raw_data(),
-                              gx.raw_data(),          ptr_or_null(gweight), ptr_or_null(gbias),
+  const NormBackwardBuffers b{grad.raw_data(),     x.raw_data(),          data_or_null(weight),
+                              data_or_null(bias),  save_mean.raw_data(),  save_invstd.raw_data(),
+                              gx.raw_data(),       data_or_null(gweight), data_or_null(gbias),
                               sample_stride(grad, g)};
-  norm_backward(g, x.dtype(), cfg, b, static_cast<double*>(ws.raw_data()), x.device().index);
+  kern::cuda::norm_backward(g, x.dtype(), cfg, b, static_cast<double*>(ws.raw_data()), x.device().index);
 }
 
 }  // namespace
 
-void register_norm(backend::CudaKernels& t) {
+void register_norm(CudaKernels& t) {
   t.norm_forward = forward;
   t.norm_backward = backward;
 }
 
-}  // namespace asyndgan::kern::cuda
+}  // namespace asyndgan::backend

@@ -1,17 +1,19 @@
-// The copy family's table entries (fill, copy, fill_from_scalar, increment): geometry from the tensors, and copies
-// between overlapping views of one storage routed through a temporary.
+// The copy family's table entries (fill, copy, fill_from_scalar, increment) over kernels/cuda/copy.cu: geometry
+// from the tensors, and copies between overlapping views of one storage routed through a temporary.
 #include <algorithm>
+#include "engine/cuda/registry.h"
 #include "kernels/cuda/copy.cuh"
-#include "kernels/cuda/launch.cuh"
-#include "kernels/cuda/registry.h"
 
-namespace asyndgan::kern::cuda {
+namespace asyndgan::backend {
 namespace {
+
+using kern::cuda::CopyGeometry;
 
 CopyGeometry geometry(const char* op, const Tensor& src, const Tensor& dst) {
   CopyGeometry g;
-  if (!make_copy_geometry(dst.shape().data(), src.strides().data(), dst.strides().data(), static_cast<int>(dst.dim()), g))
-    throw ShapeError(msg(op, ": the CUDA kernels take views with at most ", kMaxCopyDims,
+  if (!kern::cuda::make_copy_geometry(dst.shape().data(), src.strides().data(), dst.strides().data(),
+                                      static_cast<int>(dst.dim()), g))
+    throw ShapeError(msg(op, ": the CUDA kernels take views with at most ", kern::cuda::kMaxCopyDims,
                          " dimensions that cannot be merged; got ", src.describe(), " with strides ",
                          shape_str(src.strides()), " into strides ", shape_str(dst.strides()),
                          "; make it contiguous or reshape it to fewer dimensions first"));
@@ -42,7 +44,7 @@ bool overlaps(const Tensor& a, const Tensor& b) {
 void cuda_fill(Tensor& dst, double value) {
   if (!dst.device().is_cuda()) throw DeviceError(msg("fill_ (CUDA): ", dst.describe(), " is not a cuda tensor"));
   if (dst.numel() == 0) return;
-  fill_strided(dst.raw_data(), dst.dtype(), value, geometry("fill_", dst, dst), stream(dst.device().index));
+  kern::cuda::fill_strided(dst.raw_data(), dst.dtype(), value, geometry("fill_", dst, dst), dst.device().index);
 }
 
 void cuda_copy(const Tensor& src, Tensor& dst) {
@@ -60,8 +62,8 @@ void cuda_copy(const Tensor& src, Tensor& dst) {
     cuda_copy(snapshot, dst);
     return;
   }
-  copy_strided(src.raw_data(), src.dtype(), dst.raw_data(), dst.dtype(), geometry("copy_", src, dst),
-               stream(dst.device().index));
+  kern::cuda::copy_strided(src.raw_data(), src.dtype(), dst.raw_data(), dst.dtype(), geometry("copy_", src, dst),
+                           dst.device().index);
 }
 
 void cuda_fill_from_scalar(const Tensor& scalar, double factor, Tensor& dst) {
@@ -69,23 +71,23 @@ void cuda_fill_from_scalar(const Tensor& scalar, double factor, Tensor& dst) {
     throw ValueError(msg("fill_from_scalar (CUDA): needs a one-element floating scalar and a contiguous "
                          "destination, got ", scalar.describe(), " and ", dst.describe()));
   check_on_device("fill_from_scalar (CUDA)", scalar, dst);
-  fill_from_scalar(scalar.raw_data(), scalar.dtype(), factor, dst.raw_data(), dst.dtype(), dst.numel(),
-                   stream(dst.device().index));
+  kern::cuda::fill_from_scalar(scalar.raw_data(), scalar.dtype(), factor, dst.raw_data(), dst.dtype(), dst.numel(),
+                               dst.device().index);
 }
 
 void cuda_increment(Tensor& counter) {
   if (counter.numel() != 1 || counter.dtype() != DType::i64 || !counter.device().is_cuda())
     throw ValueError(msg("increment (CUDA): needs a one-element i64 cuda tensor, got ", counter.describe()));
-  increment_i64(static_cast<int64_t*>(counter.raw_data()), stream(counter.device().index));
+  kern::cuda::increment_i64(static_cast<int64_t*>(counter.raw_data()), counter.device().index);
 }
 
 }  // namespace
 
-void register_copy(backend::CudaKernels& t) {
+void register_copy(CudaKernels& t) {
   t.fill = cuda_fill;
   t.copy = cuda_copy;
   t.fill_from_scalar = cuda_fill_from_scalar;
   t.increment = cuda_increment;
 }
 
-}  // namespace asyndgan::kern::cuda
+}  // namespace asyndgan::backend
