@@ -2,7 +2,7 @@
 // those CMake found at configure time (apps/CMakeLists.txt passes them in): the engine has no runtime query.
 #include "apps/build_info.h"
 #include "engine/version.h"
-#include "kernels/cpu/blas.h"
+#include "engine/blas_info.h"
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -41,7 +41,7 @@ std::string build_report() {
 #else
   r += "  OpenMP: not compiled in\n";
 #endif
-  const auto& blas = kern::cpu::blas_info();
+  const auto& blas = blas_info();
   r += "  BLAS:   " + blas.path + " (" + blas.threading + " threads), kernels " + blas.core + ": " + blas.core_note;
   return r;
 }

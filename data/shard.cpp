@@ -25,7 +25,7 @@
 #include "base/error.h"
 #include "engine/io/checksum.h"
 #include "engine/io/file_io.h"
-#include "kernels/common/half.h"
+#include "base/half.h"
 
 namespace asyndgan::data {
 
@@ -275,11 +275,11 @@ void ShardWriter::add(const float* condition, const float* image, const SampleIn
           "is not finite or exceeds float16's range (write with ImageEncoding::f32)");
     auto* half = reinterpret_cast<uint16_t*>(img);
     uint64_t k = 0;
-#if defined(__F16C__)  // the same round-to-nearest-even as kern::float_to_f16, eight at a time
+#if defined(__F16C__)  // the same round-to-nearest-even as float_to_f16, eight at a time
     for (; k + 8 <= ni; k += 8)
       _mm_storeu_si128(reinterpret_cast<__m128i*>(half + k), _mm256_cvtps_ph(_mm256_loadu_ps(image + k), _MM_FROUND_TO_NEAREST_INT));
 #endif
-    for (; k < ni; ++k) half[k] = kern::float_to_f16(image[k]);
+    for (; k < ni; ++k) half[k] = float_to_f16(image[k]);
   }
   m.spool->write(m.record.data(), m.record.size());
   m.header.samples.push_back(info);
@@ -428,7 +428,7 @@ void decode_f16_row(const uint16_t* src, int64_t n, float* out) {
   for (; x + 8 <= n; x += 8)
     _mm256_storeu_ps(out + x, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + x))));
 #endif
-  for (; x < n; ++x) out[x] = kern::f16_to_float(src[x]);  // both paths are exact, so results agree
+  for (; x < n; ++x) out[x] = f16_to_float(src[x]);  // both paths are exact, so results agree
 }
 
 }  // namespace

@@ -3,7 +3,7 @@
 #pragma once
 #include <cmath>
 #include <cstdint>
-#include "kernels/common/hostdevice.h"
+#include "base/hostdevice.h"
 #include "kernels/common/philox.h"
 
 namespace asyndgan::kern {

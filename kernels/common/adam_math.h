@@ -3,7 +3,7 @@
 // p + (-step_size*m)/denom) so results agree with PyTorch to the last bit where its kernels do the same.
 #pragma once
 #include <cmath>
-#include "kernels/common/hostdevice.h"
+#include "base/hostdevice.h"
 
 namespace asyndgan::kern {
 

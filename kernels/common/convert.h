@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <type_traits>
 #include "base/dtype.h"
-#include "kernels/common/half.h"
+#include "base/half.h"
 
 namespace asyndgan::kern {
 

@@ -2,7 +2,7 @@
 // the activation to apply or fuse, a normalization's settings, a convolution's window and a buffer's rows.
 #pragma once
 #include <cstdint>
-#include "kernels/common/hostdevice.h"
+#include "base/hostdevice.h"
 
 namespace asyndgan::kern {
 

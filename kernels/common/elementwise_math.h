@@ -1,7 +1,7 @@
 // Per-element arithmetic of the linear elementwise ops (add/sub/scale/accumulate), shared by the CPU and CUDA
 // kernels so both backends evaluate the same expression.
 #pragma once
-#include "kernels/common/hostdevice.h"
+#include "base/hostdevice.h"
 
 namespace asyndgan::kern {
 

@@ -3,7 +3,7 @@
 #pragma once
 #include <cmath>
 #include "kernels/common/activation_math.h"
-#include "kernels/common/hostdevice.h"
+#include "base/hostdevice.h"
 
 namespace asyndgan::kern {
 

@@ -2,7 +2,7 @@
 #pragma once
 #include <cmath>
 #include <cstdint>
-#include "kernels/common/hostdevice.h"
+#include "base/hostdevice.h"
 
 namespace asyndgan::kern {
 

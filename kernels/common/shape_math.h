@@ -2,7 +2,7 @@
 // its inverse.
 #pragma once
 #include <cstdint>
-#include "kernels/common/hostdevice.h"
+#include "base/hostdevice.h"
 
 namespace asyndgan::kern {
 

@@ -2,7 +2,7 @@
 // mask comes from the same Philox words, mapped to the same elements, as kern::cpu::dropout_mask; inside a CUDA
 // graph capture the Philox seed and base offset are read from the device (engine/cuda_graph.h). Outputs, and the
 // gradient and saved tensor of a backward, may have rows (a range of the U-Net's concatenated buffer).
-#include "kernels/common/half.h"
+#include "base/half.h"
 #include "kernels/cuda/act.cuh"
 #include "kernels/cuda/activation.cuh"
 #include "kernels/cuda/map.cuh"

@@ -7,7 +7,7 @@
 namespace asyndgan::kern::cuda {
 
 // dst[dst_offset(i)] = convert(src[src_offset(i)]) for every i of g, with the CPU's conversions (through double
-// except same-type and integer-to-integer; bf16/f16 by kernels/common/half.h, so results match bit for bit).
+// except same-type and integer-to-integer; bf16/f16 by base/half.h, so results match bit for bit).
 // Same dtype with both views one contiguous run is a cudaMemcpyAsync. src and dst must not overlap.
 void copy_strided(const void* src, DType src_dtype, void* dst, DType dst_dtype, const CopyGeometry& g, int device);
 

@@ -4,7 +4,7 @@
 #pragma once
 #include <cstdint>
 #include <limits>
-#include "kernels/common/hostdevice.h"
+#include "base/hostdevice.h"
 
 #if defined(__CUDA_ARCH__)  // the device pass only: the host compiler does not know the pragma
 #define ASYNDGAN_UNROLL _Pragma("unroll")

@@ -6,7 +6,7 @@
 #include "data/shard.h"
 #include "engine/file_test_util.h"
 #include "engine/version.h"
-#include "kernels/cpu/blas.h"
+#include "engine/blas_info.h"
 
 using namespace asyndgan;
 
@@ -124,7 +124,7 @@ TEST_CASE("cli: --version names the version and each compiled feature, and BLAS'
   CHECK(info.code == 0);
   CHECK(info.output.rfind(r.output, 0) == 0);  // info starts with the same report, then the devices
   // Only now: loading BLAS here sets OPENBLAS_CORETYPE, which the runs above would have inherited.
-  const auto& blas = kern::cpu::blas_info();
+  const auto& blas = blas_info();
   CHECK(has(r.output, "BLAS:   " + blas.path));
   CHECK(has(r.output, "kernels " + blas.core));
 }

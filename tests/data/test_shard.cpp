@@ -6,7 +6,7 @@
 #include "data/shard.h"
 #include "base/error.h"
 #include "engine/file_test_util.h"
-#include "kernels/common/half.h"
+#include "base/half.h"
 #include "kernels/common/philox.h"
 
 using namespace asyndgan;
@@ -111,7 +111,7 @@ TEST_CASE("shard: round trip keeps header fields and samples within the quantiza
       const float v = s.image[k];
       // float16 keeps 11 significant bits: half an ulp is 2^-12 on [0.5, 1], relative 2^-11 elsewhere.
       REQUIRE(std::fabs(img[k] - v) <= std::max(std::fabs(v) * 0x1p-11f, 0x1p-25f));
-      REQUIRE(img[k] == kern::f16_to_float(kern::float_to_f16(v)));  // vector and scalar paths agree
+      REQUIRE(img[k] == f16_to_float(float_to_f16(v)));  // vector and scalar paths agree
       if (std::fabs(v) <= 1.0f) REQUIRE(std::fabs(img[k] - v) <= 0x1p-12f);
     }
     CHECK(img[0] == -1.0f);

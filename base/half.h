@@ -2,9 +2,9 @@
 #pragma once
 #include <cstdint>
 #include <cstring>
-#include "kernels/common/hostdevice.h"
+#include "base/hostdevice.h"
 
-namespace asyndgan::kern {
+namespace asyndgan {
 
 ASYNDGAN_HD uint32_t float_bits(float f) { uint32_t u; std::memcpy(&u, &f, 4); return u; }
 ASYNDGAN_HD float bits_float(uint32_t u) { float f; std::memcpy(&f, &u, 4); return f; }
@@ -50,4 +50,4 @@ ASYNDGAN_HD float f16_to_float(uint16_t h) {
   return bits_float(sign | ((e + 112u) << 23) | (m << 13));
 }
 
-}  // namespace asyndgan::kern
+}  // namespace asyndgan
