@@ -25,4 +25,14 @@ bool on_cuda(std::initializer_list<Tensor> tensors) {
   return false;
 }
 
+NormGeometry norm_geometry(const Tensor& x, bool per_channel) {
+  NormGeometry g;
+  g.n = x.size(0);
+  g.c = x.size(1);
+  g.size = 1;
+  for (int64_t d = 2; d < x.dim(); ++d) g.size *= x.size(d);
+  g.per_channel = per_channel;
+  return g;
+}
+
 }  // namespace asyndgan::backend

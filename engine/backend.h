@@ -24,6 +24,10 @@ namespace asyndgan::backend {
 using Act = kern::Act;
 using ConvWindow = kern::ConvWindow;
 using NormConfig = kern::NormConfig;
+using NormGeometry = kern::NormGeometry;
+
+// The groups of a normalization of x [N, C, spatial...], for the CPU op and the CUDA adapter alike.
+NormGeometry norm_geometry(const Tensor& x, bool per_channel);
 
 // One parameter of a fused Adam launch. Its step counter lives on the device (PyTorch's capturable Adam), so a
 // replayed CUDA graph computes each step's bias corrections anew instead of reusing the captured ones.

@@ -8,17 +8,6 @@ namespace {
 
 using kern::cuda::NormBackwardBuffers;
 using kern::cuda::NormForwardBuffers;
-using kern::cuda::NormGeometry;
-
-NormGeometry geometry(const Tensor& x, bool per_channel) {
-  NormGeometry g;
-  g.n = x.size(0);
-  g.c = x.size(1);
-  g.size = 1;
-  for (int64_t d = 2; d < x.dim(); ++d) g.size *= x.size(d);
-  g.per_channel = per_channel;
-  return g;
-}
 
 // Elements between samples of out or grad (dense past dim 0: engine/rows.h; the engine checked).
 int64_t sample_stride(const Tensor& t, const NormGeometry& g) {
@@ -35,7 +24,7 @@ Tensor workspace(const NormGeometry& g, const Tensor& x) {
 
 void forward(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& running_mean, Tensor& running_var,
              const NormConfig& cfg, Tensor& out, Tensor& save_mean, Tensor& save_invstd) {
-  const NormGeometry g = geometry(x, cfg.per_channel);
+  const NormGeometry g = norm_geometry(x, cfg.per_channel);
   Tensor ws = workspace(g, x);
   const NormForwardBuffers b{x.raw_data(),         data_or_null(weight),      data_or_null(bias),
                              data_or_null(running_mean), data_or_null(running_var), out.raw_data(),
@@ -45,7 +34,7 @@ void forward(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& 
 
 void backward(const Tensor& grad, const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& save_mean,
               const Tensor& save_invstd, const NormConfig& cfg, Tensor& gx, Tensor& gweight, Tensor& gbias) {
-  const NormGeometry g = geometry(x, cfg.per_channel);
+  const NormGeometry g = norm_geometry(x, cfg.per_channel);
   Tensor ws = workspace(g, x);
   const NormBackwardBuffers b{grad.raw_data(),     x.raw_data(),          data_or_null(weight),
                               data_or_null(bias),  save_mean.raw_data(),  save_invstd.raw_data(),

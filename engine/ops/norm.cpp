@@ -13,15 +13,9 @@
 namespace asyndgan {
 namespace {
 
-// Batch norm pools each channel's planes across the batch into one group; instance norm keeps every plane
-// as its own group.
-struct Layout {
-  int64_t n = 0, c = 0, size = 0;  // size: spatial elements per plane
-  bool per_channel = false;
-  int64_t planes() const { return n * c; }
-  int64_t groups() const { return per_channel ? c : n * c; }
-  int64_t group_of(int64_t p) const { return per_channel ? p % c : p; }
-  double group_count() const { return static_cast<double>(per_channel ? n * size : size); }
+// The normalization's groups (backend::NormGeometry) with the host-side sums between planes and groups.
+struct Layout : backend::NormGeometry {
+  double group_count() const { return static_cast<double>(group_elements()); }
 
   // Sums per-plane values into their groups in plane order, so the result is deterministic.
   std::vector<double> reduce(const std::vector<double>& per_plane) const {
@@ -42,15 +36,7 @@ struct Layout {
   }
 };
 
-Layout make_layout(const Tensor& x, bool per_channel) {
-  Layout l;
-  l.n = x.size(0);
-  l.c = x.size(1);
-  l.size = 1;
-  for (int64_t d = 2; d < x.dim(); ++d) l.size *= x.size(d);
-  l.per_channel = per_channel;
-  return l;
-}
+Layout make_layout(const Tensor& x, bool per_channel) { return Layout{backend::norm_geometry(x, per_channel)}; }
 
 // A per-channel tensor argument (weight, bias, running statistic): [C] on x's device, of x's dtype, or f32 for
 // a bf16 x (mixed precision: the statistics and affine parameters stay in f32, as PyTorch's autocast keeps them).

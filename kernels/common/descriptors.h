@@ -1,5 +1,5 @@
 // The plain descriptors the kernel launchers take from the engine (engine/backend.h uses them as they are):
-// the activation to apply or fuse, a normalization's settings, a convolution's window and a buffer's rows.
+// the activation to apply or fuse, a normalization's settings and groups, a convolution's window and a buffer's rows.
 #pragma once
 #include <cstdint>
 #include "base/hostdevice.h"
@@ -20,6 +20,17 @@ struct NormConfig {
   double momentum = 0.1, eps = 1e-5;
   Act act = Act::none;  // applied to weight * xhat + bias
   double slope = 0.2;   // of leaky_relu
+};
+
+// The groups a normalization of x [N, C, spatial...] computes statistics over: batch norm pools each channel's
+// planes (sample x channel) across the batch into one group, instance norm keeps every plane as its own.
+struct NormGeometry {
+  int64_t n = 0, c = 0, size = 0;  // size: spatial elements per plane
+  bool per_channel = true;
+  ASYNDGAN_HD int64_t planes() const { return n * c; }
+  ASYNDGAN_HD int64_t groups() const { return per_channel ? c : n * c; }
+  ASYNDGAN_HD int64_t group_of(int64_t plane) const { return per_channel ? plane % c : plane; }
+  ASYNDGAN_HD int64_t group_elements() const { return per_channel ? n * size : size; }
 };
 
 // Where element i of a buffer with rows lies: rows of `inner` contiguous elements `stride` apart (a channel

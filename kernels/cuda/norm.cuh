@@ -8,15 +8,6 @@
 
 namespace asyndgan::kern::cuda {
 
-// x is [n, c, size] (size: spatial elements per plane). Batch norm pools a channel's n planes into one group;
-// instance norm makes every plane a group.
-struct NormGeometry {
-  int64_t n = 0, c = 0, size = 0;
-  bool per_channel = true;
-  int64_t groups() const { return per_channel ? c : n * c; }
-  int64_t group_elements() const { return per_channel ? n * size : size; }
-};
-
 // x, out, grad, gx have the element dtype; every per-channel or per-group buffer (weight, bias, running and saved
 // statistics, their gradients) is f64 for f64 data, else f32. Null pointers stand for undefined tensors. out (forward)
 // and grad (backward) may have rows: each sample's c planes contiguous, samples `*_stride` elements apart (a
