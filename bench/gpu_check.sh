@@ -74,7 +74,7 @@ build() {
 # settings they read (from gpu_env.sh and above) through the environment.
 export -f build build_cmake
 export B PY DOCTEST_CMAKE_DIR ASYNDGAN_CUDA_ARCH CUDNN_INCLUDE CUDNN_LIB OPENBLAS_LIB NIFTI_INCLUDE NIFTI2_LIB ZNZ_LIB \
-  ZLIB_LIB ZLIB_INCLUDE
+  ZLIB_LIB ZLIB_INCLUDE NLOHMANN_CMAKE_DIR TOMLPP_CMAKE_DIR CLI11_CMAKE_DIR
 stage build 330 bash -c build > "$RES/build.log" 2>&1
 build_rc=$?
 tail -25 "$RES/build.log"
