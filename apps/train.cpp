@@ -1,5 +1,6 @@
 // `asyndgan train`: AsynDGAN in simulation mode (the central node and every site in this process) from a
-// TOML config: the run loop, the learning-rate schedule, checkpoints and --resume.
+// TOML config: the run loop, the learning-rate schedule, checkpoints and --resume. The central node's outputs go
+// to output.dir; each site's own grid to output.dir/sites/<site>, where a deployed site would keep it.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -106,7 +107,7 @@ Schedule schedule(const TrainConfig& cfg, dist::Simulation& sim) {
   int64_t per_epoch = 1;
   if (cfg.schedule_epochs) {
     int64_t n = 0;
-    for (int64_t j = 0; j < sim.num_sites(); ++j) n += sim.site(j).num_samples();
+    for (const dist::Hello& h : sim.central().sites()) n += h.samples;
     const int64_t per_step = cfg.options.batch_per_site * sim.num_sites();
     per_epoch = std::max<int64_t>(1, (n + per_step - 1) / per_step);
   }
@@ -152,7 +153,11 @@ int run_train(const TrainArgs& args) {
   const Schedule sched = schedule(cfg, sim);
   const int64_t stop = args.stop_at ? std::min<int64_t>(sched.total, *args.stop_at) : sched.total;
   MetricsLog log(out, start);
-  const std::vector<data::Batch> display = display_batches(sim, cfg.sample_count, cfg.options.crop);
+  auto write_grids = [&](int64_t iteration) {
+    write_central_grid(out, sim.central(), cfg.sample_count, cfg.options.crop, iteration);
+    for (int64_t j = 0; j < sim.num_sites(); ++j)
+      write_site_grid((fs::path(out) / "sites" / sim.site(j).name()).string(), sim.site(j), iteration);
+  };
 
   std::printf("train: %lld site(s), %s generator (%s norm, ngf %lld) at %lldx%lld, iterations %lld..%lld of %lld; "
               "writing %s\n",
@@ -177,8 +182,7 @@ int run_train(const TrainArgs& args) {
     info.total = sched.total;
     info.lr_g = cfg.options.adam_g.lr * f;
     info.lr_d = cfg.options.adam_d.lr * f;
-    sim.central().set_lr(info.lr_g);
-    for (int64_t j = 0; j < sim.num_sites(); ++j) sim.site(j).set_lr(info.lr_d);
+    sim.set_lr(info.lr_g, info.lr_d);
     const auto t0 = std::chrono::steady_clock::now();
     const dist::StepReport rep = sim.step();
     info.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -194,13 +198,13 @@ int run_train(const TrainArgs& args) {
     log.write(record);
     progress.update(info, record);
     if (cfg.sample_every > 0 && (it % cfg.sample_every == 0 || it == sched.total))
-      write_sample_grid(out, sim, display, it);
+      write_grids(it);
     if ((cfg.checkpoint_every > 0 && it % cfg.checkpoint_every == 0) || it == stop)
       progress.note("train: checkpoint " + checkpoint(it));
   }
   if (stop <= start) {  // nothing to run (e.g. --stop-at 0): still leave a checkpoint of this state, such as
                         // the untrained generator to compare a trained one against
-    if (cfg.sample_every > 0) write_sample_grid(out, sim, display, start);
+    if (cfg.sample_every > 0) write_grids(start);
     progress.note("train: checkpoint " + checkpoint(start));
   }
   progress.finish();

@@ -64,6 +64,8 @@ const std::vector<Key>& schema() {
       {"train.deterministic", Type::boolean, false},
       {"train.winograd", Type::boolean, true},
       {"train.cuda_graphs", Type::boolean, true},
+      {"dist.wire_dtype", Type::string, "bf16", {"fp32", "bf16", "fp16"}},
+      {"dist.timeout_s", Type::number, 60.0, {}, 0, INFINITY, false, true},
       {"output.dir", Type::string, "runs/asyndgan"},
       {"output.log_every", Type::integer, 10, {}, 1},
       {"output.sample_every", Type::integer, 100, {}, 0},
@@ -231,6 +233,12 @@ TrainConfig resolve_train_config(const TomlConfig& toml) {
     throw ValueError(msg("config: ", r.find("train.precision")->origin, ": ", err.what()));
   }
   o.cuda_graphs = boolean(r, "train.cuda_graphs");
+  o.wire_dtype = dist::parse_wire_dtype(str(r, "dist.wire_dtype"));
+  o.timeout = std::chrono::milliseconds(static_cast<int64_t>(std::ceil(number(r, "dist.timeout_s") * 1000)));
+  // The networks every role must build alike join the run contract (dist/contract.h adds the algorithm's keys).
+  for (const char* key : {"model.generator", "model.ngf", "model.ndf", "model.d_layers", "model.norm",
+                          "model.dropout", "model.init"})
+    o.contract.push_back({key, toml_value_text(r.find(key)->value)});
 
   cfg.schedule_epochs = str(r, "schedule.unit") == "epochs";
   cfg.constant = integer(r, "schedule.constant");
@@ -256,7 +264,7 @@ TrainConfig load_train_config(const std::string& path, const std::vector<std::st
 std::string first_training_difference(const TomlConfig& a, const TomlConfig& b) {
   // A run may resume on another device (checkpoints hold host tensors); everything else must match.
   auto training = [](const std::string& k) {
-    return !k.starts_with("output.") && !k.starts_with("schedule.") && k != "train.device";
+    return !k.starts_with("output.") && !k.starts_with("schedule.") && k != "train.device" && k != "dist.timeout_s";
   };
   for (const TomlEntry& e : a.entries()) {
     if (!training(e.key)) continue;

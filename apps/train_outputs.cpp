@@ -109,25 +109,6 @@ void MetricsLog::write(const Json& record) {
   tb_->write_scalars(record.at("iter").get<int64_t>(), s);
 }
 
-std::vector<data::Batch> display_batches(const dist::Simulation& sim, int64_t count, int64_t crop) {
-  std::vector<data::Batch> out;
-  for (int64_t j = 0; j < sim.num_sites(); ++j) {
-    const data::Shard& shard = sim.shard(j);
-    std::vector<int64_t> val, train;
-    for (int64_t i = 0; i < shard.size(); ++i) {
-      const data::Split sp = shard.header().samples[static_cast<size_t>(i)].split;
-      if (sp == data::Split::val && static_cast<int64_t>(val.size()) < count) val.push_back(i);
-      if (sp == data::Split::train && static_cast<int64_t>(train.size()) < count) train.push_back(i);
-    }
-    std::vector<int64_t>& idx = val.empty() ? train : val;
-    if (idx.empty()) idx.push_back(0);
-    const int64_t H = shard.header().height, W = shard.header().width;
-    const data::CropFlip centre{static_cast<int32_t>(crop ? (H - crop) / 2 : 0), static_cast<int32_t>(crop ? (W - crop) / 2 : 0), false};
-    out.push_back(data::make_batch(shard, idx, std::vector<data::CropFlip>(idx.size(), centre), crop, 1));
-  }
-  return out;
-}
-
 // Labels as colours over a gray brain: each channel other than "background" and "brain" gets a hue; a
 // single-channel condition is shown as it is.
 Image8 condition_tile(const float* c, const std::vector<std::string>& names, int h, int w) {
@@ -154,50 +135,87 @@ Image8 condition_tile(const float* c, const std::vector<std::string>& names, int
   return img;
 }
 
-std::vector<std::string> grid_column_names(const std::vector<std::string>& modalities) {
+std::vector<std::string> grid_column_names(const std::vector<std::string>& modalities, bool with_real) {
   std::vector<std::string> names{"cond"};
-  for (const std::string& m : modalities) names.insert(names.end(), {m + " real", m + " fake"});
+  for (const std::string& m : modalities) {
+    if (with_real) names.push_back(m + " real");
+    names.push_back(m + " fake");
+  }
   return names;
 }
 
-std::string write_sample_grid(const std::string& out_dir, dist::Simulation& sim, const std::vector<data::Batch>& batches,
-                              int64_t iteration) {
-  const data::ShardHeader& h0 = sim.shard(0).header();
+namespace {
+
+std::string grid_path(const std::string& dir, int64_t iteration) {
+  const fs::path samples = fs::path(dir) / "samples";
+  fs::create_directories(samples);
+  char name[64];
+  std::snprintf(name, sizeof name, "iter_%06lld.png", static_cast<long long>(iteration));
+  return (samples / name).string();
+}
+
+Image8 gray_tile(const float* plane, int64_t h, int64_t w) {
+  return image_from_floats(plane, 1, static_cast<int>(h), static_cast<int>(w));
+}
+
+}  // namespace
+
+std::string write_central_grid(const std::string& out_dir, dist::Central& central, int64_t count, int64_t crop,
+                               int64_t iteration) {
+  const std::vector<dist::Hello>& sites = central.sites();
+  const dist::Hello& h0 = sites.at(0);
   const auto M = static_cast<int64_t>(h0.image_channels.size());
   std::vector<Image8> tiles;
-  std::string rows;
   std::vector<std::string> row_names;
-  for (size_t j = 0; j < batches.size(); ++j) {
-    const data::Batch& b = batches[j];
-    const Tensor fake = sim.central().preview(b.condition);
-    const auto B = b.condition.size(0), Cc = b.condition.size(1), h = b.condition.size(2), w = b.condition.size(3);
-    const int64_t P = h * w;
-    const float* cond = b.condition.data<float>();
-    const float* real = b.image.data<float>();
-    const float* syn = fake.data<float>();
-    const std::vector<uint8_t> has = sim.site(static_cast<int64_t>(j)).has_modality();
-    for (int64_t i = 0; i < B; ++i) {
-      tiles.push_back(condition_tile(cond + i * Cc * P, h0.condition_channels, static_cast<int>(h), static_cast<int>(w)));
-      for (int64_t m = 0; m < M; ++m) {
-        const bool real_here = has[static_cast<size_t>(m)] && b.available.data<float>()[i * M + m] > 0;
-        tiles.push_back(real_here ? image_from_floats(real + (i * M + m) * P, 1, static_cast<int>(h), static_cast<int>(w))
-                                  : Image8(static_cast<int>(w), static_cast<int>(h), 1, 0));
-        tiles.push_back(image_from_floats(syn + (i * M + m) * P, 1, static_cast<int>(h), static_cast<int>(w)));
-      }
-      rows += msg(rows.empty() ? "" : ", ", b.site, " sample ", b.indices[static_cast<size_t>(i)]);
-      row_names.push_back(b.site);
+  for (size_t j = 0; j < sites.size(); ++j) {
+    const int64_t H = sites[j].height, W = sites[j].width;
+    const data::CropFlip centre{static_cast<int32_t>(crop ? (H - crop) / 2 : 0), static_cast<int32_t>(crop ? (W - crop) / 2 : 0), false};
+    std::vector<int64_t> positions;
+    for (int64_t i = 0; i < std::min(count, sites[j].samples); ++i) positions.push_back(i);
+    const Tensor x = central.conditions(static_cast<int64_t>(j), positions, std::vector<data::CropFlip>(positions.size(), centre));
+    const Tensor fake = central.preview(x);
+    const int64_t Cc = x.size(1), h = x.size(2), w = x.size(3), P = h * w;
+    for (size_t i = 0; i < positions.size(); ++i) {
+      const auto b = static_cast<int64_t>(i);
+      tiles.push_back(condition_tile(x.data<float>() + b * Cc * P, h0.condition_channels, static_cast<int>(h), static_cast<int>(w)));
+      for (int64_t m = 0; m < M; ++m) tiles.push_back(gray_tile(fake.data<float>() + (b * M + m) * P, h, w));
+      row_names.push_back(sites[j].site);
     }
   }
   std::string cols = "condition";
-  for (const auto& m : h0.image_channels) cols += " | " + m + " real | " + m + " synthetic";
-  const fs::path dir = fs::path(out_dir) / "samples";
-  fs::create_directories(dir);
-  char name[64];
-  std::snprintf(name, sizeof name, "iter_%06lld.png", static_cast<long long>(iteration));
-  const std::string path = (dir / name).string();
-  write_png(path, labeled_grid(tiles, static_cast<int>(1 + 2 * M), grid_column_names(h0.image_channels), row_names),
-            {{"Title", msg("asyndgan samples, iteration ", iteration)},
-             {"Description", "columns: " + cols + "; rows: " + rows + " (black: modality missing at the site)"}});
+  for (const auto& m : h0.image_channels) cols += " | " + m + " synthetic";
+  const std::string path = grid_path(out_dir, iteration);
+  write_png(path, labeled_grid(tiles, static_cast<int>(1 + M), grid_column_names(h0.image_channels, false), row_names),
+            {{"Title", msg("asyndgan samples at the central node, iteration ", iteration)},
+             {"Description", "columns: " + cols + "; rows: the first conditions each site uploaded (the central node holds no real image)"}});
+  return path;
+}
+
+std::string write_site_grid(const std::string& site_dir, const dist::Site& site, int64_t iteration) {
+  const dist::Site::LastBatch b = site.last_batch();
+  if (b.step < 0) return "";
+  const auto B = b.condition.size(0), Cc = b.condition.size(1), h = b.condition.size(2), w = b.condition.size(3);
+  const int64_t M = b.real.size(1), P = h * w;
+  const std::vector<uint8_t> has = site.has_modality();
+  std::vector<Image8> tiles;
+  std::vector<std::string> row_names;
+  for (int64_t i = 0; i < B; ++i) {
+    tiles.push_back(condition_tile(b.condition.data<float>() + i * Cc * P, site.condition_channels(), static_cast<int>(h),
+                                   static_cast<int>(w)));
+    for (int64_t m = 0; m < M; ++m) {
+      tiles.push_back(has[static_cast<size_t>(m)] ? gray_tile(b.real.data<float>() + (i * M + m) * P, h, w)
+                                                   : Image8(static_cast<int>(w), static_cast<int>(h), 1, 0));
+      tiles.push_back(gray_tile(b.synthetic.data<float>() + (i * M + m) * P, h, w));
+    }
+    row_names.push_back(site.name());
+  }
+  std::string cols = "condition";
+  for (const auto& m : site.image_channels()) cols += " | " + m + " real | " + m + " synthetic";
+  const std::string path = grid_path(site_dir, iteration);
+  write_png(path, labeled_grid(tiles, static_cast<int>(1 + 2 * M), grid_column_names(site.image_channels()), row_names),
+            {{"Title", msg("asyndgan samples at site ", site.name(), ", iteration ", iteration)},
+             {"Description", msg("columns: ", cols, "; rows: the batch of step ", b.step,
+                                 " (black: modality missing at the site); written at the site, never sent")}});
   return path;
 }
 

@@ -1,5 +1,6 @@
-// What `asyndgan train` writes while it runs: per-iteration metrics (JSON lines and TensorBoard), sample
-// grids of condition | real | synthetic, and the progress line or log lines on stdout.
+// What `asyndgan train` writes while it runs: per-iteration metrics (JSON lines and TensorBoard), the central
+// node's sample grids (condition | synthetic), each site's own grid (condition | real | synthetic, written where
+// the site keeps its files), and the progress line or log lines on stdout.
 #pragma once
 #include <chrono>
 #include <cstdint>
@@ -50,22 +51,20 @@ class MetricsLog {
 // "background" are left black); a single-channel condition in gray.
 Image8 condition_tile(const float* condition, const std::vector<std::string>& names, int h, int w);
 
-// The header row of the sample grids and synth previews: "cond", then "<modality> real" and "<modality> fake"
-// per modality (short, so that they fit a 64-pixel cell).
-std::vector<std::string> grid_column_names(const std::vector<std::string>& modalities);
+// The header row of the sample grids and synth previews: "cond", then per modality "<modality> real" (when
+// with_real) and "<modality> fake" (short, so that they fit a 64-pixel cell).
+std::vector<std::string> grid_column_names(const std::vector<std::string>& modalities, bool with_real = true);
 
-// A fixed display batch per site: its first `count` validation samples (training samples when it has no
-// validation split), centre-cropped to the training crop, so grids are comparable over a run.
-std::vector<data::Batch> display_batches(const dist::Simulation& sim, int64_t count, int64_t crop);
+// <out>/samples/iter_<N>.png at the central node, which holds no real image: one row per displayed sample, the
+// first `count` conditions each site uploaded (centre-cropped to the training crop, the same every time), labelled
+// with its site, columns condition | synthetic per modality. G runs in eval mode without gradients, so the
+// training state (batch-norm statistics, dropout stream) is untouched.
+std::string write_central_grid(const std::string& out_dir, dist::Central& central, int64_t count, int64_t crop,
+                               int64_t iteration);
 
-// <out>/samples/iter_<N>.png: one row per displayed sample (sites in order, each labelled with its site),
-// columns condition | then real | synthetic per modality under a header row (grid_column_names); a modality
-// the site lacks shows a black real tile. G runs in eval mode without gradients, so the training state
-// (batch-norm statistics, dropout stream) is untouched. In simulation the trainer can read the sites' real
-// images for this display; in distributed mode each site would render its own grid, since real images never
-// leave it.
-std::string write_sample_grid(const std::string& out_dir, dist::Simulation& sim, const std::vector<data::Batch>& batches,
-                              int64_t iteration);
+// <site_dir>/samples/iter_<N>.png at a site: its last answered batch as condition | real | synthetic per
+// modality (a modality the site lacks shows a black real tile); "" when it has answered no request yet.
+std::string write_site_grid(const std::string& site_dir, const dist::Site& site, int64_t iteration);
 
 // stdout: on a terminal one line rewritten in place (iteration/total, ETA, G and D losses, images/s);
 // otherwise a plain line every `every` iterations and at the last.

@@ -6,6 +6,7 @@
 #include "engine/autograd.h"
 #include "engine/io/checkpoint_state.h"
 #include "engine/ops.h"
+#include "dist/contract.h"
 #include "dist/placement.h"
 #include "models/factory.h"
 
@@ -18,6 +19,8 @@ constexpr uint64_t kDropoutTag = 0x64726f706f757421ull;
 template <class M, class V>
 M expect(V&& v, int64_t site, const char* want) {
   if (auto* m = std::get_if<M>(&v)) return std::move(*m);
+  if (auto* f = std::get_if<Failure>(&v))
+    throw Error(msg("central: site ", site, " failed and left the run: ", f->reason));
   throw ValueError(msg("central: site ", site, " sent a '", message_type_name(type_of(v)), "' message where a '", want,
                        "' was due: the site runs another protocol or lost its place"));
 }
@@ -37,26 +40,47 @@ Central::Central(std::shared_ptr<nn::Module> generator, CentralChannel& channel,
   adam_ = std::make_unique<optim::Adam>(g_->parameters(), o_.adam_g);
 }
 
+std::string Central::refusal(const Hello& h, const std::vector<Hello>& accepted) const {
+  if (h.protocol != kProtocolVersion)
+    return msg("site '", h.site, "' speaks protocol ", int(h.protocol), ", this central node ", int(kProtocolVersion),
+               ": run the same asyndgan version everywhere");
+  const Settings mine = run_contract(o_);
+  if (h.contract_hash != contract_hash(h.contract))
+    return msg("site '", h.site, "' sent a run contract whose hash does not match its settings");
+  const std::string diff = contract_differences(mine, h.contract);
+  if (!diff.empty())
+    return msg("site '", h.site, "' has another run contract: ", diff, "; give every role of the run the same settings");
+  const auto Cc = static_cast<int64_t>(h.condition_channels.size());
+  if (h.samples < 1 || h.height < 1 || h.width < 1 || h.has_modality.size() != h.image_channels.size())
+    return msg("site '", h.site, "' announced ", h.samples, " samples of ", h.height, "x", h.width, ": nothing to train on");
+  for (const Hello& f : accepted) {
+    if (f.site == h.site) return msg("site '", h.site, "' is already in the run");
+    if (h.height != f.height || h.width != f.width || h.condition_channels != f.condition_channels ||
+        h.image_channels != f.image_channels)
+      return msg("site '", h.site, "' holds ", h.height, "x", h.width, " samples with ", Cc, "+", h.image_channels.size(),
+                 " channels, unlike site '", f.site, "': prepare all sites with the same options");
+  }
+  return "";
+}
+
 void Central::connect() {
   const int64_t n = channel_.num_sites();
   hellos_.clear();
   keys_.clear();
   uploads_.clear();
   for (int64_t j = 0; j < n; ++j) {
-    Hello h = expect<Hello>(channel_.receive(j), j, "hello");
-    ConditionUpload up = expect<ConditionUpload>(channel_.receive(j), j, "conditions");
+    Hello h = expect<Hello>(channel_.receive(j, o_.timeout), j, "hello");
+    const std::string why = refusal(h, hellos_);
+    if (!why.empty()) {
+      channel_.send(j, Failure{why});
+      channel_.close(j);
+      throw ValueError(msg("central: refused site ", j, ": ", why));
+    }
+    ConditionUpload up = expect<ConditionUpload>(channel_.receive(j, o_.timeout), j, "conditions");
     const auto Cc = static_cast<int64_t>(h.condition_channels.size());
-    if (h.samples < 1 || static_cast<int64_t>(up.keys.size()) != h.samples ||
-        up.conditions.shape() != Shape{h.samples, Cc, h.height, h.width})
+    if (static_cast<int64_t>(up.keys.size()) != h.samples || up.conditions.shape() != Shape{h.samples, Cc, h.height, h.width})
       throw ValueError(msg("central: site ", j, " ('", h.site, "') announced ", h.samples, " samples of ", Cc, "x", h.height, "x",
                            h.width, " but uploaded ", up.keys.size(), " keys and conditions ", shape_str(up.conditions.shape())));
-    if (j > 0) {
-      const Hello& f = hellos_[0];
-      if (h.height != f.height || h.width != f.width || h.condition_channels != f.condition_channels ||
-          h.image_channels != f.image_channels)
-        throw ValueError(msg("central: site ", j, " ('", h.site, "') holds ", h.height, "x", h.width, " samples with ", Cc, "+",
-                             h.image_channels.size(), " channels, unlike site 0 ('", f.site, "'): prepare all sites with the same options"));
-    }
     hellos_.push_back(std::move(h));
     keys_.push_back(std::move(up.keys));
     uploads_.push_back(std::move(up.conditions));
@@ -114,6 +138,18 @@ Tensor Central::preview(const Tensor& x) {
   return out;
 }
 
+void Central::set_lr(double lr_g, double lr_d) {
+  adam_->set_lr(lr_g);
+  if (lr_d == lr_d_sent_) return;
+  for (int64_t j = 0; j < channel_.num_sites(); ++j) channel_.send(j, Control{ControlKind::set_lr, steps_, lr_d});
+  lr_d_sent_ = lr_d;
+}
+
+void Central::request_checkpoint() {
+  if (in_step_) throw ValueError("Central::request_checkpoint: in the middle of a step (finish it first)");
+  for (int64_t j = 0; j < channel_.num_sites(); ++j) channel_.send(j, Control{ControlKind::checkpoint, steps_});
+}
+
 void Central::start() {
   if (!sampler_) throw ValueError("Central::start: connect() first");
   for (int64_t j = 0; j < channel_.num_sites(); ++j) channel_.send(j, Control{ControlKind::start, steps_});
@@ -161,7 +197,7 @@ void Central::begin_step() {
     r.crop = o_.crop;
     for (int64_t p : d.positions) r.keys.push_back(keys_[static_cast<size_t>(d.site)][static_cast<size_t>(p)]);
     r.aug = d.aug;
-    r.synthetic = fake.detach().to(Device::cpu());  // messages carry host tensors
+    r.synthetic = fake.detach();  // the channel moves it from the device
     channel_.send(d.site, r);
     pending_.push_back({d.site, fake, static_cast<int64_t>(d.positions.size())});
   }
@@ -184,11 +220,21 @@ StepResult Central::finish_step() {
   for (size_t j = 0; j < hellos_.size(); ++j) res.sites[j].site = static_cast<int64_t>(j);
   int64_t total = 0;
   for (const auto& p : pending_) total += hellos_[static_cast<size_t>(p.site)].samples;
-  std::vector<double> weights;
+  std::vector<double> weights(pending_.size());
   site_grads_.resize(pending_.size());
-  for (size_t i = 0; i < pending_.size(); ++i) {
-    const Pending& p = pending_[i];
-    Gradient g = expect<Gradient>(channel_.receive(p.site), p.site, "gradient");
+  // The gradients arrive in whatever order the sites finish; each goes to its own slot, and the backward below
+  // runs in the sampler's order, so the update does not depend on who answered first.
+  std::vector<int64_t> slot(hellos_.size(), -1);
+  for (size_t i = 0; i < pending_.size(); ++i) slot[static_cast<size_t>(pending_[i].site)] = static_cast<int64_t>(i);
+  for (size_t answered = 0; answered < pending_.size(); ++answered) {
+    Incoming in = channel_.receive_any(o_.timeout);
+    const int64_t i = in.site >= 0 && in.site < static_cast<int64_t>(slot.size()) ? slot[static_cast<size_t>(in.site)] : -1;
+    if (i < 0)
+      throw ValueError(msg("central: site ", in.site, " sent a '", message_type_name(type_of(in.message)),
+                           "' message while no request of step ", steps_, " awaits its answer"));
+    slot[static_cast<size_t>(in.site)] = -1;
+    const Pending& p = pending_[static_cast<size_t>(i)];
+    Gradient g = expect<Gradient>(std::move(in.message), p.site, "gradient");
     if (g.step != steps_ || g.samples != p.samples || g.grad.shape() != p.fake.shape())
       throw ValueError(msg("central: site ", p.site, " answered step ", g.step, " with ", g.samples, " samples and a gradient of ",
                            shape_str(g.grad.shape()), "; expected step ", steps_, ", ", p.samples, " samples, ",
@@ -201,8 +247,8 @@ StepResult Central::finish_step() {
     s.samples = p.samples;
     s.weight = w;
     s.stats = g.stats;
-    stage(site_grads_[i], g.grad, o_.device);
-    weights.push_back(w);
+    stage(site_grads_[static_cast<size_t>(i)], g.grad, o_.device);
+    weights[static_cast<size_t>(i)] = w;
   }
   // With graphs the weights are captured once: balance sampling keeps them the same every step.
   backward_graph_.run([&] {

@@ -36,10 +36,13 @@ class Central {
   // pointed at the central node's own Philox stream (seeded from options.seed), checkpointed with it.
   Central(std::shared_ptr<nn::Module> generator, CentralChannel& channel, TrainOptions options);
 
-  // Receives every site's Hello and ConditionUpload (in site order), checks that the sites agree on sizes
-  // and channel names and that every modality has a site, and builds the sampler. ValueError naming the
-  // site otherwise.
+  // Receives every site's Hello and ConditionUpload (in site order), checks each Hello (refusal()), that
+  // every modality has a site, and builds the sampler. A refused site gets a Failure naming the reason and its
+  // link is closed; then ValueError naming the site.
   void connect();
+  // Why a site's Hello cannot join this run ("" when it can): another protocol, a run contract that differs
+  // (naming the keys), or sizes and channels unlike the sites already accepted (`accepted`).
+  std::string refusal(const Hello& hello, const std::vector<Hello>& accepted) const;
 
   // One iteration in two halves, so a single thread can drive in-process sites between them:
   // begin_step draws the step's samples, runs G(x_j) for each participating site and sends the Requests
@@ -60,7 +63,12 @@ class Central {
   Tensor preview(const Tensor& x);
   nn::Module& generator() { return *g_; }
   optim::Adam& optimizer() { return *adam_; }
-  void set_lr(double lr) { adam_->set_lr(lr); }
+  // The schedule's learning rates: G's Adam here, and lr_d to every site as a Control set_lr (sent only when
+  // it changes), which each site applies to its discriminators' Adam before its next step.
+  void set_lr(double lr_g, double lr_d);
+  // Asks every site to save its own state (Control checkpoint at steps_done()); the central node's state is
+  // save_state's.
+  void request_checkpoint();
   // Site j's uploaded conditions at `positions` with crop/flip, as f32 [B, Cc, h, w] (what G is fed).
   Tensor conditions(int64_t site, const std::vector<int64_t>& positions, const std::vector<data::CropFlip>& aug) const;
 
@@ -92,6 +100,7 @@ class Central {
   StepGraph forward_graph_, backward_graph_;
   int64_t steps_ = 0;
   bool started_ = false, in_step_ = false;
+  double lr_d_sent_ = -1;  // the last set_lr sent to the sites (-1: none yet)
 };
 
 }  // namespace asyndgan::dist

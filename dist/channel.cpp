@@ -39,7 +39,7 @@ void check_site(int64_t site, int64_t n) {
 
 }  // namespace
 
-void CentralChannel::count(int64_t site, std::span<const uint8_t> bytes) {
+void ByteCentralChannel::count(int64_t site, std::span<const uint8_t> bytes) {
   std::lock_guard<std::mutex> lock(mutex_);
   if (traffic_.bytes.size() < static_cast<size_t>(num_sites())) {
     traffic_.bytes.resize(static_cast<size_t>(num_sites()));
@@ -48,22 +48,30 @@ void CentralChannel::count(int64_t site, std::span<const uint8_t> bytes) {
   add(traffic_, static_cast<size_t>(site), bytes);
 }
 
-void CentralChannel::send(int64_t site, const ToSite& m) {
+void ByteCentralChannel::send(int64_t site, const ToSite& m) {
   check_site(site, num_sites());
-  std::vector<uint8_t> bytes = encode(m);
+  std::vector<uint8_t> bytes = encode(m, wire_);
   count(site, bytes);
   send_bytes(site, std::move(bytes));
 }
 
-ToCentral CentralChannel::receive(int64_t site) {
-  check_site(site, num_sites());
-  const std::vector<uint8_t> bytes = receive_bytes(site);
-  ToCentral m = decode_to_central(bytes);  // counted only once it is known to be a valid message
+ToCentral ByteCentralChannel::decode_counted(int64_t site, const std::vector<uint8_t>& bytes) {
+  ToCentral m = decode_to_central(bytes, wire_);  // counted only once it is known to be a valid message
   count(site, bytes);
   return m;
 }
 
-Traffic CentralChannel::traffic() const {
+ToCentral ByteCentralChannel::receive(int64_t site, Timeout timeout) {
+  check_site(site, num_sites());
+  return decode_counted(site, receive_bytes(site, timeout));
+}
+
+Incoming ByteCentralChannel::receive_any(Timeout timeout) {
+  auto [site, bytes] = receive_any_bytes(timeout);
+  return {site, decode_counted(site, bytes)};
+}
+
+Traffic ByteCentralChannel::traffic() const {
   std::lock_guard<std::mutex> lock(mutex_);
   Traffic t = traffic_;
   t.bytes.resize(static_cast<size_t>(num_sites()));
@@ -71,8 +79,8 @@ Traffic CentralChannel::traffic() const {
   return t;
 }
 
-void SiteChannel::send(const ToCentral& m) {
-  std::vector<uint8_t> bytes = encode(m);
+void ByteSiteChannel::send(const ToCentral& m) {
+  std::vector<uint8_t> bytes = encode(m, wire_);
   {
     std::lock_guard<std::mutex> lock(mutex_);
     add(traffic_, 0, bytes);
@@ -80,15 +88,15 @@ void SiteChannel::send(const ToCentral& m) {
   send_bytes(std::move(bytes));
 }
 
-ToSite SiteChannel::receive() {
-  const std::vector<uint8_t> bytes = receive_bytes();
-  ToSite m = decode_to_site(bytes);
+ToSite ByteSiteChannel::receive(Timeout timeout) {
+  const std::vector<uint8_t> bytes = receive_bytes(timeout);
+  ToSite m = decode_to_site(bytes, wire_);
   std::lock_guard<std::mutex> lock(mutex_);
   add(traffic_, 0, bytes);
   return m;
 }
 
-Traffic SiteChannel::traffic() const {
+Traffic ByteSiteChannel::traffic() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return traffic_;
 }

@@ -1,8 +1,10 @@
 // The Channel between the central node and its sites: typed messages in, typed messages out, bytes counted.
-// Every channel (in-process, TCP, NCCL) moves only the bytes of dist/messages.h: the base classes encode,
-// decode and count, an implementation only carries byte strings, so Central and Site never change with it.
+// Every channel (in-process, TCP, NCCL) moves only what dist/messages.h defines. A byte channel (in-process,
+// TCP) derives from the Byte* ends below, which encode in the run's wire dtype, decode and count, so it only
+// carries byte strings; Central and Site never change with the channel.
 #pragma once
 #include <array>
+#include <chrono>
 #include <cstdint>
 #include <mutex>
 #include <vector>
@@ -10,7 +12,7 @@
 
 namespace asyndgan::dist {
 
-// Bytes and message counts per site and message type (each type flows in one direction only).
+// Bytes and message counts per site and message type (failure flows both ways; the others one way each).
 struct Traffic {
   std::vector<std::array<uint64_t, kMessageTypes>> bytes, messages;  // [site][type]
   uint64_t site_bytes(int64_t site) const;       // both directions
@@ -18,38 +20,75 @@ struct Traffic {
   uint64_t total_bytes() const;
 };
 
+using Timeout = std::chrono::milliseconds;
+inline constexpr Timeout kWaitLong{std::chrono::hours(24 * 365)};
+
+// A message from site `site` (receive_any).
+struct Incoming {
+  int64_t site = 0;
+  ToCentral message;
+};
+
 // The central node's end: one link to each site j in [0, num_sites()).
 class CentralChannel {
  public:
   virtual ~CentralChannel() = default;
   virtual int64_t num_sites() const = 0;
-  void send(int64_t site, const ToSite& m);
-  ToCentral receive(int64_t site);  // blocks until site j's next message arrives
-  Traffic traffic() const;          // everything this end sent and received
-
- protected:
-  virtual void send_bytes(int64_t site, std::vector<uint8_t> bytes) = 0;
-  virtual std::vector<uint8_t> receive_bytes(int64_t site) = 0;
-  void count(int64_t site, std::span<const uint8_t> bytes);
-
- private:
-  mutable std::mutex mutex_;
-  Traffic traffic_;
+  virtual void send(int64_t site, const ToSite& m) = 0;
+  // Site j's next message; NetTimeout-like Error naming the site when none arrives within `timeout`.
+  virtual ToCentral receive(int64_t site, Timeout timeout) = 0;
+  // The next message from whichever site sends first (ties in site order); Error after `timeout`.
+  virtual Incoming receive_any(Timeout timeout) = 0;
+  // Ends the link to site j (after a Failure, a stop or a bad frame); its later sends and receives fail.
+  virtual void close(int64_t site) = 0;
+  virtual Traffic traffic() const = 0;  // everything this end sent and received
 };
 
 // A site's end: one link to the central node.
 class SiteChannel {
  public:
   virtual ~SiteChannel() = default;
-  void send(const ToCentral& m);
-  ToSite receive();  // blocks until the central node's next message arrives
-  Traffic traffic() const;  // one row (this site)
+  virtual void send(const ToCentral& m) = 0;
+  virtual ToSite receive(Timeout timeout) = 0;  // Error when nothing arrives within `timeout`
+  virtual void close() = 0;
+  virtual Traffic traffic() const = 0;  // one row (this site)
+};
+
+// Byte channels: encode in `wire`, decode, count; an implementation carries byte strings.
+class ByteCentralChannel : public CentralChannel {
+ public:
+  explicit ByteCentralChannel(WireDtype wire) : wire_(wire) {}
+  void send(int64_t site, const ToSite& m) override;
+  ToCentral receive(int64_t site, Timeout timeout) override;
+  Incoming receive_any(Timeout timeout) override;
+  Traffic traffic() const override;
+
+ protected:
+  virtual void send_bytes(int64_t site, std::vector<uint8_t> bytes) = 0;
+  virtual std::vector<uint8_t> receive_bytes(int64_t site, Timeout timeout) = 0;
+  virtual std::pair<int64_t, std::vector<uint8_t>> receive_any_bytes(Timeout timeout) = 0;
+
+ private:
+  ToCentral decode_counted(int64_t site, const std::vector<uint8_t>& bytes);
+  void count(int64_t site, std::span<const uint8_t> bytes);
+  WireDtype wire_;
+  mutable std::mutex mutex_;
+  Traffic traffic_;
+};
+
+class ByteSiteChannel : public SiteChannel {
+ public:
+  explicit ByteSiteChannel(WireDtype wire) : wire_(wire) {}
+  void send(const ToCentral& m) override;
+  ToSite receive(Timeout timeout) override;
+  Traffic traffic() const override;
 
  protected:
   virtual void send_bytes(std::vector<uint8_t> bytes) = 0;
-  virtual std::vector<uint8_t> receive_bytes() = 0;
+  virtual std::vector<uint8_t> receive_bytes(Timeout timeout) = 0;
 
  private:
+  WireDtype wire_;
   mutable std::mutex mutex_;
   Traffic traffic_{std::vector<std::array<uint64_t, kMessageTypes>>(1), std::vector<std::array<uint64_t, kMessageTypes>>(1)};
 };

@@ -1,7 +1,7 @@
 // The in-process channel: all sites in one process, a byte queue each way per site. It still encodes and
-// decodes every message, so a simulation exercises the wire format and counts exactly the bytes TCP will.
+// decodes every message in the run's wire dtype, so a simulation runs the deployment's code path and counts
+// exactly the bytes the TCP channel carries inside its frames.
 #pragma once
-#include <chrono>
 #include <memory>
 #include "dist/channel.h"
 
@@ -9,9 +9,9 @@ namespace asyndgan::dist {
 
 class InProcessChannel {
  public:
-  // receive() waits at most `timeout` for a message (sites may run in threads), then throws an Error naming
-  // the link: a single-threaded driver that receives before the other end sent would otherwise hang.
-  explicit InProcessChannel(int64_t num_sites, std::chrono::milliseconds timeout = std::chrono::seconds(120));
+  // A receive waits at most its timeout (sites may run in threads), then throws an Error naming the link: a
+  // single-threaded driver that receives before the other end sent would otherwise hang.
+  InProcessChannel(int64_t num_sites, WireDtype wire);
   ~InProcessChannel();
   InProcessChannel(const InProcessChannel&) = delete;
   InProcessChannel& operator=(const InProcessChannel&) = delete;

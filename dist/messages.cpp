@@ -15,72 +15,65 @@ const char* message_type_name(MessageType t) {
     case MessageType::request: return "request";
     case MessageType::gradient: return "gradient";
     case MessageType::control: return "control";
+    case MessageType::failure: return "failure";
   }
   return "unknown";
 }
 
-MessageType type_of(const ToSite& m) {
-  return std::holds_alternative<Request>(m) ? MessageType::request : MessageType::control;
-}
-
-MessageType type_of(const ToCentral& m) {
-  if (std::holds_alternative<Hello>(m)) return MessageType::hello;
-  if (std::holds_alternative<ConditionUpload>(m)) return MessageType::conditions;
-  return MessageType::gradient;
-}
-
 namespace {
+
+// Tensor data and every integer are copied as they lie in memory: the wire is little-endian, as are the
+// machines this runs on (x86-64, AArch64).
+static_assert(std::endian::native == std::endian::little, "the wire format assumes a little-endian host");
+
 
 constexpr uint32_t kMaxDims = 8;
 
 class Writer {
  public:
-  explicit Writer(MessageType t) { u8(kProtocolVersion); u8(static_cast<uint8_t>(t)); }
+  Writer(MessageType t, WireDtype wire) : wire_(wire) { u8(kProtocolVersion); u8(static_cast<uint8_t>(t)); }
   void u8(uint8_t v) { out_.push_back(v); }
   template <class T>
-  void le(T v) {  // integers and doubles, little-endian
+  void le(T v) {  // integers and doubles
     static_assert(std::is_trivially_copyable_v<T>);
-    uint8_t b[sizeof(T)];
-    std::memcpy(b, &v, sizeof(T));
-    if constexpr (std::endian::native == std::endian::big) std::reverse(b, b + sizeof(T));
     const size_t at = out_.size();  // resize + memcpy: GCC 12 misreads insert() of a small array as overflowing
     out_.resize(at + sizeof(T));
-    std::memcpy(out_.data() + at, b, sizeof(T));
+    std::memcpy(out_.data() + at, &v, sizeof(T));
   }
   void str(const std::string& s) {
     le<uint32_t>(static_cast<uint32_t>(s.size()));
     out_.insert(out_.end(), s.begin(), s.end());
   }
+  // u8 as it is; f32 in the wire dtype, converted on the tensor's device before it is copied to the host.
   void tensor(const Tensor& t, const char* field) {
     if (!t.defined()) throw ValueError(msg("message encode: tensor '", field, "' is undefined"));
     if (t.dtype() != DType::f32 && t.dtype() != DType::u8)
       throw DTypeError(msg("message encode: tensor '", field, "' is ", t.describe(), "; the protocol carries f32 or u8"));
-    const Tensor c = t.device().is_cpu() ? t.contiguous() : t.to(Device::cpu()).contiguous();
+    const DType wire = t.dtype() == DType::u8 ? DType::u8 : wire_storage(wire_);
+    const Tensor c = t.to(wire).to(Device::cpu()).contiguous();
     u8(static_cast<uint8_t>(c.dtype()));
     le<uint32_t>(static_cast<uint32_t>(c.dim()));
     for (int64_t d : c.shape()) le<int64_t>(d);
-    if (c.dtype() == DType::u8) {
-      const auto* p = c.data<uint8_t>();
-      out_.insert(out_.end(), p, p + c.numel());
-    } else {
-      const float* p = c.data<float>();
-      if constexpr (std::endian::native == std::endian::little) {
-        const auto* b = reinterpret_cast<const uint8_t*>(p);
-        out_.insert(out_.end(), b, b + c.numel() * 4);
-      } else {
-        for (int64_t i = 0; i < c.numel(); ++i) le<float>(p[i]);
-      }
+    const auto* b = static_cast<const uint8_t*>(c.raw_data());
+    out_.insert(out_.end(), b, b + c.numel() * static_cast<int64_t>(dtype_size(wire)));
+  }
+  void settings(const Settings& list) {
+    le<uint64_t>(list.size());
+    for (const Setting& s : list) {
+      str(s.key);
+      str(s.value);
     }
   }
   std::vector<uint8_t> take() { return std::move(out_); }
 
  private:
+  WireDtype wire_;
   std::vector<uint8_t> out_;
 };
 
 class Reader {
  public:
-  Reader(std::span<const uint8_t> b, const char* type) : b_(b), type_(type) {}
+  Reader(std::span<const uint8_t> b, const char* type, WireDtype wire) : b_(b), type_(type), wire_(wire) {}
   [[noreturn]] void fail(const std::string& what) const {
     throw FormatError(msg("malformed '", type_, "' message (", b_.size(), " bytes): ", what, " at byte ", pos_,
                           "; the sender speaks another protocol version or the bytes were damaged"));
@@ -95,12 +88,9 @@ class Reader {
   template <class T>
   T le(const char* field) {
     need(sizeof(T), field);
-    uint8_t b[sizeof(T)];
-    std::memcpy(b, b_.data() + pos_, sizeof(T));
-    if constexpr (std::endian::native == std::endian::big) std::reverse(b, b + sizeof(T));
-    pos_ += sizeof(T);
     T v;
-    std::memcpy(&v, b, sizeof(T));
+    std::memcpy(&v, b_.data() + pos_, sizeof(T));
+    pos_ += sizeof(T);
     return v;
   }
   int64_t count(const char* field, uint64_t item_bytes) {
@@ -116,8 +106,24 @@ class Reader {
     pos_ += n;
     return s;
   }
-  Tensor tensor(const char* field, DType want) {
+  Settings settings(const char* field) {
+    const int64_t n = count(field, 8);  // two string lengths at least
+    Settings out;
+    for (int64_t i = 0; i < n; ++i) {
+      Setting s;
+      s.key = str(field);
+      s.value = str(field);
+      out.push_back(std::move(s));
+    }
+    return out;
+  }
+  // A condition map (u8) as it is; a floating field in the run's wire dtype, as a host f32 tensor.
+  Tensor tensor(const char* field, bool floating) {
+    const DType want = floating ? wire_storage(wire_) : DType::u8;
     const uint8_t code = u8(field);
+    if (code != static_cast<uint8_t>(want) && floating)
+      fail(msg("tensor '", field, "' has dtype code ", int(code), "; this run's wire dtype is ", wire_dtype_name(wire_),
+               " (code ", int(static_cast<uint8_t>(want)), "): the sender's dist.wire_dtype differs"));
     if (code != static_cast<uint8_t>(want))
       fail(msg("tensor '", field, "' has dtype code ", int(code), ", expected ", int(static_cast<uint8_t>(want))));
     const uint32_t nd = le<uint32_t>(field);
@@ -135,14 +141,9 @@ class Reader {
     }
     need(numel * esize, field);
     Tensor t = Tensor::empty(shape, want);
-    if (want == DType::f32 && std::endian::native == std::endian::big) {
-      float* p = t.data<float>();
-      for (uint64_t i = 0; i < numel; ++i) p[i] = le<float>(field);
-    } else {
-      std::memcpy(t.raw_data(), b_.data() + pos_, numel * esize);
-      pos_ += numel * esize;
-    }
-    return t;
+    std::memcpy(t.raw_data(), b_.data() + pos_, numel * esize);
+    pos_ += numel * esize;
+    return floating && want != DType::f32 ? t.to(DType::f32) : t;
   }
   void end() {
     if (pos_ != b_.size()) fail(msg(b_.size() - pos_, " trailing bytes"));
@@ -151,10 +152,15 @@ class Reader {
  private:
   std::span<const uint8_t> b_;
   const char* type_;
+  WireDtype wire_;
   size_t pos_ = 2;
 };
 
 void write(Writer& w, const Hello& m) {
+  w.u8(m.protocol);
+  w.str(m.contract_hash);
+  w.settings(m.contract);
+  w.settings(m.declared);
   w.str(m.site);
   w.le<int64_t>(m.samples);
   w.le<int64_t>(m.height);
@@ -198,7 +204,10 @@ void write(Writer& w, const Gradient& m) {
 void write(Writer& w, const Control& m) {
   w.u8(static_cast<uint8_t>(m.kind));
   w.le<int64_t>(m.step);
+  w.le<double>(m.value);
 }
+
+void write(Writer& w, const Failure& m) { w.str(m.reason); }
 
 template <class M>
 MessageType type_for();
@@ -207,11 +216,12 @@ template <> MessageType type_for<ConditionUpload>() { return MessageType::condit
 template <> MessageType type_for<Request>() { return MessageType::request; }
 template <> MessageType type_for<Gradient>() { return MessageType::gradient; }
 template <> MessageType type_for<Control>() { return MessageType::control; }
+template <> MessageType type_for<Failure>() { return MessageType::failure; }
 
 template <class Variant>
-std::vector<uint8_t> encode_variant(const Variant& v) {
-  return std::visit([](const auto& m) {
-    Writer w(type_for<std::decay_t<decltype(m)>>());
+std::vector<uint8_t> encode_variant(const Variant& v, WireDtype wire) {
+  return std::visit([wire](const auto& m) {
+    Writer w(type_for<std::decay_t<decltype(m)>>(), wire);
     write(w, m);
     return w.take();
   }, v);
@@ -219,6 +229,12 @@ std::vector<uint8_t> encode_variant(const Variant& v) {
 
 Hello read_hello(Reader& r) {
   Hello m;
+  m.protocol = r.u8("protocol");
+  if (m.protocol != kProtocolVersion)
+    r.fail(msg("hello of protocol ", int(m.protocol), "; this build speaks ", int(kProtocolVersion)));
+  m.contract_hash = r.str("contract_hash");
+  m.contract = r.settings("contract");
+  m.declared = r.settings("declared");
   m.site = r.str("site");
   m.samples = r.le<int64_t>("samples");
   m.height = r.le<int64_t>("height");
@@ -239,7 +255,7 @@ ConditionUpload read_conditions(Reader& r) {
   const int64_t n = r.count("keys", 8);
   m.keys.resize(static_cast<size_t>(n));
   for (auto& k : m.keys) k = r.le<uint64_t>("keys");
-  m.conditions = r.tensor("conditions", DType::u8);
+  m.conditions = r.tensor("conditions", false);
   if (m.conditions.dim() != 4 || m.conditions.size(0) != n) r.fail("conditions are not [keys, C, H, W]");
   return m;
 }
@@ -259,7 +275,7 @@ Request read_request(Reader& r) {
     a.flip = f == 1;
     m.aug.push_back(a);
   }
-  m.synthetic = r.tensor("synthetic", DType::f32);
+  m.synthetic = r.tensor("synthetic", true);
   if (m.synthetic.dim() != 4 || m.synthetic.size(0) != n) r.fail("synthetic images are not [keys, C, h, w]");
   if (m.crop < 0) r.fail("negative crop");
   return m;
@@ -271,7 +287,7 @@ Gradient read_gradient(Reader& r) {
   m.samples = r.le<int64_t>("samples");
   for (double* v : {&m.stats.d_loss, &m.stats.g_gan, &m.stats.g_l1, &m.stats.g_loss, &m.stats.d_real, &m.stats.d_fake})
     *v = r.le<double>("stats");
-  m.grad = r.tensor("grad", DType::f32);
+  m.grad = r.tensor("grad", true);
   if (m.grad.dim() != 4 || m.grad.size(0) != m.samples) r.fail("grad is not [samples, C, h, w]");
   return m;
 }
@@ -279,16 +295,27 @@ Gradient read_gradient(Reader& r) {
 Control read_control(Reader& r) {
   Control m;
   const uint8_t k = r.u8("kind");
-  if (k > static_cast<uint8_t>(ControlKind::checkpoint)) r.fail(msg("unknown control kind ", int(k)));
+  if (k >= kControlKinds) r.fail(msg("unknown control kind ", int(k)));
   m.kind = static_cast<ControlKind>(k);
   m.step = r.le<int64_t>("step");
+  m.value = r.le<double>("value");
   return m;
 }
 
+Failure read_failure(Reader& r) { return Failure{r.str("reason")}; }
+
 }  // namespace
 
-std::vector<uint8_t> encode(const ToSite& m) { return encode_variant(m); }
-std::vector<uint8_t> encode(const ToCentral& m) { return encode_variant(m); }
+MessageType type_of(const ToSite& m) {
+  return std::visit([](const auto& v) { return type_for<std::decay_t<decltype(v)>>(); }, m);
+}
+
+MessageType type_of(const ToCentral& m) {
+  return std::visit([](const auto& v) { return type_for<std::decay_t<decltype(v)>>(); }, m);
+}
+
+std::vector<uint8_t> encode(const ToSite& m, WireDtype wire) { return encode_variant(m, wire); }
+std::vector<uint8_t> encode(const ToCentral& m, WireDtype wire) { return encode_variant(m, wire); }
 
 MessageType peek_type(std::span<const uint8_t> bytes) {
   if (bytes.size() < 2) throw FormatError(msg("malformed message: ", bytes.size(), " bytes, shorter than its 2-byte header"));
@@ -299,25 +326,27 @@ MessageType peek_type(std::span<const uint8_t> bytes) {
   return static_cast<MessageType>(bytes[1]);
 }
 
-ToSite decode_to_site(std::span<const uint8_t> bytes) {
+ToSite decode_to_site(std::span<const uint8_t> bytes, WireDtype wire) {
   const MessageType t = peek_type(bytes);
-  Reader r(bytes, message_type_name(t));
+  Reader r(bytes, message_type_name(t), wire);
   ToSite out;
   if (t == MessageType::request) out = read_request(r);
   else if (t == MessageType::control) out = read_control(r);
-  else r.fail("a site receives only request and control messages");
+  else if (t == MessageType::failure) out = read_failure(r);
+  else r.fail("a site receives only request, control and failure messages");
   r.end();
   return out;
 }
 
-ToCentral decode_to_central(std::span<const uint8_t> bytes) {
+ToCentral decode_to_central(std::span<const uint8_t> bytes, WireDtype wire) {
   const MessageType t = peek_type(bytes);
-  Reader r(bytes, message_type_name(t));
+  Reader r(bytes, message_type_name(t), wire);
   ToCentral out;
   if (t == MessageType::hello) out = read_hello(r);
   else if (t == MessageType::conditions) out = read_conditions(r);
   else if (t == MessageType::gradient) out = read_gradient(r);
-  else r.fail("the central node receives only hello, conditions and gradient messages");
+  else if (t == MessageType::failure) out = read_failure(r);
+  else r.fail("the central node receives only hello, conditions, gradient and failure messages");
   r.end();
   return out;
 }

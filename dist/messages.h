@@ -10,13 +10,19 @@
 // types too: a site can only send ToCentral, the central node only ToSite.
 //
 // Condition maps go up once, at the start (as the authors did): only the site's training samples, under
-// opaque 64-bit keys the site draws at random from a private seed, in the shard's u8 quantization.
+// opaque 64-bit keys the site draws at random from a secret only it holds (dist/site_secret.h), in the shard's
+// u8 quantization.
+//
+// Tensor fields may live on any device: the channel that carries a message moves them (the byte channels copy
+// them to the host as they encode, converted to the run's wire dtype on their device first), so the roles never
+// copy a tensor to the host themselves, and a device-to-device channel can take them as they are.
 //
 // Encoding (all integers little-endian): u8 protocol version (kProtocolVersion) | u8 MessageType | payload.
-// Strings: u32 length + bytes. Vectors: u64 count + items. Tensors: u8 dtype code (f32 or u8 only),
-// u32 ndim (<= 8), i64 dims (>= 0), then the contiguous data. Decoding checks every length against the
-// bytes that remain before allocating, requires the message to end exactly at the last field, and throws
-// FormatError naming the message type and field for anything else.
+// Strings: u32 length + bytes. Vectors: u64 count + items. Tensors: u8 dtype code (the run's wire dtype for
+// floating fields, u8 for condition maps), u32 ndim (<= 8), i64 dims (>= 0), then the contiguous data.
+// Decoding checks every length against the bytes that remain before allocating, requires the message to end
+// exactly at the last field, and throws FormatError naming the message type and field for anything else;
+// floating fields come back as host f32 tensors.
 #pragma once
 #include <cstdint>
 #include <span>
@@ -24,18 +30,32 @@
 #include <variant>
 #include <vector>
 #include "data/loader.h"
+#include "dist/wire_dtype.h"
 #include "engine/tensor.h"
 
 namespace asyndgan::dist {
 
-inline constexpr uint8_t kProtocolVersion = 1;
+inline constexpr uint8_t kProtocolVersion = 2;
 
-enum class MessageType : uint8_t { hello = 0, conditions = 1, request = 2, gradient = 3, control = 4 };
-inline constexpr int kMessageTypes = 5;
-const char* message_type_name(MessageType t);  // "hello", "conditions", "request", "gradient", "control"
+enum class MessageType : uint8_t { hello = 0, conditions = 1, request = 2, gradient = 3, control = 4, failure = 5 };
+inline constexpr int kMessageTypes = 6;
+// "hello", "conditions", "request", "gradient", "control", "failure"
+const char* message_type_name(MessageType t);
 
-// Site -> central, first: the shape of what the site holds. No patient data: counts and channel names.
+// One setting as "key" = "value" (the value in the config's own spelling).
+struct Setting {
+  std::string key, value;
+  bool operator==(const Setting&) const = default;
+};
+using Settings = std::vector<Setting>;
+
+// Site -> central, first: the protocol, the run contract and the shape of what the site holds. No patient data:
+// counts, channel names and settings.
 struct Hello {
+  uint8_t protocol = kProtocolVersion;
+  std::string contract_hash;                    // dist/contract.h: hex SHA-256 of `contract`
+  Settings contract;                            // the settings every role of the run must share
+  Settings declared;                            // the site's own settings (its device, ...), for the record
   std::string site;                             // the site's name as prepared (shard header)
   int64_t samples = 0;                          // n_j, its training samples (the aggregation weight)
   int64_t height = 0, width = 0;                // sample size before cropping
@@ -58,7 +78,7 @@ struct Request {
   int64_t crop = 0;                  // crop side; 0: the full sample
   std::vector<uint64_t> keys;        // B keys from the site's upload (repeats allowed)
   std::vector<data::CropFlip> aug;   // B augmentations
-  Tensor synthetic;                  // f32 [B, Cm, h, w]: G(x_j)
+  Tensor synthetic;                  // f32 [B, Cm, h, w]: G(x_j), on any device
 };
 
 // A site's scalar statistics for one request (means over its discriminators / modalities).
@@ -76,31 +96,42 @@ struct SiteStats {
 struct Gradient {
   int64_t step = 0;
   int64_t samples = 0;  // b_j, the batch size the gradient is a mean over
-  Tensor grad;          // f32, the shape of Request::synthetic; zero on channels the site lacks
+  Tensor grad;          // f32, the shape of Request::synthetic, on any device; zero on channels the site lacks
   SiteStats stats;
 };
 
-enum class ControlKind : uint8_t { start = 0, stop = 1, checkpoint = 2 };
-// Central -> site: start (training begins at `step`), stop (the site's serve loop ends), checkpoint (the
-// site saves its own state, tagged `step`, where it keeps it: its state never crosses the channel).
+enum class ControlKind : uint8_t { start = 0, stop = 1, checkpoint = 2, set_lr = 3 };
+inline constexpr uint8_t kControlKinds = 4;
+// Central -> site: start (training begins at `step`), stop (the run is over: the site's serve loop ends),
+// checkpoint (the site saves its own state, tagged `step`, where it keeps it: its state never crosses the
+// channel), set_lr (the learning-rate schedule: the discriminators' Adam steps with `value` from `step` on).
 struct Control {
   ControlKind kind = ControlKind::start;
   int64_t step = 0;
+  double value = 0;  // set_lr: the learning rate; 0 otherwise
   bool operator==(const Control&) const = default;
 };
 
-using ToSite = std::variant<Request, Control>;
-using ToCentral = std::variant<Hello, ConditionUpload, Gradient>;
+// Either way: the sender cannot go on (a refused contract, a site that failed its step) and closes the link.
+// `reason` is one line for the other side's log; it names no patient data.
+struct Failure {
+  std::string reason;
+  bool operator==(const Failure&) const = default;
+};
+
+using ToSite = std::variant<Request, Control, Failure>;
+using ToCentral = std::variant<Hello, ConditionUpload, Gradient, Failure>;
 
 MessageType type_of(const ToSite& m);
 MessageType type_of(const ToCentral& m);
 
-std::vector<uint8_t> encode(const ToSite& m);
-std::vector<uint8_t> encode(const ToCentral& m);
-// FormatError on a wrong version, an unknown type or one of the other direction, a bad length or dtype,
-// or trailing bytes.
-ToSite decode_to_site(std::span<const uint8_t> bytes);
-ToCentral decode_to_central(std::span<const uint8_t> bytes);
+// Floating tensors go out in `wire` (converted on their device, then copied to the host).
+std::vector<uint8_t> encode(const ToSite& m, WireDtype wire = WireDtype::f32);
+std::vector<uint8_t> encode(const ToCentral& m, WireDtype wire = WireDtype::f32);
+// FormatError on a wrong version, an unknown type or one of the other direction, a bad length, a floating
+// field not in `wire`, or trailing bytes.
+ToSite decode_to_site(std::span<const uint8_t> bytes, WireDtype wire = WireDtype::f32);
+ToCentral decode_to_central(std::span<const uint8_t> bytes, WireDtype wire = WireDtype::f32);
 // The type byte of an encoded message (FormatError when too short or unknown), for counting.
 MessageType peek_type(std::span<const uint8_t> bytes);
 

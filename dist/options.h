@@ -1,12 +1,15 @@
 // The training options shared by the Central and Site roles (one struct, so every site and the central node
 // of a run agree on them); defaults are pix2pix's and the AsynDGAN authors'.
 #pragma once
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 #include "base/numerics.h"
 #include "data/loader.h"
+#include "dist/messages.h"
 #include "engine/device.h"
 #include "engine/nn/module.h"
 #include "engine/optim/adam.h"
@@ -31,7 +34,11 @@ struct TrainOptions {
   data::Sampling sampling = data::Sampling::balance;  // balance: every site every step; uniform: see Sampler
   Weighting weighting = Weighting::size;
   DiscriminatorLayout discriminators = DiscriminatorLayout::per_modality;
-  uint64_t seed = 0;                       // sampling, augmentation, dropout and each site's opaque keys
+  uint64_t seed = 0;                       // sampling, augmentation, dropout, each site's initial weights
+  WireDtype wire_dtype = WireDtype::f32;   // synthetic images and gradients on the wire (dist.wire_dtype)
+  Settings contract;                       // further settings all roles must share (the networks): dist/contract.h
+  // How long a role waits for the other side's next message before it reports the peer as silent (dist.timeout_s).
+  std::chrono::milliseconds timeout = std::chrono::seconds(60);
   Device device = Device::cpu();           // where G and every D live (resolve_device picks it from config)
   // The run's precision and algorithm switches, parsed and checked once (engine/numerics.h parse_numerics: bf16
   // needs a CUDA device); place_model reads the precision, the program sets the engine's numerics from it.

@@ -1,5 +1,7 @@
 // A whole AsynDGAN run in one process: the central node and N sites joined by an in-process channel, built
-// from shard paths and options, so the trainer CLI only parses, loops, logs and checkpoints.
+// from shard paths and options, so the trainer CLI only parses, loops, logs and checkpoints. Everything between
+// the roles goes through the channel, as in a deployment: the learning rates and checkpoint requests travel as
+// control messages, and each site saves its own state when asked.
 #pragma once
 #include <array>
 #include <cstdint>
@@ -19,6 +21,7 @@ struct SimulationSpec {
   TrainOptions options;
   GeneratorFactory make_generator;                   // (condition channels, image channels)
   DiscriminatorFactory make_discriminator;
+  std::vector<uint64_t> site_secrets;                // per site; empty: simulation_site_secret(options.seed, j)
 };
 
 struct SiteReport {
@@ -37,25 +40,24 @@ struct StepReport {
 
 class Simulation {
  public:
-  // Opens the shards, seeds default_generator() with options.seed, builds G then each site's
-  // discriminators (so initial weights depend only on the spec), connects every site.
+  // Opens the shards, seeds default_generator() with options.seed, builds G, then each site (its
+  // discriminators' initial weights from options.seed and its name), connects every site.
   explicit Simulation(SimulationSpec spec);
   ~Simulation();
 
   StepReport step();
   int64_t steps_done() const;
 
-  // Central and every site under "central." and "site<j>."; load into a Simulation of the same spec
-  // continues bit-identically.
-  void save(Checkpoint& ckpt) const;
+  // The central node's state under "central.", and each site's own, saved by the site on a Control
+  // checkpoint, under "site<j>."; load into a Simulation of the same spec continues bit-identically.
+  void save(Checkpoint& ckpt);
   void load(const Checkpoint& ckpt);
-  void set_lr(double lr);  // G's and every D's Adam (a schedule's step)
+  void set_lr(double lr_g, double lr_d);  // a schedule's step: G's Adam, and a Control set_lr to every site
 
   int64_t num_sites() const;
   Central& central();
-  Site& site(int64_t j);
-  const data::Shard& shard(int64_t j) const;  // for sample grids and evaluation in the same process
-  Traffic traffic() const;                    // cumulative, as the central end counted it
+  Site& site(int64_t j);  // the hospitals' side of the run, for what each writes locally (its sample grid)
+  Traffic traffic() const;  // cumulative, as the central end counted it
   const SimulationSpec& spec() const;
 
  private:
@@ -64,6 +66,7 @@ class Simulation {
   std::unique_ptr<InProcessChannel> channel_;
   std::unique_ptr<Central> central_;
   std::vector<std::unique_ptr<Site>> sites_;
+  Checkpoint* saving_ = nullptr;  // where the sites' on_checkpoint write during save()
 };
 
 }  // namespace asyndgan::dist

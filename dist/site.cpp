@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <unordered_map>
+#include "dist/contract.h"
 #include "dist/placement.h"
 #include "engine/io/checkpoint_state.h"
 #include "engine/ops.h"
@@ -14,10 +15,21 @@ namespace asyndgan::dist {
 namespace {
 
 constexpr uint64_t kKeyTag = 0x736974656b657921ull;
+constexpr uint64_t kInitTag = 0x73697465696e6974ull;
 
-// A run-unique random key per sample: nothing about the subject or slice order can be read from it.
-uint64_t draw_key(uint64_t seed, int64_t site, uint64_t i) {
-  const Philox4 r = keyed_block(seed, kKeyTag, i, static_cast<uint32_t>(site));
+// A random key per sample from the site's secret: nothing about the subject or slice order can be read from it
+// by anyone without the secret.
+uint64_t draw_key(uint64_t secret, uint64_t i) {
+  const Philox4 r = keyed_block(secret, kKeyTag, i, 0);
+  return (static_cast<uint64_t>(r.v[0]) << 32) | r.v[1];
+}
+
+// The seed of a site's initial discriminator weights: the run's seed and the site's name (FNV-1a), so the site
+// process of a deployment draws what the same site draws in a simulation, whatever the other sites are.
+uint64_t init_seed(uint64_t seed, const std::string& site) {
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (unsigned char c : site) h = (h ^ c) * 0x100000001b3ull;
+  const Philox4 r = keyed_block(seed, kInitTag, h, 0);
   return (static_cast<uint64_t>(r.v[0]) << 32) | r.v[1];
 }
 
@@ -49,11 +61,11 @@ class StepScalars {
 }  // namespace
 
 Site::Site(std::shared_ptr<data::Shard> shard, SiteChannel& channel, TrainOptions options,
-           const DiscriminatorFactory& make_discriminator, int64_t site_index, std::vector<std::string> modalities)
+           const DiscriminatorFactory& make_discriminator, uint64_t secret, std::vector<std::string> modalities)
     : shard_(std::move(shard)),
       channel_(channel),
       o_(std::move(options)),
-      index_(site_index),
+      secret_(secret),
       graph_(o_.device, use_cuda_graphs(o_)) {
   if (!shard_) throw ValueError("Site: the shard is null");
   const data::ShardHeader& h = shard_->header();
@@ -91,7 +103,7 @@ Site::Site(std::shared_ptr<data::Shard> shard, SiteChannel& channel, TrainOption
   uint64_t draw = 0;
   for (int64_t i : samples_) {
     uint64_t k;
-    do k = draw_key(o_.seed, index_, draw++); while (seen.count(k));
+    do k = draw_key(secret_, draw++); while (seen.count(k));
     seen[k] = 1;
     keyed.emplace_back(k, i);
   }
@@ -105,6 +117,7 @@ Site::Site(std::shared_ptr<data::Shard> shard, SiteChannel& channel, TrainOption
 
   if (!make_discriminator) throw ValueError(msg(where, ": no discriminator factory"));
   const auto Cc = static_cast<int64_t>(h.condition_channels.size());
+  manual_seed(init_seed(o_.seed, h.site));
   if (o_.discriminators == DiscriminatorLayout::per_modality) {
     for (size_t k = 0; k < modality_index_.size(); ++k) ds_.push_back(make_discriminator(Cc + 1));
   } else {
@@ -120,6 +133,8 @@ Site::Site(std::shared_ptr<data::Shard> shard, SiteChannel& channel, TrainOption
 const std::string& Site::name() const { return shard_->header().site; }
 int64_t Site::num_samples() const { return static_cast<int64_t>(samples_.size()); }
 const std::vector<std::string>& Site::modalities() const { return modalities_; }
+const std::vector<std::string>& Site::condition_channels() const { return shard_->header().condition_channels; }
+const std::vector<std::string>& Site::image_channels() const { return shard_->header().image_channels; }
 int64_t Site::num_discriminators() const { return static_cast<int64_t>(ds_.size()); }
 
 std::vector<uint8_t> Site::has_modality() const {
@@ -128,13 +143,27 @@ std::vector<uint8_t> Site::has_modality() const {
   return has;
 }
 
-void Site::set_lr(double lr) {
-  for (auto& a : adams_) a->set_lr(lr);
+double Site::lr() const { return adams_.front()->lr(); }
+
+Site::LastBatch Site::last_batch() const {
+  if (last_step_ < 0) return {};
+  return {x_.to(Device::cpu()).to(DType::f32), real_.to(Device::cpu()).to(DType::f32),
+          synthetic_.to(Device::cpu()).to(DType::f32), last_step_};
 }
 
 void Site::connect() {
   const data::ShardHeader& h = shard_->header();
-  Hello hello{h.site, num_samples(), h.height, h.width, h.condition_channels, h.image_channels, has_modality()};
+  Hello hello;
+  hello.contract = run_contract(o_);
+  hello.contract_hash = contract_hash(hello.contract);
+  hello.declared = {{"device", o_.device.str()}, {"precision", precision_name(o_.numerics.precision)}};
+  hello.site = h.site;
+  hello.samples = num_samples();
+  hello.height = h.height;
+  hello.width = h.width;
+  hello.condition_channels = h.condition_channels;
+  hello.image_channels = h.image_channels;
+  hello.has_modality = has_modality();
   channel_.send(hello);
   const auto Cc = static_cast<int64_t>(h.condition_channels.size());
   const int64_t plane = Cc * h.height * h.width;
@@ -151,16 +180,35 @@ void Site::connect() {
   channel_.send(up);
 }
 
-bool Site::serve_one() {
-  ToSite m = channel_.receive();
+Served Site::serve_one() {
+  ToSite m = channel_.receive(o_.timeout);
   if (auto* r = std::get_if<Request>(&m)) {
     channel_.send(answer(*r));
-    return true;
+    return Served::request;
   }
+  if (auto* f = std::get_if<Failure>(&m))
+    throw Error(msg("site '", name(), "': the central node ended this site's part in the run: ", f->reason));
   const Control& c = std::get<Control>(m);
-  if (c.kind == ControlKind::stop) return false;
-  if (c.kind == ControlKind::checkpoint && on_checkpoint) on_checkpoint(c.step);
-  return true;
+  switch (c.kind) {
+    case ControlKind::start: return Served::start;
+    case ControlKind::stop: return Served::stop;
+    case ControlKind::set_lr:
+      if (!(c.value > 0) || !std::isfinite(c.value))
+        throw ValueError(msg("site '", name(), "': the central node set learning rate ", c.value, "; expected a positive number"));
+      for (auto& a : adams_) a->set_lr(c.value);
+      return Served::set_lr;
+    case ControlKind::checkpoint:
+      if (on_checkpoint) on_checkpoint(c.step);
+      return Served::checkpoint;
+  }
+  return Served::start;  // unreachable: decode admits only the kinds above
+}
+
+Served Site::serve_request() {
+  for (;;) {
+    const Served s = serve_one();
+    if (s == Served::request || s == Served::stop) return s;
+  }
 }
 
 Gradient Site::answer(const Request& r) {
@@ -185,19 +233,16 @@ Gradient Site::answer(const Request& r) {
   }
   graph_.run([&] { discriminator_and_generator_loss(); });
 
+  last_step_ = r.step;
   Gradient out;
   out.step = r.step;
   out.samples = static_cast<int64_t>(r.keys.size());
-  // Messages carry host tensors: the gradient and the statistics come back to the host once, here.
-  out.grad = grad_out_.to(Device::cpu()).contiguous();
   // Channels the site lacks carry exactly zero (narrow's backward leaves them so; this makes it a guarantee).
   const std::vector<uint8_t> has = has_modality();
-  const int64_t B = out.grad.size(0), C = out.grad.size(1), plane = out.grad.size(2) * out.grad.size(3);
-  float* g = out.grad.data<float>();
-  for (int64_t b = 0; b < B; ++b)
-    for (int64_t c = 0; c < C; ++c)
-      if (!has[static_cast<size_t>(c)]) std::fill(g + (b * C + c) * plane, g + (b * C + c + 1) * plane, 0.0f);
-  // Each statistic accumulated as (value / K) in D order, as the per-value reads before did.
+  for (size_t c = 0; c < has.size(); ++c)
+    if (!has[c]) grad_out_.narrow(1, static_cast<int64_t>(c), 1).fill_(0.0);
+  out.grad = grad_out_;  // on the device: the channel moves it
+  // The statistics are header fields: read once (one transfer), each accumulated as (value / K) in D order.
   const std::vector<double> v = stats_out_.to_doubles();
   const auto K = static_cast<int64_t>(ds_.size());
   SiteStats st;
@@ -303,6 +348,7 @@ void Site::discriminator_and_generator_loss() {
 }
 
 void Site::save_state(Checkpoint& ckpt, const std::string& prefix) const {
+  put_int(ckpt, prefix + "secret", static_cast<int64_t>(secret_));
   for (size_t k = 0; k < ds_.size(); ++k) {
     put_module(ckpt, msg(prefix, "d", k, "."), *ds_[k]);
     put_optimizer(ckpt, msg(prefix, "adam", k, "."), *adams_[k]);
@@ -310,6 +356,9 @@ void Site::save_state(Checkpoint& ckpt, const std::string& prefix) const {
 }
 
 void Site::load_state(const Checkpoint& ckpt, const std::string& prefix) {
+  if (static_cast<uint64_t>(get_int(ckpt, prefix + "secret")) != secret_)
+    throw ValueError(msg("site '", name(), "': the state under '", prefix, "' was saved with another site secret; start the "
+                         "site with the secret of the run it resumes (its keys must match what the central node holds)"));
   for (size_t k = 0; k < ds_.size(); ++k) {
     get_module(ckpt, msg(prefix, "d", k, "."), *ds_[k]);
     get_optimizer(ckpt, msg(prefix, "adam", k, "."), *adams_[k]);

@@ -17,33 +17,54 @@
 
 namespace asyndgan::dist {
 
+// What a site handled in one Site::serve_one.
+enum class Served { request, start, set_lr, checkpoint, stop };
+
 class Site {
  public:
-  // site_index: this site's number in the run (derives its private key stream from options.seed).
-  // modalities: the image channels this site trains; empty: those every training sample has. A named
-  // channel the shard lacks, or no modality at all, is a ValueError. make_discriminator(in) builds each D.
+  // secret: this site's own secret (dist/site_secret.h), from which it draws its samples' opaque keys; only
+  // the site holds it, so the central node cannot map a key back to a slice. modalities: the image channels
+  // this site trains; empty: those every training sample has. A named channel the shard lacks, or no modality
+  // at all, is a ValueError. make_discriminator(in) builds each D, with initial weights drawn from a stream
+  // keyed by options.seed and the site's name (the same in a simulation and in a deployment).
   Site(std::shared_ptr<data::Shard> shard, SiteChannel& channel, TrainOptions options,
-       const DiscriminatorFactory& make_discriminator, int64_t site_index, std::vector<std::string> modalities = {});
+       const DiscriminatorFactory& make_discriminator, uint64_t secret, std::vector<std::string> modalities = {});
 
-  // Sends Hello and the ConditionUpload of its training samples.
+  // Sends Hello (protocol, run contract, the site's own settings, the shape of its data) and the
+  // ConditionUpload of its training samples.
   void connect();
-  // Receives one message from the central node and handles it: a Request gets a D step and a Gradient
-  // back; Control checkpoint calls on_checkpoint. Returns false after Control stop.
-  bool serve_one();
-  void serve() { while (serve_one()) {} }
+  // Receives one message from the central node (waiting at most options.timeout) and handles it: a Request
+  // gets a D step and a Gradient back; Control set_lr sets the discriminators' learning rate; Control
+  // checkpoint calls on_checkpoint. A Failure from the central node (it refused this site) is an Error
+  // carrying its reason.
+  Served serve_one();
+  void serve() { while (serve_one() != Served::stop) {} }
+  // Handles messages until a Request has been answered (the control messages before it included) or stop.
+  Served serve_request();
 
   const std::string& name() const;
   int64_t num_samples() const;                          // training samples uploaded
   const std::vector<std::string>& modalities() const;   // those it trains, in image-channel order
+  const std::vector<std::string>& condition_channels() const;
+  const std::vector<std::string>& image_channels() const;  // all of the run's modalities
   std::vector<uint8_t> has_modality() const;            // per image channel
   int64_t num_discriminators() const;
   const SiteStats& last_stats() const { return last_; }
-  void set_lr(double lr);
+  double lr() const;  // the discriminators' learning rate now
+  // The site's last answered batch, for its own sample grid (real images never leave the site): condition,
+  // real and synthetic images as host f32 tensors [B, C, h, w]; undefined before the first request.
+  struct LastBatch {
+    Tensor condition, real, synthetic;
+    int64_t step = -1;
+  };
+  LastBatch last_batch() const;
 
   // Called on Control checkpoint with its step: where a remote site saves its own state.
   std::function<void(int64_t step)> on_checkpoint;
 
-  // Each discriminator ("<prefix>d<k>.") and its Adam ("<prefix>adam<k>."): the site's state stays local.
+  // Each discriminator ("<prefix>d<k>.") and its Adam ("<prefix>adam<k>."), and the secret ("<prefix>secret"):
+  // the site's state stays local. load_state refuses a state saved under another secret (the keys the central
+  // node holds would no longer match).
   void save_state(Checkpoint& ckpt, const std::string& prefix) const;
   void load_state(const Checkpoint& ckpt, const std::string& prefix);
 
@@ -54,7 +75,8 @@ class Site {
   std::shared_ptr<data::Shard> shard_;  // private: the only holder of real images
   SiteChannel& channel_;
   TrainOptions o_;
-  int64_t index_;
+  uint64_t secret_;
+  int64_t last_step_ = -1;
   std::vector<int64_t> samples_;        // shard indices of the training samples, by key position
   std::vector<uint64_t> keys_;
   std::unordered_map<uint64_t, int64_t> key_index_;  // key -> shard index

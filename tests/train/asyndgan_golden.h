@@ -187,7 +187,7 @@ inline void check(Device device, double rel_floor = 0) {
   // the golden batch is then stored exactly there, in batch order.
   std::vector<std::vector<int64_t>> place(static_cast<size_t>(S));
   {
-    InProcessChannel ch(S);
+    InProcessChannel ch(S, WireDtype::f32);
     std::vector<std::unique_ptr<Site>> sites;
     for (int64_t j = 0; j < S; ++j) {
       sites.push_back(std::make_unique<Site>(data::Shard::open(write_site(dir, j, sizes[static_cast<size_t>(j)], {}, true)),
@@ -206,7 +206,7 @@ inline void check(Device device, double rel_floor = 0) {
   }
 
   // The run: G and each D from the golden's initial weights, central on a tapped channel.
-  InProcessChannel ch(S);
+  InProcessChannel ch(S, WireDtype::f32);
   TapChannel tap(ch.central());
   auto gnet = models::build_generator(gcfg);
   {
@@ -237,9 +237,9 @@ inline void check(Device device, double rel_floor = 0) {
   CHECK(sites[1]->modalities() == std::vector<std::string>{"m0"});
   central.connect();
   central.start();
-  for (auto& s : sites) REQUIRE(s->serve_one());
+  for (auto& s : sites) REQUIRE(s->serve_one() == Served::start);
   central.begin_step();
-  for (int64_t j : central.requested_sites()) REQUIRE(sites[static_cast<size_t>(j)]->serve_one());
+  for (int64_t j : central.requested_sites()) REQUIRE(sites[static_cast<size_t>(j)]->serve_request() == Served::request);
   const StepResult res = central.finish_step();
 
   std::map<std::string, double> worst;  // per kind of result, for the report

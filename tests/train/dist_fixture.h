@@ -77,29 +77,35 @@ inline dist::SimulationSpec tiny_spec(std::vector<std::string> shards) {
   return spec;
 }
 
-// A central end that forwards to another one and keeps every message it carried, decoded from the bytes.
+// A central end that forwards to another one and keeps every message it carried, as the receiving side decodes
+// it (host tensors, in the wire dtype's precision).
 class TapChannel : public dist::CentralChannel {
  public:
-  explicit TapChannel(dist::CentralChannel& inner) : inner_(inner) {}
+  explicit TapChannel(dist::CentralChannel& inner, dist::WireDtype wire = dist::WireDtype::f32) : inner_(inner), wire_(wire) {}
   int64_t num_sites() const override { return inner_.num_sites(); }
   std::vector<std::pair<int64_t, dist::ToSite>> down;
   std::vector<std::pair<int64_t, dist::ToCentral>> up;
 
- protected:
-  void send_bytes(int64_t site, std::vector<uint8_t> bytes) override {
-    dist::ToSite m = dist::decode_to_site(bytes);
+  void send(int64_t site, const dist::ToSite& m) override {
     inner_.send(site, m);
-    down.emplace_back(site, std::move(m));
+    down.emplace_back(site, dist::decode_to_site(dist::encode(m, wire_), wire_));
   }
-  std::vector<uint8_t> receive_bytes(int64_t site) override {
-    dist::ToCentral m = inner_.receive(site);
-    std::vector<uint8_t> bytes = dist::encode(m);
-    up.emplace_back(site, std::move(m));
-    return bytes;
+  dist::ToCentral receive(int64_t site, dist::Timeout timeout) override {
+    dist::ToCentral m = inner_.receive(site, timeout);
+    up.emplace_back(site, m);
+    return m;
   }
+  dist::Incoming receive_any(dist::Timeout timeout) override {
+    dist::Incoming in = inner_.receive_any(timeout);
+    up.emplace_back(in.site, in.message);
+    return in;
+  }
+  void close(int64_t site) override { inner_.close(site); }
+  dist::Traffic traffic() const override { return inner_.traffic(); }
 
  private:
   dist::CentralChannel& inner_;
+  dist::WireDtype wire_;
 };
 
 }  // namespace asyndgan::test

@@ -5,6 +5,7 @@
 #include <set>
 #include "engine/autograd.h"
 #include "engine/ops.h"
+#include "dist/site_secret.h"
 #include "train/dist_fixture.h"
 
 using namespace asyndgan;
@@ -22,22 +23,22 @@ struct Rig {  // a Central on a tapped in-process channel, and its sites
   std::vector<std::unique_ptr<Site>> sites;
 
   Rig(const std::vector<std::string>& paths, const TrainOptions& o)
-      : ch(static_cast<int64_t>(paths.size())), tap(ch.central()) {
+      : ch(static_cast<int64_t>(paths.size()), o.wire_dtype), tap(ch.central(), o.wire_dtype) {
     manual_seed(o.seed);
     central = std::make_unique<Central>(test::tiny_generator(4, 2), tap, o);
     for (size_t j = 0; j < paths.size(); ++j) {
       shards.push_back(data::Shard::open(paths[j]));
       sites.push_back(std::make_unique<Site>(shards.back(), ch.site(static_cast<int64_t>(j)), o, test::tiny_discriminator,
-                                             static_cast<int64_t>(j)));
+                                             simulation_site_secret(o.seed, static_cast<int64_t>(j))));
       sites.back()->connect();
     }
     central->connect();
     central->start();
-    for (auto& s : sites) CHECK(s->serve_one());
+    for (auto& s : sites) CHECK(s->serve_one() == Served::start);
   }
   StepResult step() {
     central->begin_step();
-    for (int64_t j : central->requested_sites()) sites[static_cast<size_t>(j)]->serve_one();
+    for (int64_t j : central->requested_sites()) sites[static_cast<size_t>(j)]->serve_request();
     return central->finish_step();
   }
 };
@@ -54,7 +55,7 @@ TEST_CASE("dist: a site sends only hello, conditions and gradients, sized for co
   Rig rig({test::write_dist_shard(dir, "a", 5, 16, false, 0.0f, 5), test::write_dist_shard(dir, "b", 3)}, o);
   for (int i = 0; i < 3; ++i) rig.step();
   rig.central->stop();
-  for (auto& s : rig.sites) CHECK_FALSE(s->serve_one());
+  for (auto& s : rig.sites) CHECK(s->serve_one() == Served::stop);
 
   std::set<MessageType> sent;
   for (const auto& [site, m] : rig.tap.up) sent.insert(type_of(m));
@@ -144,13 +145,13 @@ TEST_CASE("dist: a site lacking a modality has no discriminator for it and retur
   CHECK(rj.sites[0]->num_discriminators() == 1);
   rj.step();
   // No site with a modality at all is refused: nothing would train that channel.
-  InProcessChannel ch(1);
+  InProcessChannel ch(1, WireDtype::f32);
   auto shard = data::Shard::open(test::write_dist_shard(dir, "only", 2, 16, true));
   Central c(test::tiny_generator(4, 2), ch.central(), o);
-  Site s(shard, ch.site(0), o, test::tiny_discriminator, 0);
+  Site s(shard, ch.site(0), o, test::tiny_discriminator, 1);
   s.connect();
   CHECK_THROWS_WITH_AS(c.connect(), doctest::Contains("no site has modality 't2'"), ValueError);
-  CHECK_THROWS_WITH_AS(Site(shard, ch.site(0), o, test::tiny_discriminator, 0, {"flair"}), doctest::Contains("flair"), ValueError);
+  CHECK_THROWS_WITH_AS(Site(shard, ch.site(0), o, test::tiny_discriminator, 1, {"flair"}), doctest::Contains("flair"), ValueError);
 }
 
 TEST_CASE("dist: the generator's gradient is the pi-weighted sum of each site's gradient backpropagated alone") {
@@ -230,10 +231,10 @@ TEST_CASE("dist: balance visits every site every step, uniform visits them in pr
 TEST_CASE("dist: a site refuses a request for a key it never uploaded, or fakes of the wrong shape") {
   ScratchDir dir("dist_roles_badkey");
   TrainOptions o;
-  InProcessChannel ch(1);
-  Site s(data::Shard::open(test::write_dist_shard(dir, "a", 2)), ch.site(0), o, test::tiny_discriminator, 0);
+  InProcessChannel ch(1, WireDtype::f32);
+  Site s(data::Shard::open(test::write_dist_shard(dir, "a", 2)), ch.site(0), o, test::tiny_discriminator, 1);
   s.connect();
-  const auto up = std::get<ConditionUpload>((ch.central().receive(0), ch.central().receive(0)));
+  const auto up = std::get<ConditionUpload>((ch.central().receive(0, kWaitLong), ch.central().receive(0, kWaitLong)));
   Request r;
   r.keys = {up.keys[0] ^ 1};
   r.aug = {data::CropFlip{}};

@@ -118,13 +118,20 @@ TEST_CASE("train: a tiny run writes config.toml, metrics.jsonl, TensorBoard even
   CHECK(tags.count("bytes/SiteA/gradient"));
   CHECK(steps == std::set<int64_t>{1, 2, 3, 4, 5, 6, 7, 8});
 
-  // 4 rows (2 display samples per site) of 9 columns (condition, real and fake of 4 modalities) of 32x32
-  // cells, under a header row of two text lines ("t1ce real" wraps in 32 pixels: 2 * 7 + 1 + 2 * 2 tall)
-  // and right of a label column as wide as "SiteA" (29 + 2), each label area with its separator line.
+  // The central node's grid, which holds no real image: 4 rows (2 uploaded conditions per site) of 5 columns
+  // (condition, then the fake of 4 modalities) of 32x32 cells, under a header row of two text lines ("t1ce fake"
+  // wraps in 32 pixels: 2 * 7 + 1 + 2 * 2 tall) and right of a label column as wide as "SiteA" (29 + 2), each
+  // label area with its separator line.
   const auto [width, height] = png_size(out + "/samples/iter_000004.png");
-  CHECK(width == 31 + 1 + 9 * 33 - 1);
+  CHECK(width == 31 + 1 + 5 * 33 - 1);
   CHECK(height == 19 + 1 + 4 * 33 - 1);
   CHECK(fs::exists(out + "/samples/iter_000008.png"));
+  // Each site's own grid, where the site keeps its files: its last batch as condition | real | fake per modality.
+  for (const char* site : {"SiteA", "SiteB"}) {
+    const std::string grid = out + "/sites/" + site + "/samples/iter_000004.png";
+    REQUIRE_MESSAGE(fs::exists(grid), grid);
+    CHECK(png_size(grid).first == 31 + 1 + 9 * 33 - 1);
+  }
   for (const char* c : {"iter_000003.ckpt", "iter_000006.ckpt", "iter_000008.ckpt", "latest.ckpt"})
     CHECK_MESSAGE(fs::exists(out + "/checkpoints/" + c), c);
   CHECK(load_checkpoint(out + "/checkpoints/latest.ckpt").meta.at("train.iteration") == "8");

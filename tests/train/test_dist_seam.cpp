@@ -1,0 +1,152 @@
+// The seam between the roles: the run contract refuses a differing site by name, keys come from each site's own
+// secret, learning rates and checkpoints travel as control messages, and gradients may arrive in any order.
+#include <doctest/doctest.h>
+#include "dist/contract.h"
+#include "dist/site_secret.h"
+#include "train/dist_fixture.h"
+
+using namespace asyndgan;
+using namespace asyndgan::dist;
+using asyndgan::test::ScratchDir;
+using asyndgan::test::TapChannel;
+
+namespace {
+
+// A central node and its sites on an in-process channel (tapped), each site with its own options.
+struct Run {
+  InProcessChannel ch;
+  TapChannel tap;
+  std::unique_ptr<Central> central;
+  std::vector<std::unique_ptr<Site>> sites;
+  Run(const std::vector<std::string>& shards, const TrainOptions& central_options, const std::vector<TrainOptions>& site_options,
+      const std::vector<uint64_t>& secrets)
+      : ch(static_cast<int64_t>(shards.size()), central_options.wire_dtype), tap(ch.central()) {
+    manual_seed(central_options.seed);
+    central = std::make_unique<Central>(test::tiny_generator(4, 2), tap, central_options);
+    for (size_t j = 0; j < shards.size(); ++j) {
+      sites.push_back(std::make_unique<Site>(data::Shard::open(shards[j]), ch.site(static_cast<int64_t>(j)), site_options[j],
+                                             test::tiny_discriminator, secrets[j]));
+      sites.back()->connect();
+    }
+  }
+};
+
+}  // namespace
+
+TEST_CASE("dist: a site whose run contract differs is refused with a message naming the differing keys") {
+  ScratchDir dir("dist_seam_contract");
+  const std::vector<std::string> shards = {test::write_dist_shard(dir, "a", 3), test::write_dist_shard(dir, "b", 3)};
+  TrainOptions o;
+  o.contract = {{"model.ngf", "8"}};
+  TrainOptions other = o;
+  other.lambda_l1 = 10;
+  other.contract = {{"model.ngf", "16"}};
+  Run run(shards, o, {o, other}, {1, 2});
+  CHECK_THROWS_WITH_AS(run.central->connect(),
+                       doctest::Contains("site 'b' has another run contract: loss.lambda_l1 (central 100, site 10); model.ngf "
+                                         "(central 8, site 16)"),
+                       ValueError);
+  // The site is told why (a Failure, then the link is closed) and says so when it next serves.
+  CHECK_THROWS_WITH_AS(run.sites[1]->serve_one(), doctest::Contains("loss.lambda_l1"), Error);
+  CHECK(std::holds_alternative<Failure>(run.tap.down.back().second));
+  // A site's own settings (device, precision) are declared, not part of the contract.
+  const Hello& h = std::get<Hello>(run.tap.up[0].second);
+  CHECK(h.declared == Settings{{"device", "cpu"}, {"precision", "fp32"}});
+  CHECK(h.contract_hash == contract_hash(run_contract(o)));
+  CHECK(contract_differences(run_contract(o), run_contract(o)).empty());
+  // Only the wire dtype differs: refused too, since the bytes would not decode.
+  TrainOptions bf16 = o;
+  bf16.wire_dtype = WireDtype::bf16;
+  CHECK(contract_differences(run_contract(o), run_contract(bf16)) == "dist.wire_dtype (central fp32, site bf16)");
+}
+
+TEST_CASE("dist: a site's keys come from its own secret, which its state keeps, not from the run's seed") {
+  ScratchDir dir("dist_seam_secret");
+  const std::string shard = test::write_dist_shard(dir, "a", 6);
+  TrainOptions o;
+  auto keys_for = [&](uint64_t secret, uint64_t seed) {
+    TrainOptions so = o;
+    so.seed = seed;
+    InProcessChannel ch(1, WireDtype::f32);
+    Site s(data::Shard::open(shard), ch.site(0), so, test::tiny_discriminator, secret);
+    s.connect();
+    ch.central().receive(0, kWaitLong);
+    return std::get<ConditionUpload>(ch.central().receive(0, kWaitLong)).keys;
+  };
+  const auto k1 = keys_for(11, 0);
+  CHECK(keys_for(11, 5) == k1);  // the seed, which the central node knows, does not enter
+  CHECK(keys_for(12, 0) != k1);  // another secret: other keys
+  CHECK(new_site_secret() != new_site_secret());
+  // Resuming a site under another secret is refused: the central node's keys would no longer match.
+  InProcessChannel ch(1, WireDtype::f32);
+  Site a(data::Shard::open(shard), ch.site(0), o, test::tiny_discriminator, 11);
+  Site b(data::Shard::open(shard), ch.site(0), o, test::tiny_discriminator, 12);
+  Checkpoint ckpt;
+  a.save_state(ckpt, "s.");
+  CHECK_THROWS_WITH_AS(b.load_state(ckpt, "s."), doctest::Contains("another site secret"), ValueError);
+  CHECK_NOTHROW(a.load_state(ckpt, "s."));
+}
+
+TEST_CASE("dist: learning rates reach the sites as control messages, sent only when they change") {
+  ScratchDir dir("dist_seam_lr");
+  SimulationSpec spec = test::tiny_spec({test::write_dist_shard(dir, "a", 4), test::write_dist_shard(dir, "b", 3)});
+  Simulation sim(spec);
+  const Traffic before = sim.traffic();
+  sim.set_lr(1e-3, 5e-4);
+  sim.step();
+  CHECK(sim.site(0).lr() == 5e-4);
+  CHECK(sim.site(1).lr() == 5e-4);
+  CHECK(sim.central().optimizer().lr() == 1e-3);
+  sim.set_lr(1e-3, 5e-4);  // unchanged: nothing sent
+  sim.step();
+  const auto control = static_cast<size_t>(MessageType::control);
+  CHECK(sim.traffic().messages[0][control] - before.messages[0][control] == 1);
+  sim.set_lr(1e-3, 2.5e-4);
+  sim.step();
+  CHECK(sim.site(1).lr() == 2.5e-4);
+}
+
+TEST_CASE("dist: the update does not depend on the order in which the sites' gradients arrive") {
+  ScratchDir dir("dist_seam_order");
+  const std::vector<std::string> shards = {test::write_dist_shard(dir, "a", 4), test::write_dist_shard(dir, "b", 5, 16, false, 0.2f),
+                                           test::write_dist_shard(dir, "c", 3, 16, true)};
+  TrainOptions o;
+  o.seed = 4;
+  o.batch_per_site = 2;
+  auto run = [&](bool reversed) {
+    Run r(shards, o, {o, o, o}, {1, 2, 3});
+    r.central->connect();
+    r.central->start();
+    for (auto& s : r.sites) s->serve_one();
+    for (int step = 0; step < 3; ++step) {
+      r.central->begin_step();
+      std::vector<int64_t> order = r.central->requested_sites();
+      if (reversed) std::reverse(order.begin(), order.end());
+      for (int64_t j : order) r.sites[static_cast<size_t>(j)]->serve_request();
+      r.central->finish_step();
+    }
+    std::vector<double> w;
+    for (const Tensor& p : r.central->generator().parameters()) {
+      const auto v = p.to_doubles();
+      w.insert(w.end(), v.begin(), v.end());
+    }
+    return w;
+  };
+  CHECK(run(false) == run(true));
+}
+
+TEST_CASE("dist: a bf16 wire halves the bytes of synthetic images and gradients and still trains") {
+  ScratchDir dir("dist_seam_bf16");
+  SimulationSpec spec = test::tiny_spec({test::write_dist_shard(dir, "a", 4), test::write_dist_shard(dir, "b", 3)});
+  Simulation exact(spec);
+  spec.options.wire_dtype = WireDtype::bf16;
+  Simulation half(spec);
+  const StepReport e = exact.step(), h = half.step();
+  const auto request = static_cast<size_t>(MessageType::request), gradient = static_cast<size_t>(MessageType::gradient);
+  const int64_t values = 2 * 16 * 16;  // one sample, two modalities
+  CHECK(e.sites[0].bytes[request] - h.sites[0].bytes[request] == static_cast<uint64_t>(2 * values));
+  CHECK(e.sites[0].bytes[gradient] - h.sites[0].bytes[gradient] == static_cast<uint64_t>(2 * values));
+  // The same step in bf16: close to f32 (the D sees G's output rounded to 8 bits of mantissa), not identical.
+  CHECK(h.sites[0].stats.d_loss == doctest::Approx(e.sites[0].stats.d_loss).epsilon(1e-2));
+  CHECK(h.sites[0].stats.g_l1 != e.sites[0].stats.g_l1);
+}
