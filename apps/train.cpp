@@ -1,6 +1,7 @@
-// `asyndgan train`: AsynDGAN in simulation mode (the central node and every site in this process) from a
-// TOML config: the run loop, the learning-rate schedule, checkpoints and --resume. The central node's outputs go
-// to output.dir; each site's own grid to output.dir/sites/<site>, where a deployed site would keep it.
+// `asyndgan train`: AsynDGAN from a TOML config, as a simulation (the central node and every site in this
+// process; each site's own grid under output.dir/sites/<site>, where a deployed site would keep it) or as the
+// central node of a deployment (apps/train_roles.cpp starts the roles): the run loop, the learning-rate
+// schedule, metrics, grids, checkpoints and --resume.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -14,6 +15,7 @@
 #include "apps/synth_inputs.h"
 #include "apps/train_config.h"
 #include "apps/train_outputs.h"
+#include "apps/train_run.h"
 #include "dist/simulation.h"
 #include "base/cuda_runtime.h"
 #include "base/error.h"
@@ -25,14 +27,6 @@
 namespace asyndgan::app {
 namespace fs = std::filesystem;
 namespace {
-
-// What the command line gives.
-struct TrainArgs {
-  std::string config;
-  std::vector<std::string> set;  // key=value overrides, in order
-  bool resume = false, check = false;
-  std::optional<int64_t> stop_at;
-};
 
 std::string read_text(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -49,6 +43,9 @@ struct Plan {
 // Opens each shard's header to name the sites, places data.modalities.<site>, and fixes model.image_size.
 Plan plan(TrainConfig& cfg) {
   Plan p;
+  if (cfg.shards.empty())
+    throw ValueError("config: 'data.shards' is required (e.g. data.shards = [\"prepared/SiteA.shard\", \"prepared/SiteB.shard\"] "
+                     "or \"prepared\")");
   try {
     p.spec.shards = shard_files(cfg.shards);
   } catch (const IOError& e) {
@@ -89,79 +86,54 @@ Plan plan(TrainConfig& cfg) {
   return p;
 }
 
-void write_text_atomically(const std::string& path, const std::string& text) {
-  AtomicFileWriter w(path);
-  w.write(text.data(), text.size());
+}  // namespace
+
+RunStart start_run(const TrainArgs& args, const TrainConfig& cfg, const std::string& config_toml) {
+  const std::string& out = cfg.out_dir;
+  const std::string latest = latest_checkpoint_path(out);
+  std::error_code ec;
+  RunStart r;
+  if (args.resume) {
+    if (!fs::is_regular_file(latest, ec))
+      throw ValueError(msg("train: --resume: no checkpoint at ", latest, " (train without --resume to start the run)"));
+    r.checkpoint = load_checkpoint(latest);
+    const RunMeta saved = get_run_meta(r.checkpoint, latest);
+    const std::string diff = first_training_difference(parse_toml(saved.config_toml, latest), cfg.resolved);
+    if (!diff.empty())
+      throw ValueError(msg("train: --resume: '", diff, "' differs from the run being resumed (", latest,
+                           "); only output.*, schedule.*, train.device and the deployment's addresses may change on resume"));
+    r.start = saved.iteration;
+  } else if (fs::exists(latest, ec)) {
+    throw ValueError(msg("train: ", out, " already holds a run (", latest, "); pass --resume to continue it or set output.dir"));
+  }
+  fs::create_directories(out);
+  AtomicFileWriter w((fs::path(out) / "config.toml").string());
+  w.write(config_toml.data(), config_toml.size());
   w.commit();
+  return r;
 }
 
-struct Schedule {
-  optim::LinearDecaySchedule policy;
-  int64_t per_epoch;  // iterations per schedule unit
-  int64_t total;
-  double factor(int64_t step) const { return policy.factor(static_cast<int>(step / per_epoch)); }
-};
-
-// An epoch is the iterations that draw as many samples as all sites hold for training.
-Schedule schedule(const TrainConfig& cfg, dist::Simulation& sim) {
+Schedule schedule(const TrainConfig& cfg, const dist::Central& central) {
   int64_t per_epoch = 1;
-  if (cfg.schedule_epochs) {
+  if (cfg.schedule_epochs) {  // an epoch: the iterations that draw as many samples as all sites hold for training
     int64_t n = 0;
-    for (const dist::Hello& h : sim.central().sites()) n += h.samples;
-    const int64_t per_step = cfg.options.batch_per_site * sim.num_sites();
+    for (const dist::Hello& h : central.sites()) n += h.samples;
+    const int64_t per_step = cfg.options.batch_per_site * static_cast<int64_t>(central.sites().size());
     per_epoch = std::max<int64_t>(1, (n + per_step - 1) / per_step);
   }
   return {optim::LinearDecaySchedule(static_cast<int>(cfg.constant), static_cast<int>(cfg.decay)), per_epoch,
           (cfg.constant + cfg.decay) * per_epoch};
 }
 
-}  // namespace
-
-int run_train(const TrainArgs& args) {
-  TrainConfig cfg = load_train_config(args.config, args.set);
-  Plan p = plan(cfg);
-  if (args.check) {
-    std::printf("%s", cfg.resolved.to_toml().c_str());
-    std::printf("# train: config and %zu shard(s) check out\n", p.spec.shards.size());
-    return 0;
-  }
+int train_loop(const TrainArgs& args, const TrainConfig& cfg, RunMeta meta, int64_t start, dist::Central& central,
+               const Driver& drive) {
   const std::string& out = cfg.out_dir;
-  const std::string latest = latest_checkpoint_path(out);
-  const bool resume = args.resume;
-  std::error_code ec;
-  Checkpoint resume_ckpt;
-  int64_t start = 0;
-  if (resume) {
-    if (!fs::is_regular_file(latest, ec))
-      throw ValueError(msg("train: --resume: no checkpoint at ", latest, " (train without --resume to start the run)"));
-    resume_ckpt = load_checkpoint(latest);
-    const RunMeta saved = get_run_meta(resume_ckpt, latest);
-    const std::string diff = first_training_difference(parse_toml(saved.config_toml, latest), cfg.resolved);
-    if (!diff.empty())
-      throw ValueError(msg("train: --resume: '", diff, "' differs from the run being resumed (", latest,
-                           "); only output.* and schedule.* may change on resume"));
-    start = saved.iteration;
-  } else if (fs::exists(latest, ec)) {
-    throw ValueError(msg("train: ", out, " already holds a run (", latest, "); pass --resume to continue it or set output.dir"));
-  }
-  fs::create_directories(out);
-  write_text_atomically((fs::path(out) / "config.toml").string(), p.meta.config_toml);
-
-  set_numerics(cfg.options.numerics);
-  dist::Simulation sim(p.spec);
-  if (resume) sim.load(resume_ckpt);
-  const Schedule sched = schedule(cfg, sim);
+  const Schedule sched = schedule(cfg, central);
   const int64_t stop = args.stop_at ? std::min<int64_t>(sched.total, *args.stop_at) : sched.total;
   MetricsLog log(out, start);
-  auto write_grids = [&](int64_t iteration) {
-    write_central_grid(out, sim.central(), cfg.sample_count, cfg.options.crop, iteration);
-    for (int64_t j = 0; j < sim.num_sites(); ++j)
-      write_site_grid((fs::path(out) / "sites" / sim.site(j).name()).string(), sim.site(j), iteration);
-  };
-
-  std::printf("train: %lld site(s), %s generator (%s norm, ngf %lld) at %lldx%lld, iterations %lld..%lld of %lld; "
+  std::printf("train: %zu site(s), %s generator (%s norm, ngf %lld) at %lldx%lld, iterations %lld..%lld of %lld; "
               "writing %s\n",
-              static_cast<long long>(sim.num_sites()), cfg.generator.kind.c_str(), cfg.generator.norm.c_str(),
+              central.sites().size(), cfg.generator.kind.c_str(), cfg.generator.norm.c_str(),
               static_cast<long long>(cfg.generator.ngf), static_cast<long long>(cfg.generator.image_size),
               static_cast<long long>(cfg.generator.image_size), static_cast<long long>(start + 1),
               static_cast<long long>(stop), static_cast<long long>(sched.total), out.c_str());
@@ -170,9 +142,9 @@ int run_train(const TrainArgs& args) {
   Progress progress(start, sched.total, cfg.log_every);
   auto checkpoint = [&](int64_t iteration) {
     Checkpoint ckpt;
-    sim.save(ckpt);
-    p.meta.iteration = iteration;
-    put_run_meta(ckpt, p.meta);
+    drive.save(ckpt);
+    meta.iteration = iteration;
+    put_run_meta(ckpt, meta);
     return write_run_checkpoint(out, ckpt, iteration);
   };
   for (int64_t it = start + 1; it <= stop; ++it) {
@@ -182,9 +154,9 @@ int run_train(const TrainArgs& args) {
     info.total = sched.total;
     info.lr_g = cfg.options.adam_g.lr * f;
     info.lr_d = cfg.options.adam_d.lr * f;
-    sim.set_lr(info.lr_g, info.lr_d);
+    central.set_lr(info.lr_g, info.lr_d);
     const auto t0 = std::chrono::steady_clock::now();
-    const dist::StepReport rep = sim.step();
+    const dist::StepReport rep = drive.step();
     info.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     int64_t samples = 0;
     for (const auto& s : rep.sites) samples += s.samples;
@@ -197,27 +169,61 @@ int run_train(const TrainArgs& args) {
     const Json record = metrics_record(info, rep);
     log.write(record);
     progress.update(info, record);
-    if (cfg.sample_every > 0 && (it % cfg.sample_every == 0 || it == sched.total))
-      write_grids(it);
+    if (cfg.sample_every > 0 && (it % cfg.sample_every == 0 || it == sched.total)) drive.grids(it);
     if ((cfg.checkpoint_every > 0 && it % cfg.checkpoint_every == 0) || it == stop)
       progress.note("train: checkpoint " + checkpoint(it));
   }
   if (stop <= start) {  // nothing to run (e.g. --stop-at 0): still leave a checkpoint of this state, such as
                         // the untrained generator to compare a trained one against
-    if (cfg.sample_every > 0) write_grids(start);
+    if (cfg.sample_every > 0) drive.grids(start);
     progress.note("train: checkpoint " + checkpoint(start));
   }
   progress.finish();
   std::printf("train: %s after %lld of %lld iterations; metrics %s, TensorBoard %s/tb, samples %s/samples, "
               "checkpoint %s\n",
               stop < sched.total ? "stopped" : "done", static_cast<long long>(std::max(stop, start)),
-              static_cast<long long>(sched.total), log.jsonl_path().c_str(), out.c_str(), out.c_str(), latest.c_str());
+              static_cast<long long>(sched.total), log.jsonl_path().c_str(), out.c_str(), out.c_str(),
+              latest_checkpoint_path(out).c_str());
   return 0;
+}
+
+namespace {
+
+int run_simulation(const TrainArgs& args, TrainConfig& cfg) {
+  Plan p = plan(cfg);
+  if (args.check) {
+    std::printf("%s", cfg.resolved.to_toml().c_str());
+    std::printf("# train: config and %zu shard(s) check out\n", p.spec.shards.size());
+    return 0;
+  }
+  const RunStart r = start_run(args, cfg, p.meta.config_toml);
+  set_numerics(cfg.options.numerics);
+  dist::Simulation sim(p.spec);
+  if (args.resume) sim.load(r.checkpoint);
+  Driver drive;
+  drive.step = [&] { return sim.step(); };
+  drive.save = [&](Checkpoint& ckpt) { sim.save(ckpt); };
+  drive.grids = [&](int64_t iteration) {
+    write_central_grid(cfg.out_dir, sim.central(), cfg.sample_count, cfg.options.crop, iteration);
+    for (int64_t j = 0; j < sim.num_sites(); ++j)
+      write_site_grid((fs::path(cfg.out_dir) / "sites" / sim.site(j).name()).string(), sim.site(j), iteration);
+  };
+  return train_loop(args, cfg, p.meta, r.start, sim.central(), drive);
+}
+
+}  // namespace
+
+int run_train(const TrainArgs& args) {
+  TrainConfig cfg = load_train_config(args.config, args.set);
+  if (args.role == "central") return run_central(args, cfg);
+  if (args.role == "site") return run_site(args, cfg);
+  if (!args.site.empty()) throw ValueError("train: --site names the site of --role site; a simulation runs every site");
+  return run_simulation(args, cfg);
 }
 
 Verb add_train(CLI::App& cli) {
   auto o = std::make_shared<TrainArgs>();
-  CLI::App* cmd = cli.add_subcommand("train", "train AsynDGAN from a TOML config, all sites in this process");
+  CLI::App* cmd = cli.add_subcommand("train", "train AsynDGAN from a TOML config: all sites in this process, or one role of a deployment");
   cmd->footer("configs/example.toml lists every config key with its default.");
   cmd->add_option("--config", o->config, "the run's TOML config, e.g. configs/example.toml")->required();
   cmd->add_option("--set", o->set, "override one config key, e.g. --set train.batch_per_site=4 (repeatable)")
@@ -229,6 +235,14 @@ Verb add_train(CLI::App& cli) {
       ->type_name("N")
       ->check(at_least(0));
   cmd->add_flag("--check", o->check, "validate the config and the shards, print the resolved config, train nothing");
+  cmd->add_option("--role", o->role, "simulation: every role in this process; central: the central node, listening on "
+                                     "dist.listen; site: one hospital's site, connecting to dist.central")
+      ->check(CLI::IsMember({"simulation", "central", "site"}));
+  cmd->add_option("--site", o->site, "with --role site: which site this process is (its shard in data.shards, its "
+                                     "certificate in dist.certs)")
+      ->type_name("NAME");
+  cmd->add_flag("--insecure", o->insecure, "plaintext TCP without TLS (tests on one machine only: anyone on the path "
+                                           "reads and alters the traffic)");
   return {cmd, [o] { return run_train(*o); }};
 }
 

@@ -27,7 +27,7 @@ struct Key {
 
 const std::vector<Key>& schema() {
   static const std::vector<Key> keys = {
-      {"data.shards", Type::paths, Json()},
+      {"data.shards", Type::paths, Json::array()},  // required where a site's data is read (checked there)
       {"model.generator", Type::string, "unet", {"unet", "resnet_9blocks", "resnet_6blocks"}},
       {"model.image_size", Type::integer, 0, {}, 0},
       {"model.ngf", Type::integer, 64, {}, 1},
@@ -65,7 +65,14 @@ const std::vector<Key>& schema() {
       {"train.winograd", Type::boolean, true},
       {"train.cuda_graphs", Type::boolean, true},
       {"dist.wire_dtype", Type::string, "bf16", {"fp32", "bf16", "fp16"}},
+      {"dist.compress", Type::string, "none", {"none", "zstd"}},
       {"dist.timeout_s", Type::number, 60.0, {}, 0, INFINITY, false, true},
+      {"dist.listen", Type::string, "0.0.0.0:7710"},
+      {"dist.central", Type::string, "localhost:7710"},
+      {"dist.sites", Type::paths, Json::array()},
+      {"dist.min_sites", Type::integer, 0, {}, 0},
+      {"dist.reconnect_s", Type::number, 60.0, {}, 0},
+      {"dist.certs", Type::string, "certs"},
       {"output.dir", Type::string, "runs/asyndgan"},
       {"output.log_every", Type::integer, 10, {}, 1},
       {"output.sample_every", Type::integer, 100, {}, 0},
@@ -112,7 +119,9 @@ Json checked(const Key& k, const TomlEntry& e) {
         fail(e, msg("must be one of ", join(k.choices), ", got ", toml_value_text(v)));
       if (v.get<std::string>().empty()) fail(e, "must not be empty");
       return v;
-    case Type::paths: strings_of(e, true); return v;
+    case Type::paths:
+      if (!(v.is_array() && v.empty())) strings_of(e, true);  // [] is the default: none given
+      return v;
     case Type::integer:
     case Type::number: {
       if (k.type == Type::integer && !v.is_number_integer()) fail(e, "takes an integer, got " + toml_value_text(v));
@@ -193,7 +202,7 @@ TrainConfig resolve_train_config(const TomlConfig& toml) {
     }
 
   const TomlConfig& r = cfg.resolved;
-  cfg.shards = strings_of(*r.find("data.shards"), true);
+  if (!r.find("data.shards")->value.empty()) cfg.shards = strings_of(*r.find("data.shards"), true);
   cfg.shards_origin = r.find("data.shards")->origin;
   cfg.generator.kind = str(r, "model.generator");
   cfg.generator.ngf = integer(r, "model.ngf");
@@ -234,6 +243,13 @@ TrainConfig resolve_train_config(const TomlConfig& toml) {
   }
   o.cuda_graphs = boolean(r, "train.cuda_graphs");
   o.wire_dtype = dist::parse_wire_dtype(str(r, "dist.wire_dtype"));
+  cfg.dist.listen = str(r, "dist.listen");
+  cfg.dist.central = str(r, "dist.central");
+  if (!r.find("dist.sites")->value.empty()) cfg.dist.sites = strings_of(*r.find("dist.sites"), false);
+  cfg.dist.min_sites = integer(r, "dist.min_sites");
+  cfg.dist.reconnect_s = number(r, "dist.reconnect_s");
+  cfg.dist.zstd = str(r, "dist.compress") == "zstd";
+  cfg.dist.certs = str(r, "dist.certs");
   o.timeout = std::chrono::milliseconds(static_cast<int64_t>(std::ceil(number(r, "dist.timeout_s") * 1000)));
   // The networks every role must build alike join the run contract (dist/contract.h adds the algorithm's keys).
   for (const char* key : {"model.generator", "model.ngf", "model.ndf", "model.d_layers", "model.norm",
@@ -264,7 +280,8 @@ TrainConfig load_train_config(const std::string& path, const std::vector<std::st
 std::string first_training_difference(const TomlConfig& a, const TomlConfig& b) {
   // A run may resume on another device (checkpoints hold host tensors); everything else must match.
   auto training = [](const std::string& k) {
-    return !k.starts_with("output.") && !k.starts_with("schedule.") && k != "train.device" && k != "dist.timeout_s";
+    return !k.starts_with("output.") && !k.starts_with("schedule.") && k != "train.device" &&
+           (!k.starts_with("dist.") || k == "dist.wire_dtype" || k == "dist.sites");
   };
   for (const TomlEntry& e : a.entries()) {
     if (!training(e.key)) continue;

@@ -11,14 +11,27 @@
 
 namespace asyndgan::app {
 
+// The deployment's settings ([dist]): where the central node listens and the sites connect, which sites the run
+// has, and where each role's certificates lie (as `asyndgan certs` writes them).
+struct DistConfig {
+  std::string listen;              // dist.listen: the central node's host:port (port 0: any free one)
+  std::string central;             // dist.central: where a site connects
+  std::vector<std::string> sites;  // dist.sites: the run's sites, in run order (the central node's config)
+  int64_t min_sites = 0;           // dist.min_sites: start with this many when the others do not come (0: all)
+  double reconnect_s = 60;         // dist.reconnect_s: how long a site keeps trying to reach the central node
+  bool zstd = false;               // dist.compress = "zstd"
+  std::string certs;               // dist.certs: ca.pem, central.pem/.key, <site>.pem/.key
+};
+
 struct TrainConfig {
-  std::vector<std::string> shards;  // data.shards as given: shard files, or one directory of them
+  std::vector<std::string> shards;  // data.shards as given: shard files, or one directory of them (empty at a central node)
   std::string shards_origin;        // where data.shards was set, for errors about the files
   std::map<std::string, std::vector<std::string>> modalities;  // data.modalities.<site>: what that site trains
   models::GeneratorConfig generator;          // in/out channels come from the shards
   models::DiscriminatorConfig discriminator;  // in_channels likewise
   bool init_normal = true;                    // model.init = "normal": pix2pix's N(0, 0.02)
   dist::TrainOptions options;  // train.precision / tf32 / deterministic / winograd: options.numerics
+  DistConfig dist;
   bool schedule_epochs = false;               // schedule.unit: constant/decay count epochs, not iterations
   int64_t constant = 0, decay = 0;            // pix2pix's n_epochs / n_epochs_decay in that unit
   std::string out_dir;
@@ -33,8 +46,8 @@ TrainConfig resolve_train_config(const TomlConfig& toml);
 // read_toml_file + each --set override + resolve_train_config.
 TrainConfig load_train_config(const std::string& path, const std::vector<std::string>& overrides = {});
 
-// The keys whose values must match between a run and its --resume (all but output.*, schedule.* and
-// train.device):
+// The keys whose values must match between a run and its --resume (all but output.*, schedule.*, train.device
+// and the deployment's addresses, timeouts and certificates):
 // the first key that differs, or "" when none does.
 std::string first_training_difference(const TomlConfig& a, const TomlConfig& b);
 

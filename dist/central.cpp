@@ -40,11 +40,11 @@ Central::Central(std::shared_ptr<nn::Module> generator, CentralChannel& channel,
   adam_ = std::make_unique<optim::Adam>(g_->parameters(), o_.adam_g);
 }
 
-std::string Central::refusal(const Hello& h, const std::vector<Hello>& accepted) const {
+std::string hello_refusal(const Hello& h, const std::vector<Hello>& accepted, const TrainOptions& o) {
   if (h.protocol != kProtocolVersion)
     return msg("site '", h.site, "' speaks protocol ", int(h.protocol), ", this central node ", int(kProtocolVersion),
                ": run the same asyndgan version everywhere");
-  const Settings mine = run_contract(o_);
+  const Settings mine = run_contract(o);
   if (h.contract_hash != contract_hash(h.contract))
     return msg("site '", h.site, "' sent a run contract whose hash does not match its settings");
   const std::string diff = contract_differences(mine, h.contract);
@@ -70,7 +70,7 @@ void Central::connect() {
   uploads_.clear();
   for (int64_t j = 0; j < n; ++j) {
     Hello h = expect<Hello>(channel_.receive(j, o_.timeout), j, "hello");
-    const std::string why = refusal(h, hellos_);
+    const std::string why = hello_refusal(h, hellos_, o_);
     if (!why.empty()) {
       channel_.send(j, Failure{why});
       channel_.close(j);

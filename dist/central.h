@@ -30,19 +30,20 @@ struct StepResult {
   std::vector<SiteStep> sites;   // one per site, in site order
 };
 
+// Why a site's Hello cannot join a run of `options` ("" when it can): another protocol, a run contract that
+// differs (naming the keys), or sizes and channels unlike the sites already accepted (`accepted`).
+std::string hello_refusal(const Hello& hello, const std::vector<Hello>& accepted, const TrainOptions& options);
+
 class Central {
  public:
   // generator: in = condition channels, out = image channels of the sites. Every nn::Dropout inside it is
   // pointed at the central node's own Philox stream (seeded from options.seed), checkpointed with it.
   Central(std::shared_ptr<nn::Module> generator, CentralChannel& channel, TrainOptions options);
 
-  // Receives every site's Hello and ConditionUpload (in site order), checks each Hello (refusal()), that
+  // Receives every site's Hello and ConditionUpload (in site order), checks each Hello (hello_refusal), that
   // every modality has a site, and builds the sampler. A refused site gets a Failure naming the reason and its
   // link is closed; then ValueError naming the site.
   void connect();
-  // Why a site's Hello cannot join this run ("" when it can): another protocol, a run contract that differs
-  // (naming the keys), or sizes and channels unlike the sites already accepted (`accepted`).
-  std::string refusal(const Hello& hello, const std::vector<Hello>& accepted) const;
 
   // One iteration in two halves, so a single thread can drive in-process sites between them:
   // begin_step draws the step's samples, runs G(x_j) for each participating site and sends the Requests

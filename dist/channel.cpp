@@ -33,6 +33,26 @@ void add(Traffic& t, size_t row, std::span<const uint8_t> b) {
   t.messages[row][type] += 1;
 }
 
+std::string tensor_text(const char* field, const Tensor& t, WireDtype wire) {
+  return msg(field, " ", t.dtype() == DType::u8 ? "u8" : wire_dtype_name(wire), " ", shape_str(t.shape()));
+}
+
+template <class M>
+AuditEntry audit_entry(bool sent, const M& m, std::span<const uint8_t> bytes, WireDtype wire) {
+  AuditEntry e;
+  e.sent = sent;
+  e.type = peek_type(bytes);
+  e.step = peek_step(bytes);
+  e.bytes = bytes.size();
+  std::visit([&](const auto& v) {
+    using T = std::decay_t<decltype(v)>;
+    if constexpr (std::is_same_v<T, ConditionUpload>) e.tensors.push_back(tensor_text("conditions", v.conditions, wire));
+    if constexpr (std::is_same_v<T, Request>) e.tensors.push_back(tensor_text("synthetic", v.synthetic, wire));
+    if constexpr (std::is_same_v<T, Gradient>) e.tensors.push_back(tensor_text("grad", v.grad, wire));
+  }, m);
+  return e;
+}
+
 void check_site(int64_t site, int64_t n) {
   if (site < 0 || site >= n) throw ValueError(msg("channel: site ", site, " outside the run's ", n, " sites"));
 }
@@ -85,14 +105,18 @@ void ByteSiteChannel::send(const ToCentral& m) {
     std::lock_guard<std::mutex> lock(mutex_);
     add(traffic_, 0, bytes);
   }
+  if (on_message) on_message(audit_entry(true, m, bytes, wire_));
   send_bytes(std::move(bytes));
 }
 
 ToSite ByteSiteChannel::receive(Timeout timeout) {
   const std::vector<uint8_t> bytes = receive_bytes(timeout);
   ToSite m = decode_to_site(bytes, wire_);
-  std::lock_guard<std::mutex> lock(mutex_);
-  add(traffic_, 0, bytes);
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    add(traffic_, 0, bytes);
+  }
+  if (on_message) on_message(audit_entry(false, m, bytes, wire_));
   return m;
 }
 

@@ -6,6 +6,8 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <functional>
+#include <string>
 #include <mutex>
 #include <vector>
 #include "dist/messages.h"
@@ -44,10 +46,22 @@ class CentralChannel {
   virtual Traffic traffic() const = 0;  // everything this end sent and received
 };
 
+// One message as a site's audit log records it: what crossed, when it was about, how many bytes, and the shape
+// of every tensor in it ("synthetic bf16 [4, 4, 256, 256]").
+struct AuditEntry {
+  bool sent = false;  // sent by the site (else received)
+  MessageType type = MessageType::hello;
+  int64_t step = 0;
+  uint64_t bytes = 0;  // the encoded message (a frame adds its 48-byte header and CRC; zstd may shrink it)
+  std::vector<std::string> tensors;
+};
+
 // A site's end: one link to the central node.
 class SiteChannel {
  public:
   virtual ~SiteChannel() = default;
+  // Called for every message sent or received (the site's audit log), from the thread that sends or receives.
+  std::function<void(const AuditEntry&)> on_message;
   virtual void send(const ToCentral& m) = 0;
   virtual ToSite receive(Timeout timeout) = 0;  // Error when nothing arrives within `timeout`
   virtual void close() = 0;

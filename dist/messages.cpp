@@ -326,6 +326,15 @@ MessageType peek_type(std::span<const uint8_t> bytes) {
   return static_cast<MessageType>(bytes[1]);
 }
 
+int64_t peek_step(std::span<const uint8_t> bytes) {
+  const MessageType t = peek_type(bytes);
+  const size_t at = t == MessageType::control ? 3 : 2;
+  if ((t != MessageType::request && t != MessageType::gradient && t != MessageType::control) || bytes.size() < at + 8) return 0;
+  int64_t step;
+  std::memcpy(&step, bytes.data() + at, 8);
+  return step;
+}
+
 ToSite decode_to_site(std::span<const uint8_t> bytes, WireDtype wire) {
   const MessageType t = peek_type(bytes);
   Reader r(bytes, message_type_name(t), wire);

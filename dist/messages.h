@@ -134,5 +134,7 @@ ToSite decode_to_site(std::span<const uint8_t> bytes, WireDtype wire = WireDtype
 ToCentral decode_to_central(std::span<const uint8_t> bytes, WireDtype wire = WireDtype::f32);
 // The type byte of an encoded message (FormatError when too short or unknown), for counting.
 MessageType peek_type(std::span<const uint8_t> bytes);
+// The step an encoded request, gradient or control message is about (0 for the others), for frame headers.
+int64_t peek_step(std::span<const uint8_t> bytes);
 
 }  // namespace asyndgan::dist

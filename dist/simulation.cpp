@@ -43,12 +43,15 @@ StepReport Simulation::step() {
   central_->begin_step();
   for (int64_t j : central_->requested_sites()) sites_[static_cast<size_t>(j)]->serve_request();
   const StepResult r = central_->finish_step();
-  const Traffic after = channel_->central().traffic();
+  return step_report(*central_, r, before, channel_->central().traffic());
+}
+
+StepReport step_report(const Central& central, const StepResult& r, const Traffic& before, const Traffic& after) {
   StepReport rep;
   rep.step = r.step;
   for (const SiteStep& s : r.sites) {
     SiteReport sr;
-    sr.site = central_->sites()[static_cast<size_t>(s.site)].site;
+    sr.site = central.sites()[static_cast<size_t>(s.site)].site;
     sr.participated = s.participated;
     sr.samples = s.samples;
     sr.weight = s.weight;

@@ -38,6 +38,9 @@ struct StepReport {
   std::vector<SiteReport> sites;
 };
 
+// A step as the central node saw it, with the bytes each site's link carried during it (after - before).
+StepReport step_report(const Central& central, const StepResult& result, const Traffic& before, const Traffic& after);
+
 class Simulation {
  public:
   // Opens the shards, seeds default_generator() with options.seed, builds G, then each site (its
