@@ -138,6 +138,7 @@ int run_central(const TrainArgs& args, TrainConfig& cfg) {
   dist::Central central(std::move(g), channel, o);
   central.connect();
   if (args.resume) central.load_state(r.checkpoint, "central.");
+  central.start();  // as a simulation does before its first step, so each step's byte counts agree
   Driver drive;
   drive.step = [&] {
     const dist::Traffic before = channel.traffic();

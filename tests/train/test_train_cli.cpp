@@ -7,6 +7,7 @@
 #include <fstream>
 #include <set>
 #include "data/cli_util.h"
+#include "train/metrics_lines.h"
 #include "data/nifti.h"
 #include "engine/file_test_util.h"
 #include "engine/io/checkpoint.h"
@@ -15,6 +16,7 @@
 #include "apps/io/toml.h"
 
 using namespace asyndgan;
+using asyndgan::test::losses;
 namespace fs = std::filesystem;
 
 namespace {
@@ -51,18 +53,6 @@ struct TinyRun {
   }
   test::CliResult train(const std::string& extra = "") { return test::run_cli("train --config " + config + " " + extra, log); }
 };
-
-// The metrics with the wall-clock fields removed: what a resumed run must reproduce exactly.
-std::vector<std::string> losses(const std::string& path) {
-  std::vector<std::string> out;
-  for (const Json& r : read_jsonl(path).records) {
-    Json o = r;
-    o.erase("seconds");
-    o.erase("images_per_s");
-    out.push_back(dump_json(o));
-  }
-  return out;
-}
 
 // A PNG file's width and height from its IHDR chunk, which the format puts first.
 std::pair<uint32_t, uint32_t> png_size(const std::string& path) {

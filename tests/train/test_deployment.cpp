@@ -1,0 +1,119 @@
+// A deployment on loopback: `asyndgan certs`, one central process and three site processes over mutual TLS 1.3
+// give the simulation's losses and generator weights bit for bit (fp32 and bf16 wire), each site keeps its audit
+// log, and the central node writes no real image.
+#include <doctest/doctest.h>
+#include <cinttypes>
+#include <filesystem>
+#include <fstream>
+#include "dist/site_secret.h"
+#include "engine/file_test_util.h"
+#include "engine/io/checkpoint.h"
+#include "train/metrics_lines.h"
+#include "train/processes.h"
+
+using namespace asyndgan;
+namespace fs = std::filesystem;
+using std::chrono::seconds;
+
+namespace {
+
+constexpr uint64_t kSeed = 5;
+const std::vector<std::string> kSites = {"SiteA", "SiteB", "SiteC"};
+
+// Three phantom sites at 32x32 (SiteC without T2), their certificates, and a run config.
+struct Deployment {
+  test::ScratchDir dir;
+  std::string config, log;
+  explicit Deployment(const std::string& name, const std::string& extra_config = "") : dir(name), config(dir.file("run.toml")), log(dir.file("log.txt")) {
+    const auto ph = test::run_cli("phantom --out " + dir.file("phantom") + " --sites 3 --subjects-per-site 2 --size 40,40,16 "
+                                  "--missing SiteC:t2", log);
+    REQUIRE_MESSAGE(ph.code == 0, ph.output);
+    const auto prep = test::run_cli("prepare --brats " + dir.file("phantom") + " --out " + dir.file("prepared") +
+                                        " --size 32,32 --split 1,0,0 --min-tumor 5", log);
+    REQUIRE_MESSAGE(prep.code == 0, prep.output);
+    const auto certs = test::run_cli("certs --out " + dir.file("certs") + " --sites SiteA,SiteB,SiteC", log);
+    REQUIRE_MESSAGE(certs.code == 0, certs.output);
+    std::ofstream(config) << "[data]\nshards = \"" << dir.file("prepared") << "\"\n"
+                          << "[model]\nngf = 8\nndf = 8\nnorm = \"instance\"\n"
+                          << "[schedule]\nconstant = 3\ndecay = 3\n"
+                          << "[train]\nbatch_per_site = 2\nflip = true\nseed = " << kSeed << "\n"
+                          << "[dist]\nlisten = \"127.0.0.1:0\"\nsites = [\"SiteA\", \"SiteB\", \"SiteC\"]\ncerts = \""
+                          << dir.file("certs") << "\"\ntimeout_s = 20\nreconnect_s = 20\n" << extra_config
+                          << "[output]\nsample_every = 3\ncheckpoint_every = 3\n";
+  }
+  // Each site process gets the secret its simulated twin derives, so both draw the same keys.
+  void give_simulation_secrets(const std::string& prefix) const {
+    for (size_t j = 0; j < kSites.size(); ++j) {
+      const std::string site_dir = dir.file(prefix + kSites[j]);
+      fs::create_directories(site_dir);
+      char hex[32];
+      std::snprintf(hex, sizeof hex, "%016" PRIx64 "\n", dist::simulation_site_secret(kSeed, static_cast<int64_t>(j)));
+      std::ofstream(site_dir + "/site_secret") << hex;
+    }
+  }
+  test::CliResult simulate(const std::string& out, const std::string& extra = "") {
+    return test::run_cli("train --config " + config + " --set output.dir=" + dir.file(out) + " " + extra, log);
+  }
+  // Central and sites as processes; returns the central's output, checking every process ended well.
+  std::string deploy(const std::string& prefix, const std::string& extra = "") {
+    test::Process central("train --config " + config + " --role central --set output.dir=" + dir.file(prefix + "central") + " " + extra,
+                          dir.file(prefix + "central.log"));
+    const std::string port = central.await("listening on port ([0-9]+)", seconds(30));
+    REQUIRE_MESSAGE(!port.empty(), central.output());
+    std::vector<std::unique_ptr<test::Process>> sites;
+    for (const auto& s : kSites)
+      sites.push_back(std::make_unique<test::Process>(
+          "train --config " + config + " --role site --site " + s + " --set dist.central=127.0.0.1:" + port +
+              " --set output.dir=" + dir.file(prefix + s) + " " + extra,
+          dir.file(prefix + s + ".log")));
+    CHECK_MESSAGE(central.wait(seconds(120)) == 0, central.output());
+    for (size_t j = 0; j < sites.size(); ++j) CHECK_MESSAGE(sites[j]->wait(seconds(30)) == 0, sites[j]->output());
+    return central.output();
+  }
+};
+
+std::map<std::string, std::vector<double>> generator(const std::string& checkpoint) {
+  std::map<std::string, std::vector<double>> g;
+  for (const auto& [name, t] : load_checkpoint(checkpoint).tensors)
+    if (name.rfind("central.g.", 0) == 0) g[name] = t.to_doubles();
+  return g;
+}
+
+}  // namespace
+
+TEST_CASE("deployment: 1 central + 3 site processes over TLS give the simulation's losses and weights bit for bit") {
+  Deployment d("deploy_exact", "wire_dtype = \"fp32\"\n");
+  REQUIRE(d.simulate("sim").code == 0);
+  d.give_simulation_secrets("");
+  const std::string central_log = d.deploy("");
+  CHECK(central_log.find("site 'SiteC'") != std::string::npos);
+  const auto sim = test::losses(d.dir.file("sim/metrics.jsonl")), dep = test::losses(d.dir.file("central/metrics.jsonl"));
+  REQUIRE(sim.size() == 6);
+  REQUIRE(dep.size() == 6);
+  for (size_t i = 0; i < sim.size(); ++i) CHECK_MESSAGE(sim[i] == dep[i], "simulation " << sim[i] << "\ndeployment " << dep[i]);
+  const auto gs = generator(d.dir.file("sim/checkpoints/latest.ckpt")), gd = generator(d.dir.file("central/checkpoints/latest.ckpt"));
+  REQUIRE(!gs.empty());
+  CHECK(gs == gd);
+
+  // Each site kept its own state, grid and audit log; the central node's grid has no real image column.
+  for (const auto& s : kSites) {
+    CHECK(fs::exists(d.dir.file(s + "/checkpoints/latest.ckpt")));
+    CHECK(fs::exists(d.dir.file(s + "/samples/iter_000003.png")));
+    const auto audit = test::run_cli("audit " + d.dir.file(s + "/audit.jsonl"), d.log);
+    CHECK_MESSAGE(audit.code == 0, audit.output);
+    CHECK(audit.output.find("gradient") != std::string::npos);
+    CHECK(audit.output.find("x6 ") != std::string::npos);  // six gradients (and six requests)
+  }
+  CHECK(!fs::exists(d.dir.file("central/sites")));
+  const Checkpoint site = load_checkpoint(d.dir.file("SiteA/checkpoints/latest.ckpt"));
+  for (const auto& [name, t] : site.tensors) CHECK_MESSAGE(name.rfind("site.", 0) == 0, name);
+}
+
+TEST_CASE("deployment: at bf16 on the wire the processes still match the bf16 simulation bit for bit") {
+  Deployment d("deploy_bf16", "wire_dtype = \"bf16\"\ncompress = \"zstd\"\n");
+  REQUIRE(d.simulate("sim").code == 0);
+  d.give_simulation_secrets("");
+  d.deploy("");
+  CHECK(test::losses(d.dir.file("sim/metrics.jsonl")) == test::losses(d.dir.file("central/metrics.jsonl")));
+  CHECK(generator(d.dir.file("sim/checkpoints/latest.ckpt")) == generator(d.dir.file("central/checkpoints/latest.ckpt")));
+}
