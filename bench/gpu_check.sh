@@ -60,7 +60,7 @@ build_cmake() {
     -DASYNDGAN_CUDNN_LIB="$CUDNN_LIB" -DASYNDGAN_OPENBLAS_LIB="$OPENBLAS_LIB" ${NIFTI_INCLUDE:+-DASYNDGAN_NIFTI_INCLUDE="$NIFTI_INCLUDE"} \
     ${NIFTI2_LIB:+-DASYNDGAN_NIFTI2_LIB="$NIFTI2_LIB"} ${ZNZ_LIB:+-DASYNDGAN_ZNZ_LIB="$ZNZ_LIB"} \
     ${ZLIB_LIB:+-DZLIB_LIBRARY="$ZLIB_LIB"} -DZLIB_INCLUDE_DIR="$ZLIB_INCLUDE" -Dnlohmann_json_DIR="$NLOHMANN_CMAKE_DIR" \
-    -Dtomlplusplus_DIR="$TOMLPP_CMAKE_DIR" || return 1
+    -Dtomlplusplus_DIR="$TOMLPP_CMAKE_DIR" -DCMAKE_PREFIX_PATH="$DEPS/usr" -DOPENSSL_ROOT_DIR="$OPENSSL_ROOT" || return 1
   local targets=(bench_gpu_step bench_cuda_kernels_bench)
   [ $tests = ON ] && targets+=(cuda_tests)
   "$cm" --build "$B" -j "$(nproc)" --target "${targets[@]}"
@@ -74,7 +74,7 @@ build() {
 # settings they read (from gpu_env.sh and above) through the environment.
 export -f build build_cmake
 export B PY DOCTEST_CMAKE_DIR ASYNDGAN_CUDA_ARCH CUDNN_INCLUDE CUDNN_LIB OPENBLAS_LIB NIFTI_INCLUDE NIFTI2_LIB ZNZ_LIB \
-  ZLIB_LIB ZLIB_INCLUDE NLOHMANN_CMAKE_DIR TOMLPP_CMAKE_DIR CLI11_CMAKE_DIR
+  ZLIB_LIB ZLIB_INCLUDE NLOHMANN_CMAKE_DIR TOMLPP_CMAKE_DIR CLI11_CMAKE_DIR DEPS OPENSSL_ROOT
 stage build 330 bash -c build > "$RES/build.log" 2>&1
 build_rc=$?
 tail -25 "$RES/build.log"

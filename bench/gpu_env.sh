@@ -42,6 +42,9 @@ NLOHMANN_INCLUDE=$(dirname "$(dirname "$(first_file /usr/include/nlohmann/json.h
 NLOHMANN_CMAKE_DIR=$(dirname "$(first_file /usr/share/cmake/nlohmann_json/nlohmann_jsonConfig.cmake "$DEPS/usr/share/cmake/nlohmann_json/nlohmann_jsonConfig.cmake" || echo /nonexistent/x)")
 TOMLPP_CMAKE_DIR=$(dirname "$(first_file /usr/lib/x86_64-linux-gnu/cmake/tomlplusplus/tomlplusplusConfig.cmake "$DEPS/usr/lib/x86_64-linux-gnu/cmake/tomlplusplus/tomlplusplusConfig.cmake" || echo /nonexistent/x)")
 ZLIB_LIB=$(first_file /usr/lib/x86_64-linux-gnu/libz.so "$DEPS/usr/lib/x86_64-linux-gnu/libz.so" /lib/x86_64-linux-gnu/libz.so.1 /usr/lib/x86_64-linux-gnu/libz.so.1 || true)
+# OpenSSL 3 (the distributed runtime's TLS) and zstd (its frames): the system's, else the copies (found through
+# CMAKE_PREFIX_PATH=$DEPS/usr).
+OPENSSL_ROOT=$([ -e /usr/include/openssl/ssl.h ] && echo /usr || echo "$DEPS/usr")
 [ -d "$DEPS/usr/lib/x86_64-linux-gnu" ] && export LD_LIBRARY_PATH="$DEPS/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 
 OPENBLAS_LIB=$(first_file /usr/lib/x86_64-linux-gnu/openblas-openmp/libopenblas.so.0 /usr/lib/x86_64-linux-gnu/libopenblas.so.0 \
@@ -56,6 +59,7 @@ gpu_env_report() {
   echo "zlib:     ${ZLIB_LIB:-MISSING} (headers ${ZLIB_INCLUDE})"
   echo "nlohmann: $([ -d "$NLOHMANN_INCLUDE/nlohmann" ] && echo "$NLOHMANN_INCLUDE" || echo "MISSING: nothing builds (bench/gpu_deps.sh copies it)")"
   echo "toml++:   $([ -d "$TOMLPP_CMAKE_DIR" ] && echo "$TOMLPP_CMAKE_DIR" || echo "missing: cmake cannot configure, build_without_cmake.sh is used")"
+  echo "OpenSSL:  $([ -e "$OPENSSL_ROOT/include/openssl/ssl.h" ] && echo "$OPENSSL_ROOT" || echo "MISSING: cmake cannot configure (bench/gpu_deps.sh copies it)")"
   echo "OpenBLAS: ${OPENBLAS_LIB:-missing: the CPU references use bench/fallback_blas.c}"
   echo "cmake:    $(command -v cmake || echo missing)"
 }
