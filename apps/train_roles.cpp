@@ -153,7 +153,6 @@ int run_central(const TrainArgs& args, TrainConfig& cfg) {
   drive.grids = [&](int64_t iteration) { write_central_grid(cfg.out_dir, central, cfg.sample_count, o.crop, iteration); };
   const int rc = train_loop(args, cfg, meta, r.start, central, drive);
   central.stop();
-  for (int64_t j = 0; j < channel.num_sites(); ++j) channel.close(j);  // after the stop has gone out
   return rc;
 }
 

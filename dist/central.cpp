@@ -267,7 +267,10 @@ StepResult Central::finish_step() {
 }
 
 void Central::stop() {
-  for (int64_t j = 0; j < channel_.num_sites(); ++j) channel_.send(j, Control{ControlKind::stop, steps_});
+  for (int64_t j = 0; j < channel_.num_sites(); ++j) {
+    channel_.send(j, Control{ControlKind::stop, steps_});
+    channel_.close(j);  // the stop goes out first; the site's end closing then is the run's end, not a failure
+  }
 }
 
 void Central::save_state(Checkpoint& ckpt, const std::string& prefix) const {

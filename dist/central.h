@@ -53,7 +53,7 @@ class Central {
   void begin_step();
   StepResult finish_step();
   StepResult step() { begin_step(); return finish_step(); }  // for sites that serve on their own
-  void stop();  // sends Control stop to every site
+  void stop();  // sends Control stop to every site and closes its link
   std::vector<int64_t> requested_sites() const;  // sites sent a Request whose Gradient is still awaited
 
   int64_t steps_done() const { return steps_; }
