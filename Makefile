@@ -3,9 +3,10 @@ BUILD_DIR ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 DEB_PACKAGES := cmake g++ make libopenblas0-openmp doctest-dev libnifti2-dev zlib1g-dev nlohmann-json3-dev \
-  libtomlplusplus-dev libcli11-dev libspng-dev libssl-dev libzstd-dev nifti-bin python3-pil
+  libtomlplusplus-dev libcli11-dev libspng-dev libssl-dev libzstd-dev nifti-bin python3-pil \
+  clang libclang-rt-14-dev
 
-.PHONY: all deps configure build test quickstart bench clean
+.PHONY: all deps configure build test test-asan quickstart bench clean
 
 all: build
 
@@ -25,6 +26,15 @@ build: configure
 
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
+
+# The whole suite built with AddressSanitizer and UndefinedBehaviorSanitizer (gcc, CPU only) in build-asan/.
+ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+test-asan: deps
+	cmake -S . -B build-asan -DASYNDGAN_CUDA=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  "-DCMAKE_CXX_FLAGS=$(ASAN_FLAGS)" "-DCMAKE_C_FLAGS=$(ASAN_FLAGS)" "-DCMAKE_EXE_LINKER_FLAGS=$(ASAN_FLAGS)" $(CMAKE_FLAGS)
+	cmake --build build-asan -j $(JOBS)
+	cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	  ctest --output-on-failure -j $(JOBS) $(CTEST_FLAGS)
 
 # Builds only the command-line tool it runs, not the tests and benchmarks.
 quickstart: configure
