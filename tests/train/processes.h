@@ -65,6 +65,9 @@ class Process {
     return code_;
   }
   std::string output() const { return read_text_file(log_); }
+  void signal(int sig) const {
+    if (pid_ > 0 && code_ < 0) kill(pid_, sig);
+  }
   // Waits until the output matches `pattern` (first group returned), the process ends, or the limit passes ("").
   std::string await(const std::string& pattern, std::chrono::seconds limit) {
     const std::regex re(pattern);

@@ -5,6 +5,7 @@
 #include <cinttypes>
 #include <filesystem>
 #include <fstream>
+#include "dist/net/tcp.h"
 #include "dist/site_secret.h"
 #include "engine/file_test_util.h"
 #include "engine/io/checkpoint.h"
@@ -72,6 +73,11 @@ struct Deployment {
   }
 };
 
+// A free loopback port: bound, read back and released (another process could take it in between; none does here).
+uint16_t free_port() {
+  return net::Listener::bind(net::parse_endpoint("127.0.0.1:0")).port();
+}
+
 std::map<std::string, std::vector<double>> generator(const std::string& checkpoint) {
   std::map<std::string, std::vector<double>> g;
   for (const auto& [name, t] : load_checkpoint(checkpoint).tensors)
@@ -116,4 +122,46 @@ TEST_CASE("deployment: at bf16 on the wire the processes still match the bf16 si
   d.deploy("");
   CHECK(test::losses(d.dir.file("sim/metrics.jsonl")) == test::losses(d.dir.file("central/metrics.jsonl")));
   CHECK(generator(d.dir.file("sim/checkpoints/latest.ckpt")) == generator(d.dir.file("central/checkpoints/latest.ckpt")));
+}
+
+TEST_CASE("deployment: sites started before the central node keep trying with backoff, then train") {
+  Deployment d("deploy_early", "wire_dtype = \"fp32\"\n");
+  const std::string port = std::to_string(free_port());
+  std::vector<std::unique_ptr<test::Process>> sites;
+  for (const auto& s : kSites)
+    sites.push_back(std::make_unique<test::Process>("train --config " + d.config + " --role site --site " + s +
+                                                        " --set dist.central=127.0.0.1:" + port + " --set output.dir=" + d.dir.file(s),
+                                                    d.dir.file(s + ".log")));
+  CHECK(sites[0]->await("retrying in", seconds(20)) != "");  // the central node is not there yet
+  test::Process central("train --config " + d.config + " --role central --set dist.listen=127.0.0.1:" + port +
+                            " --set output.dir=" + d.dir.file("central"),
+                        d.dir.file("central.log"));
+  CHECK_MESSAGE(central.wait(seconds(120)) == 0, central.output());
+  for (auto& s : sites) CHECK_MESSAGE(s->wait(seconds(30)) == 0, s->output());
+}
+
+TEST_CASE("deployment: a site that falls silent is reported and dropped, and the central node stops with its name") {
+  Deployment d("deploy_silent", "wire_dtype = \"fp32\"\n");
+  test::Process central("train --config " + d.config + " --role central --set dist.timeout_s=2 --set schedule.constant=10000 "
+                        "--set output.dir=" + d.dir.file("central"),
+                        d.dir.file("central.log"));
+  const std::string port = central.await("listening on port ([0-9]+)", seconds(30));
+  REQUIRE(!port.empty());
+  std::vector<std::unique_ptr<test::Process>> sites;
+  for (const auto& s : kSites)
+    sites.push_back(std::make_unique<test::Process>("train --config " + d.config + " --role site --site " + s +
+                                                        " --set dist.timeout_s=2 --set dist.central=127.0.0.1:" + port +
+                                                        " --set output.dir=" + d.dir.file(s),
+                                                    d.dir.file(s + ".log")));
+  REQUIRE(central.await("(iter [0-9]+)", seconds(60)) != "");
+  sites[1]->signal(SIGSTOP);  // SiteB hangs: its process neither answers nor closes its connection
+  const int code = central.wait(seconds(60));
+  sites[1]->signal(SIGCONT);
+  CHECK(code == 1);
+  const std::string out = central.output();
+  CHECK_MESSAGE(out.find("site 'SiteB'") != std::string::npos, out);
+  CHECK_MESSAGE(out.find("silent for") != std::string::npos, out);
+  // The other sites end too (the central node is gone) rather than hang.
+  for (size_t j : {size_t{0}, size_t{2}}) CHECK(sites[j]->wait(seconds(30)) != -2);
+  CHECK(sites[1]->wait(seconds(30)) != -2);
 }
