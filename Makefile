@@ -3,7 +3,7 @@ BUILD_DIR ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 DEB_PACKAGES := cmake g++ make libopenblas0-openmp doctest-dev libnifti2-dev zlib1g-dev nlohmann-json3-dev \
-  libtomlplusplus-dev libcli11-dev libspng-dev nifti-bin python3-pil
+  libtomlplusplus-dev libcli11-dev libspng-dev nifti-bin python3-pil libssl-dev
 
 .PHONY: all deps configure build test quickstart bench clean
 
