@@ -23,5 +23,6 @@ Verb add_shards(CLI::App& cli);
 Verb add_train(CLI::App& cli);
 Verb add_synth(CLI::App& cli);
 Verb add_complete(CLI::App& cli);
+Verb add_certs(CLI::App& cli);
 
 }  // namespace asyndgan::app
