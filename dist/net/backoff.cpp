@@ -19,13 +19,14 @@ uint64_t next_random(uint64_t& state) {
 Backoff::Backoff(const BackoffOptions& options) : options_(options), current_(options.initial) {
   using std::chrono::milliseconds;
   if (options.initial <= milliseconds(0))
-    throw ValueError(msg("reconnect backoff: the initial delay must be positive, got ", options.initial.count(), " ms"));
+    throw ValueError(
+        msg("reconnect backoff: the initial delay must be positive, got ", options.initial.count(), " ms"));
   if (options.max < options.initial)
     throw ValueError(msg("reconnect backoff: the largest delay (", options.max.count(),
                          " ms) is below the initial one (", options.initial.count(), " ms)"));
   if (options.budget < milliseconds(0))
-    throw ValueError(msg("reconnect backoff: the budget (dist.reconnect_s) must be >= 0, got ",
-                         options.budget.count(), " ms"));
+    throw ValueError(
+        msg("reconnect backoff: the budget (dist.reconnect_s) must be >= 0, got ", options.budget.count(), " ms"));
   reset();
 }
 
@@ -42,7 +43,8 @@ std::optional<std::chrono::milliseconds> Backoff::next() {
   auto delay = current_;
   if (options_.jitter_seed) {
     const int64_t half = std::max<int64_t>(delay.count() / 2, 1);  // never 0: a delay always waits
-    delay = std::chrono::milliseconds(half + static_cast<int64_t>(next_random(rng_) % static_cast<uint64_t>(delay.count() - half + 1)));
+    delay = std::chrono::milliseconds(
+        half + static_cast<int64_t>(next_random(rng_) % static_cast<uint64_t>(delay.count() - half + 1)));
   }
   delay = std::min(delay, left);
   current_ = current_ > options_.max / 2 ? options_.max : current_ * 2;

@@ -11,8 +11,8 @@ struct BackoffOptions {
   std::chrono::milliseconds initial{250};
   std::chrono::milliseconds max{10'000};
   std::chrono::milliseconds budget{60'000};  // the sum of all the delays handed out
-  // Each delay d becomes one drawn uniformly from [max(d/2, 1 ms), d] by a generator seeded here, so many sites that lost
-  // the central node at once do not reconnect in lockstep; nullopt: exactly d.
+  // Each delay d becomes one drawn uniformly from [max(d/2, 1 ms), d] by a generator seeded here, so sites that
+  // lost the central node at once do not all reconnect in lockstep; nullopt: exactly d.
   std::optional<uint64_t> jitter_seed;
 };
 

@@ -32,7 +32,9 @@ using Bio = std::unique_ptr<BIO, Deleter<BIO, BIO_free_all>>;
 
 constexpr int kMaxDays = 36500;
 
-[[noreturn]] void fail(const std::string& what) { throw Error(msg("asyndgan certs: ", what, ": ", openssl_errors())); }
+[[noreturn]] void fail(const std::string& what) {
+  throw Error(msg("making the run's certificates: ", what, ": ", openssl_errors()));
+}
 
 PKey p256_key() {
   PKey key(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"));
@@ -69,7 +71,8 @@ Cert certificate(const std::string& cn, EVP_PKEY* key, X509* issuer, EVP_PKEY* i
       !X509_time_adj_ex(X509_getm_notAfter(cert.get()), days, 0, nullptr))
     fail("cannot set the validity dates");
   X509_NAME* subject = X509_get_subject_name(cert.get());
-  if (X509_NAME_add_entry_by_txt(subject, "CN", MBSTRING_UTF8, reinterpret_cast<const unsigned char*>(cn.c_str()), -1, -1, 0) != 1 ||
+  if (X509_NAME_add_entry_by_txt(subject, "CN", MBSTRING_UTF8, reinterpret_cast<const unsigned char*>(cn.c_str()), -1,
+                                 -1, 0) != 1 ||
       X509_set_issuer_name(cert.get(), issuer ? X509_get_subject_name(issuer) : subject) != 1 ||
       X509_set_pubkey(cert.get(), key) != 1)
     fail("cannot name the certificate '" + cn + "'");
@@ -109,8 +112,8 @@ void write_pair(const std::string& dir, const std::string& name, EVP_PKEY* key, 
              pem([&](BIO* b) { return PEM_write_bio_PrivateKey(b, key, nullptr, nullptr, 0, nullptr, nullptr); },
                  name + "'s key"),
              0600);
-  write_file(dir + "/" + name + ".pem", pem([&](BIO* b) { return PEM_write_bio_X509(b, cert); }, name + "'s certificate"),
-             0644);
+  write_file(dir + "/" + name + ".pem",
+             pem([&](BIO* b) { return PEM_write_bio_X509(b, cert); }, name + "'s certificate"), 0644);
 }
 
 std::string lower(std::string s) {
@@ -121,19 +124,22 @@ std::string lower(std::string s) {
 }  // namespace
 
 void check_site_names(const std::vector<std::string>& sites) {
-  if (sites.empty()) throw ValueError("asyndgan certs: no sites: give --sites SiteA,SiteB,...");
+  if (sites.empty()) throw ValueError("no sites: give --sites SiteA,SiteB,...");
   std::set<std::string> seen;
   for (const std::string& s : sites) {
-    if (s.empty()) throw ValueError("asyndgan certs: an empty site name in --sites (a stray comma?)");
+    if (s.empty()) throw ValueError("an empty site name in --sites (a stray comma?)");
     for (const char c : s)
       if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '.' && c != '-')
-        throw ValueError(msg("asyndgan certs: the site name '", s, "' has the character '", c,
-                             "': use letters, digits, '_', '.' and '-' only"));
-    if (s.front() == '.') throw ValueError(msg("asyndgan certs: the site name '", s, "' starts with '.' (its files would be hidden)"));
+        throw ValueError(
+            msg("the site name '", s, "' has the character '", c, "': use letters, digits, '_', '.' and '-' only"));
+    if (s.front() == '.')
+      throw ValueError(
+          msg("the site name '", s, "' starts with '.' (its files would be hidden): start it with a letter"));
     if (lower(s) == "central" || lower(s) == "ca")
-      throw ValueError(msg("asyndgan certs: '", s, "' cannot be a site's name: central.* and ca.* are the central node's "
+      throw ValueError(msg("'", s,
+                           "' cannot be a site's name: central.* and ca.* are the central node's "
                            "and the CA's files"));
-    if (!seen.insert(s).second) throw ValueError(msg("asyndgan certs: the site '", s, "' is named twice in --sites"));
+    if (!seen.insert(s).second) throw ValueError(msg("the site '", s, "' is named twice in --sites"));
   }
 }
 
@@ -148,21 +154,21 @@ std::vector<std::string> run_cert_files(const std::vector<std::string>& sites) {
 
 void make_run_certs(const std::string& dir, const std::vector<std::string>& sites, int days, bool force) {
   check_site_names(sites);
-  if (days < 1 || days > kMaxDays)
-    throw ValueError(msg("asyndgan certs: --days must be from 1 to ", kMaxDays, ", got ", days));
-  if (dir.empty()) throw ValueError("asyndgan certs: no output directory: give --out DIR");
+  if (days < 1 || days > kMaxDays) throw ValueError(msg("--days must be from 1 to ", kMaxDays, ", got ", days));
+  if (dir.empty()) throw ValueError("no output directory: give --out DIR");
   std::error_code ec;
   if (fs::exists(dir, ec) && !fs::is_directory(dir, ec))
-    throw IOError(msg("asyndgan certs: ", dir, " exists and is not a directory: give --out a directory"));
+    throw IOError(msg(dir, " exists and is not a directory: give --out a directory"));
   for (const std::string& f : run_cert_files(sites))
     if (!force && fs::exists(fs::path(dir) / f, ec))
-      throw IOError(msg("asyndgan certs: ", (fs::path(dir) / f).string(), " exists: pass --force to replace this run's "
+      throw IOError(msg((fs::path(dir) / f).string(),
+                        " exists: pass --force to replace this run's "
                         "certificates (every node then needs the new files), or choose another --out"));
   if (!fs::exists(dir, ec)) {
     fs::create_directories(dir, ec);
-    if (ec) throw IOError(msg("asyndgan certs: cannot create ", dir, ": ", ec.message()));
+    if (ec) throw IOError(msg("cannot create ", dir, ": ", ec.message()));
     fs::permissions(dir, fs::perms::owner_all, fs::perm_options::replace, ec);  // the keys' directory: 0700
-    if (ec) throw IOError(msg("asyndgan certs: cannot make ", dir, " private (0700): ", ec.message()));
+    if (ec) throw IOError(msg("cannot make ", dir, " private (0700): ", ec.message()));
   }
   ERR_clear_error();
 

@@ -14,7 +14,9 @@ std::string errno_text(int error) { return std::strerror(error); }
 void wait_ready(int fd, short events, Deadline deadline, const std::string& peer, const char* doing) {
   for (;;) {
     if (deadline.expired())
-      throw NetTimeout(msg("timed out ", doing, " ", peer, " (the deadline passed)"));
+      throw NetTimeout(msg("timed out ", doing, " ", peer,
+                           " (the deadline passed: is the peer running, and the network "
+                           "between the two up?)"));
     pollfd p{fd, events, 0};
     const int r = ::poll(&p, 1, deadline.remaining_ms());
     if (r > 0) return;

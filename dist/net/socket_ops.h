@@ -8,7 +8,7 @@
 namespace asyndgan::net {
 
 // Blocks until `fd` is ready for `events` (POLLIN / POLLOUT); POLLERR and POLLHUP count as ready, so the next
-// call reports the error itself. NetTimeout "timed out after N ms <doing> with <peer>" once the deadline passes;
+// call reports the error itself. NetTimeout "timed out <doing> <peer> ..." once the deadline passes;
 // EINTR is retried.
 void wait_ready(int fd, short events, Deadline deadline, const std::string& peer, const char* doing);
 

@@ -11,9 +11,13 @@ namespace asyndgan::net {
 class Stream {
  public:
   virtual ~Stream() = default;
-  // Blocks until at least one byte, the deadline (NetTimeout), or the peer's orderly close (returns 0).
+  // Blocks until at least one byte, the deadline (NetTimeout, having consumed nothing: call again), or the peer's
+  // orderly close (returns 0). NetError when the connection breaks (TlsError for a TLS alert).
   virtual size_t read_some(uint8_t* buf, size_t n, Deadline deadline) = 0;
-  virtual void write_all(const uint8_t* data, size_t n, Deadline deadline) = 0;  // NetTimeout / NetError
+  // Blocks until all n bytes are handed to the kernel. NetTimeout / NetError may come after part of them went:
+  // the peer then holds a partial message, so the stream is only good for close(). A thread that also reads
+  // should write in pieces it can afford to wait for, since a peer writing to it at the same time does not read.
+  virtual void write_all(const uint8_t* data, size_t n, Deadline deadline) = 0;
   // Bytes already decrypted or buffered, readable without the socket: poll() on fd() does not see them.
   virtual bool has_buffered() const = 0;
   virtual int fd() const = 0;  // for poll(); -1 once closed

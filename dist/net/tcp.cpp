@@ -63,7 +63,8 @@ AddrInfo resolve(const Endpoint& e, bool passive) {
   const std::string port = std::to_string(e.port);
   const int rc = ::getaddrinfo(e.host.empty() ? nullptr : e.host.c_str(), port.c_str(), &hints, &r.list);
   if (rc != 0)
-    throw NetError(msg("cannot resolve ", to_string(e), ": ", ::gai_strerror(rc), " (check the host name in the config)"));
+    throw NetError(
+        msg("cannot resolve ", to_string(e), ": ", ::gai_strerror(rc), " (check the host name in the config)"));
   return r;
 }
 
@@ -71,11 +72,17 @@ AddrInfo resolve(const Endpoint& e, bool passive) {
 std::string connect_hint(int error, const Endpoint& e) {
   const std::string where = to_string(e);
   switch (error) {
-    case ECONNREFUSED: return "cannot connect to " + where + ": connection refused: is the central node running and listening on " + where + "?";
+    case ECONNREFUSED:
+      return "cannot connect to " + where + ": connection refused: is the central node running and listening on " +
+             where + "?";
     case ENETUNREACH:
-    case EHOSTUNREACH: return "cannot connect to " + where + ": " + errno_text(error) + ": check the address and the network between the machines";
-    case ETIMEDOUT: return "cannot connect to " + where + ": " + errno_text(error) + ": is a firewall dropping the connection?";
-    default: return "cannot connect to " + where + ": " + errno_text(error);
+    case EHOSTUNREACH:
+      return "cannot connect to " + where + ": " + errno_text(error) +
+             ": check the address and the network between the machines";
+    case ETIMEDOUT:
+      return "cannot connect to " + where + ": " + errno_text(error) + ": is a firewall dropping the connection?";
+    default:
+      return "cannot connect to " + where + ": " + errno_text(error);
   }
 }
 
@@ -92,7 +99,8 @@ class PlainStream final : public Stream {
       if (r >= 0) return static_cast<size_t>(r);
       if (errno == EINTR) continue;
       if (errno != EAGAIN && errno != EWOULDBLOCK)
-        throw NetError(msg("reading from ", peer_, " failed: ", errno_text(errno), " (the peer crashed or the network dropped)"));
+        throw NetError(
+            msg("reading from ", peer_, " failed: ", errno_text(errno), " (the peer crashed or the network dropped)"));
       wait_ready(socket_.fd(), POLLIN, deadline, peer_, "reading from");
     }
   }
@@ -109,7 +117,8 @@ class PlainStream final : public Stream {
       }
       if (errno == EINTR) continue;
       if (errno != EAGAIN && errno != EWOULDBLOCK)
-        throw NetError(msg("writing to ", peer_, " failed: ", errno_text(errno), " (the peer closed the connection or crashed)"));
+        throw NetError(
+            msg("writing to ", peer_, " failed: ", errno_text(errno), " (the peer closed the connection or crashed)"));
       wait_ready(socket_.fd(), POLLOUT, deadline, peer_, "writing to");
     }
   }
@@ -210,10 +219,12 @@ Listener Listener::bind(const Endpoint& endpoint) {
                                           : ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
     return Listener(std::move(s), std::move(local));
   }
-  const std::string hint = last_error == EADDRINUSE ? " (another process listens there: stop it or pick another port; port 0 picks a free one)"
-                           : last_error == EADDRNOTAVAIL ? " (this machine has no such address: use 0.0.0.0 or one of its own)"
-                           : last_error == EACCES ? " (ports below 1024 need privileges: pick a higher one)"
-                                                   : "";
+  const std::string hint =
+      last_error == EADDRINUSE
+          ? " (another process listens there: stop it or pick another port; port 0 picks a free one)"
+      : last_error == EADDRNOTAVAIL ? " (this machine has no such address: use 0.0.0.0 or one of its own)"
+      : last_error == EACCES        ? " (ports below 1024 need privileges: pick a higher one)"
+                                    : "";
   throw NetError(msg("cannot listen on ", to_string(endpoint), ": ", errno_text(last_error), hint));
 }
 

@@ -26,7 +26,8 @@ Labels labels(bool server) {
 
 // Opening first gives the system's reason (no such file, permission denied), which OpenSSL's queue buries.
 void require_readable(const std::string& path, const std::string& what) {
-  if (path.empty()) throw TlsError(msg("no path given for the ", what, ": ", kMakeThem, " and name the file in the config"));
+  if (path.empty())
+    throw TlsError(msg("no path given for the ", what, ": ", kMakeThem, " and name the file in the config"));
   std::FILE* f = std::fopen(path.c_str(), "rb");
   if (!f) throw TlsError(msg("cannot read the ", what, " ", path, ": ", errno_text(errno), "; ", kMakeThem));
   std::fclose(f);
@@ -46,7 +47,8 @@ void check_own_chain(SSL_CTX* ctx, const TlsFiles& files, const Labels& l) {
   if (error == X509_V_ERR_CERT_HAS_EXPIRED)
     throw TlsError(msg("the ", l.cert, " ", files.cert, " has expired: make new ones with `asyndgan certs --force`"));
   throw TlsError(msg("the ", l.cert, " ", files.cert, " does not chain to the CA certificate ", files.ca, " (",
-                     X509_verify_cert_error_string(error), "): use the ca.pem of the `asyndgan certs` run that made it"));
+                     X509_verify_cert_error_string(error),
+                     "): use the ca.pem of the `asyndgan certs` run that made it"));
 }
 
 std::shared_ptr<SSL_CTX> make_context(const TlsFiles& files, bool server) {
@@ -100,11 +102,13 @@ std::unique_ptr<Stream> TlsServer::accept(Socket socket, Deadline deadline) cons
 
 TlsClient::TlsClient(const TlsFiles& files, std::string expected_server_name)
     : ctx_(make_context(files, false)), expected_server_name_(std::move(expected_server_name)) {
-  if (expected_server_name_.empty()) throw ValueError("TlsClient: the expected server name is empty (the central node's is 'central')");
+  if (expected_server_name_.empty())
+    throw ValueError("TlsClient: the expected server name is empty (the central node's is 'central')");
 }
 
 std::unique_ptr<Stream> TlsClient::connect(Socket socket, std::string server_host, Deadline deadline) const {
-  return tls_handshake(ctx_.get(), std::move(socket), TlsSide{false, expected_server_name_, std::move(server_host)}, deadline);
+  return tls_handshake(ctx_.get(), std::move(socket), TlsSide{false, expected_server_name_, std::move(server_host)},
+                       deadline);
 }
 
 }  // namespace asyndgan::net

@@ -67,12 +67,15 @@ int bio_read(BIO* b, char* data, size_t n, size_t* got) {
 long bio_ctrl(BIO* b, int cmd, long num, void* ptr) {
   Link* l = link_of(b);
   switch (cmd) {
-    case BIO_CTRL_FLUSH: return 1;  // send() buffers nothing in user space
-    case BIO_CTRL_EOF: return l && l->eof ? 1 : 0;
+    case BIO_CTRL_FLUSH:
+      return 1;  // send() buffers nothing in user space
+    case BIO_CTRL_EOF:
+      return l && l->eof ? 1 : 0;
     case BIO_C_GET_FD:
       if (ptr && l) *static_cast<int*>(ptr) = l->fd;
       return l ? l->fd : -1;
-    default: return 0;
+    default:
+      return 0;
   }
 }
 
@@ -99,7 +102,8 @@ class TlsStream final : public Stream {
       : socket_(std::move(socket)), peer_(socket_.peer()), server_(side.server) {
     // Errors name the address, and the host the site dialled when that was a name.
     where_ = side.server_host.empty() || side.server_host == peer_.substr(0, peer_.rfind(':'))
-                 ? peer_ : msg(side.server_host, " (", peer_, ")");
+                 ? peer_
+                 : msg(side.server_host, " (", peer_, ")");
     link_.fd = socket_.fd();
     link_.expected_name = side.expected_name;
     ssl_ = SSL_new(ctx);
@@ -138,10 +142,11 @@ class TlsStream final : public Stream {
     }
     SSL_set_app_data(ssl_, nullptr);  // the callback's Link is for the handshake alone
     name_ = certificate_cn(SSL_get0_peer_certificate(ssl_));
-    // Both sides demand a certificate, so a handshake that ends without a verified one is a bug, not a peer.
+    // Both sides demand a verified certificate, so only one without a common name can end up here.
     if (name_.empty() || SSL_get_verify_result(ssl_) != X509_V_OK)
-      throw TlsError(msg("TLS handshake with ", where_, ": the peer's certificate has no common name (CN): make the "
-                         "certificates with `asyndgan certs`"));
+      throw TlsError(msg("TLS handshake with ", where_,
+                         ": the peer's certificate names no one (no common name, CN): "
+                         "make the certificates with `asyndgan certs`"));
   }
 
   size_t read_some(uint8_t* buf, size_t n, Deadline deadline) override {

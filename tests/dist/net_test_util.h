@@ -29,7 +29,9 @@ struct RunCerts {
     net::make_run_certs(path, sites, 30, false);
   }
   std::string file(const std::string& f) const { return path + "/" + f; }
-  net::TlsFiles files(const std::string& node) const { return {file("ca.pem"), file(node + ".pem"), file(node + ".key")}; }
+  net::TlsFiles files(const std::string& node) const {
+    return {file("ca.pem"), file(node + ".pem"), file(node + ".key")};
+  }
 };
 
 struct Loopback {

@@ -117,8 +117,9 @@ TEST_CASE("net: make_run_certs names a bad site name, a bad --days and an --out 
                            {"--days", "got 0"}));
   CHECK_FALSE(fs::exists(dir));
   std::ofstream(scratch.file("file")) << "x";
-  CHECK(test::contains_all(test::error_message<IOError>([&] { net::make_run_certs(scratch.file("file"), {"SiteA"}, 5, false); }),
-                           {scratch.file("file"), "not a directory"}));
+  CHECK(test::contains_all(
+      test::error_message<IOError>([&] { net::make_run_certs(scratch.file("file"), {"SiteA"}, 5, false); }),
+      {scratch.file("file"), "not a directory"}));
 }
 
 TEST_CASE("net: the certs verb writes the files and says which go to which machine, and refuses to overwrite") {

@@ -10,8 +10,9 @@ using namespace asyndgan;
 using namespace std::chrono_literals;
 using test::soon;
 
-TEST_CASE("net: parse_endpoint reads host:port, [ipv6]:port and 0.0.0.0:0, and names the text and the form when it "
-          "cannot") {
+TEST_CASE(
+    "net: parse_endpoint reads host:port, [ipv6]:port and 0.0.0.0:0, and names the text and the form when it "
+    "cannot") {
   net::Endpoint e = net::parse_endpoint("central.example.org:7443");
   CHECK(e.host == "central.example.org");
   CHECK(e.port == 7443);
@@ -45,7 +46,8 @@ TEST_CASE("net: Deadline never waits forever in poll terms, after() counts down 
   CHECK(net::Deadline::after(std::chrono::milliseconds::max()).is_never());
 }
 
-TEST_CASE("net: a connect to a closed port is a NetError naming the endpoint and asking whether the central node runs") {
+TEST_CASE(
+    "net: a connect to a closed port is a NetError naming the endpoint and asking whether the central node runs") {
   uint16_t port = 0;
   {
     const net::Listener gone = net::Listener::bind({"127.0.0.1", 0});
@@ -106,8 +108,8 @@ TEST_CASE("net: a read from a silent peer is a NetTimeout at the deadline, and t
   REQUIRE(ends.client.stream);
   uint8_t buf[16];
   const auto t0 = std::chrono::steady_clock::now();
-  const std::string m =
-      test::error_message<net::NetTimeout>([&] { ends.server.stream->read_some(buf, sizeof buf, net::Deadline::after(300ms)); });
+  const std::string m = test::error_message<net::NetTimeout>(
+      [&] { ends.server.stream->read_some(buf, sizeof buf, net::Deadline::after(300ms)); });
   const double s = test::seconds_since(t0);
   CHECK(test::contains_all(m, {"timed out", "site"}));
   CHECK(s >= 0.29);

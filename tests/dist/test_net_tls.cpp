@@ -84,8 +84,9 @@ TEST_CASE("net: 64 MiB over TLS, written and read in random-sized pieces, arrive
   CHECK(got == sent);
 }
 
-TEST_CASE("net: after the peer's close a TLS read returns 0 (close_notify), after what it sent before, and a write "
-          "fails without SIGPIPE") {
+TEST_CASE(
+    "net: after the peer's close a TLS read returns 0 (close_notify), after what it sent before, and a write "
+    "fails without SIGPIPE") {
   const test::RunCerts run("tls_close");
   const net::TlsServer server(run.files("central"));
   const net::TlsClient client(run.files("SiteA"));

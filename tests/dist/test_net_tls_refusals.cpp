@@ -41,7 +41,8 @@ TEST_CASE("net: a site whose certificate is of another CA is refused by the serv
   const net::TlsClient site(foreign_site(run, other));
   test::Ends ends = test::tls_ends(server, site);
   CHECK(ends.server.kind == "tls");
-  CHECK(test::contains_all(ends.server.error, {"TLS handshake with 127.0.0.1:", "not signed by this run's CA", "ca.pem"}));
+  CHECK(test::contains_all(ends.server.error,
+                           {"TLS handshake with 127.0.0.1:", "not signed by this run's CA", "ca.pem"}));
   if (ends.client.stream) {
     const std::string m = first_read_error(*ends.client.stream);
     CHECK(m.find("TLS") != std::string::npos);  // the server's alert, or the broken connection: never data
@@ -87,13 +88,14 @@ TEST_CASE("net: a plaintext client at the TLS server is refused as not speaking 
   const test::RunCerts run("refuse_plaintext");
   const net::TlsServer server(run.files("central"));
   const auto t0 = std::chrono::steady_clock::now();
-  test::Ends ends = test::both_ends([&](net::Socket s) { return server.accept(std::move(s), soon(5000)); },
-                                    [](net::Socket s) {
-                                      auto plain = net::plain_stream(std::move(s), "central");
-                                      // What a site started with --insecure sends first: a frame header.
-                                      test::write_text(*plain, std::string("ADGN\x01\x00\x00\x01", 8) + std::string(56, 'h'));
-                                      return plain;
-                                    });
+  test::Ends ends =
+      test::both_ends([&](net::Socket s) { return server.accept(std::move(s), soon(5000)); },
+                      [](net::Socket s) {
+                        auto plain = net::plain_stream(std::move(s), "central");
+                        // What a site started with --insecure sends first: a frame header.
+                        test::write_text(*plain, std::string("ADGN\x01\x00\x00\x01", 8) + std::string(56, 'h'));
+                        return plain;
+                      });
   CHECK(ends.server.kind == "tls");
   CHECK(test::contains_all(ends.server.error, {"the peer is not speaking TLS", "--insecure"}));
   CHECK(test::seconds_since(t0) < 3.0);
@@ -103,7 +105,8 @@ TEST_CASE("net: a TLS 1.2 client is refused by the server, which asks for TLS 1.
   const test::RunCerts run("refuse_tls12");
   const net::TlsServer server(run.files("central"));
   test::Loopback lo;
-  auto central = std::async(std::launch::async, [&] { return test::attempt([&] { return server.accept(lo.accept(), soon(5000)); }); });
+  auto central = std::async(std::launch::async,
+                            [&] { return test::attempt([&] { return server.accept(lo.accept(), soon(5000)); }); });
   // An OpenSSL client that stops at TLS 1.2, with a valid site certificate: only the version is wrong.
   SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
   REQUIRE(ctx);
