@@ -73,6 +73,15 @@ TEST_CASE("net: a site's certificate used by the server is refused by the site")
   CHECK(ends.server.kind == "tls");
 }
 
+TEST_CASE("net: the central node's certificate used by a site is refused by the server") {
+  const test::RunCerts run("refuse_central_as_client");
+  const net::TlsServer server(run.files("central"));
+  const net::TlsClient impostor(run.files("central"));
+  test::Ends ends = test::tls_ends(server, impostor);
+  CHECK(ends.server.kind == "tls");
+  CHECK(test::contains_all(ends.server.error, {"not a site's client certificate", "SITE.pem"}));
+}
+
 TEST_CASE("net: a server whose CN is not the expected name is refused by the site, naming both names") {
   const test::RunCerts run("refuse_server_name");
   const net::TlsServer server(run.files("central"));
