@@ -362,7 +362,11 @@ TcpSiteChannel::TcpSiteChannel(TcpSiteOptions options) : ByteSiteChannel(options
   const net::Endpoint central = net::parse_endpoint(o_.central);
   std::unique_ptr<net::TlsClient> tls;
   if (o_.tls) tls = std::make_unique<net::TlsClient>(*o_.tls, "central");
-  net::Backoff backoff(milliseconds(250), milliseconds(8000), o_.reconnect);
+  net::BackoffOptions bo;
+  bo.initial = milliseconds(250);
+  bo.max = milliseconds(8000);
+  bo.budget = o_.reconnect;
+  net::Backoff backoff(bo);
   std::unique_ptr<net::Stream> stream;
   for (;;) {
     try {

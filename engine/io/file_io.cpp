@@ -36,6 +36,19 @@ AtomicFileWriter::AtomicFileWriter(std::string path) : path_(std::move(path)) {
   if (!file_) throw IOError(msg("cannot create '", tmp_, "' to write '", path_, "': ", errno_text()));
 }
 
+AtomicFileWriter::AtomicFileWriter(std::string path, mode_t mode) : path_(std::move(path)) {
+  tmp_ = path_ + ".tmp." + std::to_string(::getpid());
+  // Created with no permission beyond `mode` (an old temporary of this name is truncated and chmod-ed too).
+  const int fd = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode & 07777);
+  if (fd < 0) throw IOError(msg("cannot create '", tmp_, "' to write '", path_, "': ", errno_text()));
+  if (::fchmod(fd, mode & 07777) != 0 || !(file_ = ::fdopen(fd, "wb"))) {
+    const std::string reason = errno_text();
+    ::close(fd);
+    std::remove(tmp_.c_str());
+    throw IOError(msg("cannot set the mode of '", tmp_, "' to write '", path_, "': ", reason));
+  }
+}
+
 AtomicFileWriter::AtomicFileWriter(std::string path, ByName by_name) : path_(std::move(path)), by_name_(true) {
   const std::string& suffix = by_name.suffix;
   if (!path_.ends_with(suffix) || path_.size() == suffix.size() || path_.back() == '/')

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <string>
+#include <sys/types.h>
 
 namespace asyndgan {
 
@@ -12,6 +13,9 @@ namespace asyndgan {
 class AtomicFileWriter {
  public:
   explicit AtomicFileWriter(std::string path);  // IOError naming the file when it cannot be created
+  // The file gets exactly `mode` (0600 for a private key, say), set on the temporary before any byte is written,
+  // so no other user can read it at any moment whatever the umask.
+  AtomicFileWriter(std::string path, mode_t mode);
   // For a library that opens the file itself by name (zlib's gzopen, say): the temporary is created empty and
   // left closed; the library writes temp_path(), a hidden name beside `path` ending in `suffix` as `path` does
   // (".nii.gz": a reader that checks the name can read it back), and commit() fsyncs it by name and renames it.

@@ -1,6 +1,7 @@
 // The atomic writer's by-name mode, for libraries that open files themselves: a hidden temporary with the
-// destination's suffix, committed by fsync and rename, removed when not committed.
+// destination's suffix, committed by fsync and rename, removed when not committed; and the writer with a file mode.
 #include <doctest/doctest.h>
+#include <sys/stat.h>
 #include <filesystem>
 #include <fstream>
 #include "base/error.h"
@@ -54,4 +55,32 @@ TEST_CASE("file_io: a by-name atomic write goes to a hidden temporary with the d
 
   CHECK_THROWS_AS(AtomicFileWriter(dir.file("scan.nii"), AtomicFileWriter::ByName{".nii.gz"}), ValueError);
   CHECK_THROWS_AS(AtomicFileWriter(dir.file("missing/x.nii"), AtomicFileWriter::ByName{".nii"}), IOError);
+}
+
+TEST_CASE("file_io: an atomic write with a mode gives the temporary and the file exactly that mode, whatever the "
+          "umask and the mode of the file it replaces") {
+  namespace fs = std::filesystem;
+  ScratchDir dir("file_io_mode");
+  const std::string dest = dir.file("site.key");
+  write_text(dest, "old, world-readable");
+  fs::permissions(dest, fs::perms::all);
+  const mode_t old_umask = ::umask(0);  // the mode must not depend on the umask letting bits through
+  {
+    AtomicFileWriter w(dest, 0600);
+    CHECK(fs::status(w.temp_path()).permissions() == (fs::perms::owner_read | fs::perms::owner_write));
+    w.write("secret", 6);
+    w.commit();
+  }
+  ::umask(old_umask);
+  CHECK(fs::status(dest).permissions() == (fs::perms::owner_read | fs::perms::owner_write));
+  const std::vector<char> bytes = read_bytes(dest);
+  CHECK(std::string(bytes.begin(), bytes.end()) == "secret");
+  CHECK(dir.entries() == 1);
+  {
+    AtomicFileWriter w(dir.file("ca.pem"), 0644);
+    w.commit();
+  }
+  CHECK(fs::status(dir.file("ca.pem")).permissions() ==
+        (fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read | fs::perms::others_read));
+  CHECK_THROWS_AS(AtomicFileWriter(dir.file("missing/x.key"), 0600), IOError);
 }
