@@ -14,8 +14,14 @@ fi
 WORK=$BUILD/fuzz_frame
 mkdir -p "$WORK/corpus"
 FLAGS=(-std=c++20 -O1 -g -I"$SRC" -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined)
-LIBS=("$BUILD/dist/libasyndgan_dist.a" "$BUILD/engine/libasyndgan_engine.a" "$BUILD/kernels/libasyndgan_kernels.a"
-      "$BUILD/base/libasyndgan_base.a" -lzstd -lgomp -ldl -lpthread)
+# The build's own libraries (and CUDA's, in a CUDA build), listed by CMake in tests/fuzz_frame_libs.txt.
+LIBS=()
+while read -r lib; do
+  [ -n "$lib" ] || continue
+  LIBS+=("$lib")
+  case "$lib" in *.so*) LIBS+=("-Wl,-rpath,$(dirname "$lib")") ;; esac
+done < "$BUILD/tests/fuzz_frame_libs.txt"
+LIBS+=(-lzstd -lgomp -ldl -lpthread -lrt)
 DECODERS=("$SRC/dist/frame.cpp" "$SRC/dist/compress.cpp" "$SRC/dist/messages.cpp" "$SRC/dist/wire_dtype.cpp")
 "$CXX" "${FLAGS[@]}" "$SRC/tests/fuzz/fuzz_frame.cpp" "${DECODERS[@]}" "${LIBS[@]}" -o "$WORK/fuzz_frame"
 if [ "${4:-}" = make-corpus ]; then
