@@ -36,7 +36,8 @@ TEST_CASE("cli: phantom -> prepare -> shards, with SiteC lacking T2") {
   auto site_c = data::Shard::open(prep + "/SiteC.shard");
   CHECK(site_c->header().image_channels == std::vector<std::string>{"t1", "t1ce", "t2", "flair"});
   for (const auto& s : site_c->header().samples) CHECK(s.available == 0b1011u);  // t2 (bit 2) missing
-  for (const auto& s : data::Shard::open(prep + "/SiteA.shard")->header().samples) CHECK(s.available == 0b1111u);
+  const auto site_a = data::Shard::open(prep + "/SiteA.shard");  // held: a range-for over a temporary's member dangles
+  for (const auto& s : site_a->header().samples) CHECK(s.available == 0b1111u);
 
   const test::CliResult shards = test::run_cli("shards --dir " + prep + " --batches 6 --batch 2 --crop 48 --flip", log);
   INFO(shards.output);
