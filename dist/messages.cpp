@@ -129,14 +129,22 @@ class Reader {
     const uint32_t nd = le<uint32_t>(field);
     if (nd > kMaxDims) fail(msg("tensor '", field, "' has ", nd, " dimensions (at most ", kMaxDims, ")"));
     Shape shape(nd);
-    uint64_t numel = 1;
+    uint64_t numel = 1, extent = 1;  // extent: the product of the non-zero dimensions (the strides' span)
     const uint64_t esize = dtype_size(want);
+    const uint64_t room = b_.size() - pos_;
     for (uint32_t d = 0; d < nd; ++d) {
       const int64_t s = le<int64_t>(field);
       if (s < 0) fail(msg("tensor '", field, "' has negative dimension ", s));
-      if (s != 0 && numel > (b_.size() - pos_) / esize / static_cast<uint64_t>(s) + 1)
-        fail(msg("tensor '", field, "' shape is larger than the message"));
       shape[d] = s;
+      if (s == 0) {
+        numel = 0;
+        continue;
+      }
+      // Bounded by the bytes the message holds, even for an empty tensor (whose other dimensions would still
+      // overflow the strides): no product below can wrap.
+      if (extent > room / esize / static_cast<uint64_t>(s))
+        fail(msg("tensor '", field, "' shape is larger than the message"));
+      extent *= static_cast<uint64_t>(s);
       numel *= static_cast<uint64_t>(s);
     }
     need(numel * esize, field);

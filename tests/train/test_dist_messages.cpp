@@ -1,6 +1,7 @@
 // Protocol tests: every message survives encode/decode exactly; truncated, padded, mistyped or lying bytes
 // are FormatErrors; the channel counts exactly the encoded bytes per site and message type.
 #include <doctest/doctest.h>
+#include <cstring>
 #include "dist/in_process_channel.h"
 #include "dist/messages.h"
 #include "base/error.h"
@@ -127,6 +128,15 @@ TEST_CASE("dist: truncated, padded, mistyped or inconsistent bytes are refused a
   b = down[1];
   b[2] = 9;  // unknown control kind
   CHECK_THROWS_AS(decode_to_site(b), FormatError);
+  // Shapes whose sizes overflow 64 bits (found by the fuzzer): an empty tensor with huge other dimensions, and
+  // one whose byte count wraps to 0. Both refused before any allocation.
+  for (const std::vector<int64_t>& dims : {std::vector<int64_t>{0, int64_t{1} << 40, int64_t{1} << 40, int64_t{1} << 40},
+                                           std::vector<int64_t>{1, 1, 1, int64_t{1} << 62}}) {
+    b = down[0];
+    const size_t dims_at = 2 + 8 + 8 + 8 + 2 * 17 + 1 + 4;
+    for (size_t d = 0; d < 4; ++d) std::memcpy(b.data() + dims_at + 8 * d, &dims[d], 8);
+    CHECK_THROWS_WITH_AS(decode_to_site(b), doctest::Contains("larger than the message"), FormatError);
+  }
   // Only f32 and u8 tensors can be encoded at all.
   Gradient g = gradient();
   g.grad = g.grad.to(DType::f64);
