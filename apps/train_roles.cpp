@@ -2,7 +2,6 @@
 // dist.listen, waits for its sites, then runs the same loop as a simulation over the TCP channel; a site connects
 // to dist.central with its own shard, certificate and secret, answers requests until the central node stops the
 // run, and keeps its own grid, checkpoints and audit log in its output.dir.
-#include <sys/stat.h>
 #include <algorithm>
 #include <chrono>
 #include <ctime>
@@ -72,9 +71,7 @@ uint64_t site_secret(const std::string& out) {
   char text[32];
   std::snprintf(text, sizeof text, "%016" PRIx64 "\n", s);
   fs::create_directories(out);
-  const mode_t old = ::umask(077);  // the temporary, hence the file, is created 0600
-  AtomicFileWriter w(path);
-  ::umask(old);
+  AtomicFileWriter w(path, 0600);
   w.write(text, 16 + 1);
   w.commit();
   return s;

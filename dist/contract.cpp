@@ -44,18 +44,22 @@ Settings run_contract(const TrainOptions& o) {
   return s;
 }
 
+std::array<uint8_t, 32> sha256(std::string_view bytes) {
+  std::array<uint8_t, 32> md{};
+  unsigned int n = 0;
+  if (EVP_Digest(bytes.data(), bytes.size(), md.data(), &n, EVP_sha256(), nullptr) != 1 || n != md.size())
+    throw Error("OpenSSL's SHA-256 failed");
+  return md;
+}
+
 std::string contract_hash(const Settings& contract) {
   std::string text;
   for (const Setting& s : contract) text += s.key + "=" + s.value + "\n";
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int n = 0;
-  if (EVP_Digest(text.data(), text.size(), md, &n, EVP_sha256(), nullptr) != 1)
-    throw Error("run contract: OpenSSL's SHA-256 failed");
   static const char* hex = "0123456789abcdef";
   std::string out;
-  for (unsigned int i = 0; i < n; ++i) {
-    out += hex[md[i] >> 4];
-    out += hex[md[i] & 15];
+  for (uint8_t b : sha256(text)) {
+    out += hex[b >> 4];
+    out += hex[b & 15];
   }
   return out;
 }

@@ -1,11 +1,11 @@
 // The TCP channel's two ends: the central node's acceptor (handshake, Hello, admission) and admitted links; a
 // site's connection with backoff. Each message is one frame; the frame's type is the message's.
 #include "dist/tcp_channel.h"
-#include <openssl/evp.h>
 #include <cstdio>
 #include <fstream>
 #include <iterator>
 #include "base/error.h"
+#include "dist/contract.h"
 #include "dist/net/backoff.h"
 #include "dist/net/errors.h"
 
@@ -59,10 +59,8 @@ RunId run_id_for(const std::optional<net::TlsFiles>& tls) {
   std::ifstream in(tls->ca, std::ios::binary);
   if (!in) throw IOError(msg("cannot read the run CA certificate ", tls->ca, ": make it with asyndgan certs"));
   const std::string pem((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int n = 0;
-  if (EVP_Digest(pem.data(), pem.size(), md, &n, EVP_sha256(), nullptr) != 1) throw Error("run id: SHA-256 failed");
-  std::copy(md, md + id.size(), id.begin());
+  const std::array<uint8_t, 32> md = sha256(pem);
+  std::copy(md.begin(), md.begin() + id.size(), id.begin());
   return id;
 }
 
