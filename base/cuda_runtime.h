@@ -25,6 +25,20 @@ void memcpy(void* dst, const void* src, size_t nbytes, int kind, int device);
 void* current_stream(int device);
 void synchronize(int device);  // waits for all work queued on the device's current stream
 
+// Page-locked ("pinned") host memory (kernels/cuda/host_allocator.cu), cached like device memory: copies to and
+// from it run at the bus's full rate, and a host-to-device copy from it returns before it has read its source. A
+// freed block serves again only once the copies queued on the devices' streams before the free have finished, so
+// the tensor a copy reads may be dropped as soon as the copy is queued.
+void* host_pinned_malloc(size_t nbytes);
+void host_pinned_free(void* ptr);  // never throws
+struct HostPinnedStats {
+  size_t allocated = 0;       // bytes in blocks handed out, or freed with copies possibly still in flight
+  size_t reserved = 0;        // bytes obtained from cudaHostAlloc and not returned
+  int64_t host_allocs = 0;    // cudaHostAlloc calls so far: flat once the cache is warm
+  size_t in_flight = 0;       // freed blocks waiting for their copies before they serve again
+};
+HostPinnedStats host_pinned_stats();
+
 struct MemoryStats {
   size_t allocated = 0;       // bytes held by live tensors now
   size_t peak_allocated = 0;  // the most ever held at once (since the last reset)

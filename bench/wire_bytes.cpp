@@ -32,6 +32,7 @@ class Keep : public CentralChannel {
   }
   void close(int64_t site) override { inner_.close(site); }
   Traffic traffic() const override { return inner_.traffic(); }
+  void receive_on(Device device) override { inner_.receive_on(device); }
   Request request;
   Gradient gradient;
 

@@ -37,6 +37,7 @@ Central::Central(std::shared_ptr<nn::Module> generator, CentralChannel& channel,
   if (!g_) throw ValueError("Central: the generator is null");
   models::set_dropout_generator(*g_, dropout_gen_);
   place_model(*g_, o_);  // before the optimizer, which keeps the parameters' tensors
+  channel_.receive_on(o_.device);  // the sites' gradients land where G's backward reads them
   adam_ = std::make_unique<optim::Adam>(g_->parameters(), o_.adam_g);
 }
 

@@ -76,7 +76,7 @@ void ByteCentralChannel::send(int64_t site, const ToSite& m) {
 }
 
 ToCentral ByteCentralChannel::decode_counted(int64_t site, const std::vector<uint8_t>& bytes) {
-  ToCentral m = decode_to_central(bytes, wire_);  // counted only once it is known to be a valid message
+  ToCentral m = decode_to_central(bytes, wire_, landing_);  // counted only once it is known to be a valid message
   count(site, bytes);
   return m;
 }
@@ -111,7 +111,7 @@ void ByteSiteChannel::send(const ToCentral& m) {
 
 ToSite ByteSiteChannel::receive(Timeout timeout) {
   const std::vector<uint8_t> bytes = receive_bytes(timeout);
-  ToSite m = decode_to_site(bytes, wire_);
+  ToSite m = decode_to_site(bytes, wire_, landing_);
   {
     std::lock_guard<std::mutex> lock(mutex_);
     add(traffic_, 0, bytes);

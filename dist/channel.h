@@ -44,6 +44,9 @@ class CentralChannel {
   // Ends the link to site j (after a Failure, a stop or a bad frame); its later sends and receives fail.
   virtual void close(int64_t site) = 0;
   virtual Traffic traffic() const = 0;  // everything this end sent and received
+  // Floating tensors of the messages received from now on arrive on `device` (the host by default): the role
+  // says where it computes, and the channel lands its tensors there its own way.
+  virtual void receive_on(Device device) = 0;
 };
 
 // One message as a site's audit log records it: what crossed, when it was about, how many bytes, and the shape
@@ -66,9 +69,12 @@ class SiteChannel {
   virtual ToSite receive(Timeout timeout) = 0;  // Error when nothing arrives within `timeout`
   virtual void close() = 0;
   virtual Traffic traffic() const = 0;  // one row (this site)
+  virtual void receive_on(Device device) = 0;  // as CentralChannel::receive_on
 };
 
-// Byte channels: encode in `wire`, decode, count; an implementation carries byte strings.
+// Byte channels: encode in `wire`, decode, count; an implementation carries byte strings. A device tensor goes
+// out through pinned host memory (converted to the wire dtype on its device first), and a floating field
+// received for a device role comes in through pinned memory and is converted to f32 on the device.
 class ByteCentralChannel : public CentralChannel {
  public:
   explicit ByteCentralChannel(WireDtype wire) : wire_(wire) {}
@@ -76,6 +82,7 @@ class ByteCentralChannel : public CentralChannel {
   ToCentral receive(int64_t site, Timeout timeout) override;
   Incoming receive_any(Timeout timeout) override;
   Traffic traffic() const override;
+  void receive_on(Device device) override { landing_ = device; }
 
  protected:
   virtual void send_bytes(int64_t site, std::vector<uint8_t> bytes) = 0;
@@ -86,6 +93,7 @@ class ByteCentralChannel : public CentralChannel {
   ToCentral decode_counted(int64_t site, const std::vector<uint8_t>& bytes);
   void count(int64_t site, std::span<const uint8_t> bytes);
   WireDtype wire_;
+  Device landing_ = Device::cpu();
   mutable std::mutex mutex_;
   Traffic traffic_;
 };
@@ -96,6 +104,7 @@ class ByteSiteChannel : public SiteChannel {
   void send(const ToCentral& m) override;
   ToSite receive(Timeout timeout) override;
   Traffic traffic() const override;
+  void receive_on(Device device) override { landing_ = device; }
 
  protected:
   virtual void send_bytes(std::vector<uint8_t> bytes) = 0;
@@ -103,6 +112,7 @@ class ByteSiteChannel : public SiteChannel {
 
  private:
   WireDtype wire_;
+  Device landing_ = Device::cpu();
   mutable std::mutex mutex_;
   Traffic traffic_{std::vector<std::array<uint64_t, kMessageTypes>>(1), std::vector<std::array<uint64_t, kMessageTypes>>(1)};
 };

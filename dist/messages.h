@@ -14,15 +14,18 @@
 // u8 quantization.
 //
 // Tensor fields may live on any device: the channel that carries a message moves them (the byte channels copy
-// them to the host as they encode, converted to the run's wire dtype on their device first), so the roles never
-// copy a tensor to the host themselves, and a device-to-device channel can take them as they are.
+// them to the host as they encode, converted to the run's wire dtype on their device first, through pinned
+// memory), so the roles never copy a tensor to the host themselves, and a device-to-device channel can take them
+// as they are.
 //
 // Encoding (all integers little-endian): u8 protocol version (kProtocolVersion) | u8 MessageType | payload.
 // Strings: u32 length + bytes. Vectors: u64 count + items. Tensors: u8 dtype code (the run's wire dtype for
 // floating fields, u8 for condition maps), u32 ndim (<= 8), i64 dims (>= 0), then the contiguous data.
 // Decoding checks every length against the bytes that remain before allocating, requires the message to end
 // exactly at the last field, and throws FormatError naming the message type and field for anything else;
-// floating fields come back as host f32 tensors.
+// floating fields come back as f32 tensors on the device the decoder is given (the host by default; for a GPU,
+// staged in pinned memory in the wire dtype, copied asynchronously and converted there), condition maps as host
+// u8 tensors.
 #pragma once
 #include <cstdint>
 #include <span>
@@ -130,8 +133,9 @@ std::vector<uint8_t> encode(const ToSite& m, WireDtype wire = WireDtype::f32);
 std::vector<uint8_t> encode(const ToCentral& m, WireDtype wire = WireDtype::f32);
 // FormatError on a wrong version, an unknown type or one of the other direction, a bad length, a floating
 // field not in `wire`, or trailing bytes.
-ToSite decode_to_site(std::span<const uint8_t> bytes, WireDtype wire = WireDtype::f32);
-ToCentral decode_to_central(std::span<const uint8_t> bytes, WireDtype wire = WireDtype::f32);
+ToSite decode_to_site(std::span<const uint8_t> bytes, WireDtype wire = WireDtype::f32, Device landing = Device::cpu());
+ToCentral decode_to_central(std::span<const uint8_t> bytes, WireDtype wire = WireDtype::f32,
+                            Device landing = Device::cpu());
 // The type byte of an encoded message (FormatError when too short or unknown), for counting.
 MessageType peek_type(std::span<const uint8_t> bytes);
 // The step an encoded request, gradient or control message is about (0 for the others), for frame headers.

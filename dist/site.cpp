@@ -68,6 +68,7 @@ Site::Site(std::shared_ptr<data::Shard> shard, SiteChannel& channel, TrainOption
       secret_(secret),
       graph_(o_.device, use_cuda_graphs(o_)) {
   if (!shard_) throw ValueError("Site: the shard is null");
+  channel_.receive_on(o_.device);  // G's synthetic images land where the discriminators read them
   const data::ShardHeader& h = shard_->header();
   const std::string where = msg("site '", h.site, "' ('", shard_->path(), "')");
   for (size_t i = 0; i < h.samples.size(); ++i)

@@ -19,6 +19,9 @@ void device_free(void*, int) {}
 void memcpy(void*, const void*, size_t, int, int) { throw no_cuda(); }
 void* current_stream(int) { throw no_cuda(); }
 void synchronize(int) {}
+void* host_pinned_malloc(size_t) { throw no_cuda(); }
+void host_pinned_free(void*) {}
+HostPinnedStats host_pinned_stats() { return {}; }
 MemoryStats memory_stats(int) { return {}; }
 void reset_peak_memory(int) {}
 void empty_cache(int) {}

@@ -10,8 +10,11 @@ namespace asyndgan {
 
 int cuda_device_count() { return cuda_rt::device_count(); }
 
-Storage::Storage(size_t nbytes, Device device) : nbytes_(nbytes), device_(device) {
-  if (device.is_cpu()) {
+Storage::Storage(size_t nbytes, Device device, Host host) : nbytes_(nbytes), device_(device) {
+  if (device.is_cpu() && host == Host::pinned && cuda_rt::device_count() > 0) {
+    data_ = cuda_rt::host_pinned_malloc(nbytes ? nbytes : 1);
+    pinned_ = true;
+  } else if (device.is_cpu()) {
     size_t rounded = (nbytes + kHostAlignment - 1) / kHostAlignment * kHostAlignment;
     data_ = std::aligned_alloc(kHostAlignment, rounded ? rounded : kHostAlignment);
     if (!data_) throw std::bad_alloc();
@@ -21,7 +24,9 @@ Storage::Storage(size_t nbytes, Device device) : nbytes_(nbytes), device_(device
 }
 
 Storage::~Storage() {
-  if (device_.is_cpu())
+  if (pinned_)
+    cuda_rt::host_pinned_free(data_);
+  else if (device_.is_cpu())
     std::free(data_);
   else
     cuda_rt::device_free(data_, device_.index);

@@ -30,16 +30,26 @@ TensorImpl& Tensor::impl() const {
   return *impl_;
 }
 
-Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
+namespace {
+Tensor allocate(const Shape& shape, DType dtype, Device device, Storage::Host host) {
   for (int64_t s : shape)
     if (s < 0) throw ShapeError(msg("empty: negative size in shape ", shape_str(shape)));
   auto impl = std::make_shared<TensorImpl>();
-  impl->storage = std::make_shared<Storage>(static_cast<size_t>(shape_numel(shape)) * dtype_size(dtype), device);
+  impl->storage = std::make_shared<Storage>(static_cast<size_t>(shape_numel(shape)) * dtype_size(dtype), device, host);
   impl->shape = shape;
   impl->strides = contiguous_strides(shape);
   impl->dtype = dtype;
   impl->device = device;
   return Tensor(std::move(impl));
+}
+}  // namespace
+
+Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
+  return allocate(shape, dtype, device, Storage::Host::pageable);
+}
+
+Tensor Tensor::empty_pinned(const Shape& shape, DType dtype) {
+  return allocate(shape, dtype, Device::cpu(), Storage::Host::pinned);
 }
 
 Tensor Tensor::zeros(const Shape& shape, DType dtype, Device device) { return full(shape, 0.0, dtype, device); }
@@ -103,6 +113,8 @@ int64_t Tensor::size(int64_t d) const {
   if (dd < 0 || dd >= n) throw ShapeError(msg("size: dim ", d, " out of range for shape ", shape_str(shape())));
   return shape()[dd];
 }
+
+bool Tensor::is_pinned() const { return impl().storage->pinned(); }
 
 bool Tensor::is_contiguous() const {
   int64_t expect = 1;
@@ -215,6 +227,13 @@ Tensor Tensor::to(Device dev) const {
   copy_bytes(out.raw_data(), dev, src.raw_data(), src.device(), nbytes());
   Device from = device();
   record(out, "to_device", {src}, [from](const Tensor& g, const std::vector<bool>&) { return std::vector<Tensor>{g.to(from)}; });
+  return out;
+}
+
+Tensor Tensor::to_pinned_host() const {
+  const Tensor src = contiguous();
+  Tensor out = empty_pinned(shape(), dtype());
+  copy_bytes(out.raw_data(), Device::cpu(), src.raw_data(), src.device(), nbytes());
   return out;
 }
 

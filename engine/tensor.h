@@ -56,6 +56,9 @@ class Tensor {
   static Tensor zeros_like(const Tensor& t) { return zeros(t.shape(), t.dtype(), t.device()); }
   static Tensor ones_like(const Tensor& t) { return ones(t.shape(), t.dtype(), t.device()); }
   static Tensor empty_like(const Tensor& t) { return empty(t.shape(), t.dtype(), t.device()); }
+  // A host tensor in page-locked memory (ordinary host memory where there is no GPU): the staging buffer of
+  // host<->device copies that run at the bus's full rate, and asynchronously from the host to a device.
+  static Tensor empty_pinned(const Shape& shape, DType dtype = DType::f32);
 
   // ---- metadata ----
   bool defined() const { return impl_ != nullptr; }
@@ -68,6 +71,7 @@ class Tensor {
   Device device() const { return impl().device; }
   int64_t offset() const { return impl().offset; }
   bool is_contiguous() const;
+  bool is_pinned() const;  // host memory that is page-locked (engine/storage.h)
   size_t nbytes() const { return static_cast<size_t>(numel()) * dtype_size(dtype()); }
   std::string describe() const;  // "f32[2, 3] cpu"
   const std::string& name() const { return impl().name; }
@@ -86,7 +90,8 @@ class Tensor {
   Tensor contiguous() const;      // self if already contiguous (differentiable)
   Tensor clone() const;           // new contiguous storage (differentiable)
   Tensor to(DType dtype) const;   // conversion; differentiable between floating types
-  Tensor to(Device device) const;
+  Tensor to(Device device) const;  // from pinned memory to a device: returns once the copy is queued
+  Tensor to_pinned_host() const;   // a contiguous host copy in pinned memory (not recorded by autograd)
   Tensor view(const Shape& shape) const;     // contiguous tensors only; no copy (differentiable)
   Tensor reshape(const Shape& shape) const;  // view when possible, else copy (differentiable)
   Tensor narrow(int64_t dim, int64_t start, int64_t length) const;  // no copy (differentiable)

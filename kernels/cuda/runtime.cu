@@ -6,6 +6,7 @@
 #include "base/cuda_runtime.h"
 #include "base/error.h"
 #include "kernels/cuda/allocator.cuh"
+#include "kernels/cuda/host_allocator.cuh"
 #include "kernels/cuda/launch.cuh"
 
 namespace asyndgan::cuda_rt {
@@ -122,6 +123,15 @@ void memcpy(void* dst, const void* src, size_t nbytes, int kind, int device) {
   // copy, so its block must not go back to the source device's cache while the copy still reads it.
   if (kind == 1 || across) check(cudaStreamSynchronize(s), "cudaStreamSynchronize after a copy");
 }
+
+void* host_pinned_malloc(size_t nbytes) {
+  if (device_count() == 0) throw DeviceError(msg("page-locked host memory needs a GPU: ", no_device_reason()));
+  return kern::cuda::pinned_malloc(nbytes);
+}
+
+void host_pinned_free(void* ptr) { kern::cuda::pinned_free(ptr); }
+
+HostPinnedStats host_pinned_stats() { return device_count() ? kern::cuda::pinned_stats() : HostPinnedStats{}; }
 
 MemoryStats memory_stats(int device) {
   check_device(device, "memory_stats");

@@ -32,6 +32,28 @@ TEST_CASE("tensor: narrow along batch and channel shares storage") {
   CHECK(t.to_vector<float>()[0] == 0.0f);
 }
 
+TEST_CASE("tensor: pinned host tensors are host tensors, page-locked only where there is a GPU") {
+  Tensor p = Tensor::empty_pinned({3, 5}, DType::bf16);
+  CHECK(p.device() == Device::cpu());
+  CHECK(p.shape() == Shape{3, 5});
+  CHECK(p.dtype() == DType::bf16);
+  CHECK(p.is_contiguous());
+  CHECK(reinterpret_cast<uintptr_t>(p.raw_data()) % 64 == 0);
+  CHECK(p.is_pinned() == (cuda_device_count() > 0));
+  CHECK_FALSE(Tensor::zeros({2}).is_pinned());
+  p.fill_(2.5);
+  CHECK(p.to_vector<float>() == std::vector<float>(15, 2.5f));
+  CHECK(Tensor::empty_pinned({0}).numel() == 0);
+
+  // A strided view comes out contiguous with its own values.
+  std::vector<float> v(12);
+  for (size_t i = 0; i < v.size(); ++i) v[i] = static_cast<float>(i);
+  const Tensor c = Tensor::from_vector(v, {3, 4}).narrow(1, 1, 2).to_pinned_host();
+  CHECK(c.is_contiguous());
+  CHECK(c.is_pinned() == (cuda_device_count() > 0));
+  CHECK(c.to_vector<float>() == std::vector<float>{1, 2, 5, 6, 9, 10});
+}
+
 TEST_CASE("tensor: dtype conversions round-trip, including bf16 and f16") {
   Tensor t = Tensor::from_vector(std::vector<float>{1.0f, -2.5f, 0.15625f, 65504.0f, 1e-6f}, {5});
   for (DType dt : {DType::f64, DType::bf16, DType::f16}) {

@@ -102,6 +102,7 @@ class TapChannel : public dist::CentralChannel {
   }
   void close(int64_t site) override { inner_.close(site); }
   dist::Traffic traffic() const override { return inner_.traffic(); }
+  void receive_on(Device device) override { inner_.receive_on(device); }
 
  private:
   dist::CentralChannel& inner_;
