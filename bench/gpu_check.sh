@@ -5,12 +5,22 @@
 # Needs only nvcc, cuDNN and PyTorch's python3 (cmake optional: bench/build_without_cmake.sh otherwise).
 # Results (logs, JSON lines, summary.md) go to $OUT if set, else bench/results/<date>. Whole run: <= 8 min on an
 # H100 ($ASYNDGAN_CHECK_BUDGET seconds, default 470, shared by the stages; each stage also has its own cap).
+# --build-only: the same build stage, then exit with its status (ctest's gpu_check_builds runs it on a CPU machine,
+# so a check that cannot build fails CI instead of a lent GPU); $ASYNDGAN_CHECK_TARGETS overrides the cmake targets.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+BUILD_ONLY=0
+for a in "$@"; do
+  case $a in
+    --build-only) BUILD_ONLY=1 ;;
+    *) echo "usage: bench/gpu_check.sh [--build-only]" >&2; exit 2 ;;
+  esac
+done
 T0=$(date +%s)
 BUDGET=${ASYNDGAN_CHECK_BUDGET:-470}
 RES=${OUT:-bench/results/$(date +%Y%m%d-%H%M%S)}
-B=${ASYNDGAN_CHECK_BUILD:-build-gpucheck}
+# Absolute: the fallback BLAS path below and the child bash of the build stage must not depend on the directory.
+B=$(realpath -m "${ASYNDGAN_CHECK_BUILD:-build-gpucheck}")
 mkdir -p "$RES"
 LOG=$RES/check.log
 exec > >(tee -a "$LOG") 2>&1
@@ -45,8 +55,8 @@ gpu_env_report
 # No OpenBLAS (a bare GPU image): the CPU references run on bench/fallback_blas.c.
 if [ -z "$OPENBLAS_LIB" ] && [ -z "${ASYNDGAN_BLAS:-}" ]; then
   mkdir -p "$B"
-  gcc -O3 -march=native -fopenmp -shared -fPIC -o "$B/fallback_blas.so" bench/fallback_blas.c && export ASYNDGAN_BLAS=$PWD/$B/fallback_blas.so
-  OPENBLAS_LIB=$PWD/$B/fallback_blas.so
+  gcc -O3 -march=native -fopenmp -shared -fPIC -o "$B/fallback_blas.so" bench/fallback_blas.c && export ASYNDGAN_BLAS=$B/fallback_blas.so
+  OPENBLAS_LIB=$B/fallback_blas.so
 fi
 
 build_cmake() {
@@ -63,10 +73,18 @@ build_cmake() {
     -Dtomlplusplus_DIR="$TOMLPP_CMAKE_DIR" -DCMAKE_PREFIX_PATH="$DEPS/usr" -DOPENSSL_ROOT_DIR="$OPENSSL_ROOT" || return 1
   local targets=(bench_gpu_step bench_cuda_kernels_bench)
   [ $tests = ON ] && targets+=(cuda_tests)
+  [ -n "${ASYNDGAN_CHECK_TARGETS:-}" ] && read -ra targets <<< "$ASYNDGAN_CHECK_TARGETS"
+  echo "building ${targets[*]}"
   "$cm" --build "$B" -j "$(nproc)" --target "${targets[@]}"
 }
 build() {
   build_cmake && return 0
+  local rc=$?
+  # The fallback builds the whole set, not the targets asked for: a CPU test would spend minutes, then time out.
+  if [ -n "${ASYNDGAN_CHECK_TARGETS:-}" ]; then
+    echo "cmake build failed (rc $rc) with ASYNDGAN_CHECK_TARGETS set: no fallback to bench/build_without_cmake.sh"
+    return $rc
+  fi
   echo "cmake build not possible here (see above): bench/build_without_cmake.sh"
   bench/build_without_cmake.sh "$B"
 }
@@ -75,9 +93,18 @@ build() {
 export -f build build_cmake
 export B PY DOCTEST_CMAKE_DIR ASYNDGAN_CUDA_ARCH CUDNN_INCLUDE CUDNN_LIB OPENBLAS_LIB NIFTI_INCLUDE NIFTI2_LIB ZNZ_LIB \
   ZLIB_LIB ZLIB_INCLUDE NLOHMANN_CMAKE_DIR TOMLPP_CMAKE_DIR CLI11_CMAKE_DIR DEPS OPENSSL_ROOT
+touch "$RES/.build-start"
 stage build 330 bash -c build > "$RES/build.log" 2>&1
 build_rc=$?
 tail -25 "$RES/build.log"
+if [ $BUILD_ONLY = 1 ]; then
+  built=$(find "$B" -newer "$RES/.build-start" -type f \( -name '*.a' -o -name '*.so' -o -perm -u+x \) \
+    -not -path '*/CMakeFiles/*' 2>/dev/null | sort)
+  echo
+  echo "build only: rc $build_rc, $(($(date +%s) - T0)) s; libraries and programs written in $B:"
+  echo "${built:-  none (up to date, or the build failed)}"
+  exit $build_rc
+fi
 
 if [ -x "$B/tests/cuda/cuda_tests" ]; then
   stage cuda_tests 150 "$B/tests/cuda/cuda_tests" > "$RES/cuda_tests.log" 2>&1
