@@ -1,7 +1,8 @@
 #!/bin/bash
 # The one command to run on a machine with an NVIDIA GPU (issue 5): builds (Release, sm_90 or $ASYNDGAN_CUDA_ARCH),
 # runs cuda_tests, compute-sanitizer memcheck on a short training run, the kernel benchmark, the step benchmark
-# (1 and 4 sites, bf16 and fp32) and the same step in PyTorch, then prints a summary with PASS/FAIL per target.
+# (1 and 4 sites, bf16 and fp32), a kernel profile of the bf16 step (when ncu is there) and the same step in
+# PyTorch, then prints a summary with PASS/FAIL per target.
 # Needs only nvcc, cuDNN and PyTorch's python3 (cmake optional: bench/build_without_cmake.sh otherwise).
 # Results (logs, JSON lines, summary.md) go to $OUT if set, else bench/results/<date>. Whole run: <= 8 min on an
 # H100 ($ASYNDGAN_CHECK_BUDGET seconds, default 470, shared by the stages; each stage also has its own cap).
@@ -128,6 +129,27 @@ if [ -x "$B/bench/bench_gpu_step" ]; then
     stage "step $p" 100 "$B/bench/bench_gpu_step" --sites 1,4 --precision $p --iters 10 --warmup 3 \
       --gemm-json "$RES/kernels.jsonl" --json "$RES/step.jsonl"
   done
+fi
+# Where the step's time goes: per-kernel GPU time of one bf16 step under ncu against the same step's wall time
+# without the profiler. Deterministic cuDNN algorithms in both runs, so no algorithm search is profiled or timed.
+profile() {
+  local step=("$B/bench/bench_gpu_step" --sites 1 --precision bf16 --samples 16)
+  ASYNDGAN_CUDNN_DETERMINISTIC=1 "${step[@]}" --iters 5 --warmup 2 --json "$RES/profile_step.jsonl" || return
+  # 1 warm-up and 2 steps: gpu_summary.py takes one step as the last launches that repeat the step before.
+  ASYNDGAN_CUDNN_DETERMINISTIC=1 "$NCU" --clock-control none --metrics gpu__time_duration.sum --csv --page raw \
+    "${step[@]}" --iters 2 --warmup 1 > "$RES/ncu.csv" 2> "$RES/ncu.err"
+  local rc=$?
+  echo "ncu rc $rc, $(grep -c '^"' "$RES/ncu.csv") CSV rows in $RES/ncu.csv"
+  tail -3 "$RES/ncu.err"
+  return $rc
+}
+if [ -z "$NCU" ]; then
+  echo; echo "=== profile: SKIPPED, ncu not found (PATH, \$CUDA_HOME/bin, /opt/nvidia/nsight-compute) ==="
+elif [ -x "$B/bench/bench_gpu_step" ]; then
+  export -f profile
+  export RES NCU
+  stage profile 120 bash -c profile > "$RES/profile.log" 2>&1
+  tail -6 "$RES/profile.log"
 fi
 PYTHONUNBUFFERED=1 stage "pytorch eager bf16" 90 $PY bench/pytorch_step.py --modes eager_bf16 --iters 10 --json "$RES/step.jsonl"
 PYTHONUNBUFFERED=1 stage "pytorch compile bf16" 200 $PY bench/pytorch_step.py --modes compile_bf16 --iters 10 --json "$RES/step.jsonl"

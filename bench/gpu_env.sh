@@ -50,6 +50,9 @@ OPENSSL_ROOT=$([ -e /usr/include/openssl/ssl.h ] && echo /usr || echo "$DEPS/usr
 OPENBLAS_LIB=$(first_file /usr/lib/x86_64-linux-gnu/openblas-openmp/libopenblas.so.0 /usr/lib/x86_64-linux-gnu/libopenblas.so.0 \
   /usr/lib64/libopenblas.so.0 /usr/local/lib/libopenblas.so.0 || true)
 
+# Nsight Compute for the check's kernel profile: on PATH, in the toolkit, or where NVIDIA's installer puts it.
+NCU=${NCU:-$(command -v ncu || first_file "$CUDA_HOME/bin/ncu" /usr/local/cuda/bin/ncu /opt/nvidia/nsight-compute/*/ncu || true)}
+
 gpu_env_report() {
   echo "nvcc:     $(command -v nvcc || echo MISSING) (sm_$ASYNDGAN_CUDA_ARCH)"
   echo "cuDNN:    ${CUDNN_LIB:-MISSING} (headers ${CUDNN_INCLUDE:-MISSING})"
@@ -62,4 +65,5 @@ gpu_env_report() {
   echo "OpenSSL:  $([ -e "$OPENSSL_ROOT/include/openssl/ssl.h" ] && echo "$OPENSSL_ROOT" || echo "MISSING: cmake cannot configure (bench/gpu_deps.sh copies it)")"
   echo "OpenBLAS: ${OPENBLAS_LIB:-missing: the CPU references use bench/fallback_blas.c}"
   echo "cmake:    $(command -v cmake || echo missing)"
+  echo "ncu:      ${NCU:-missing: no kernel profile}"
 }
