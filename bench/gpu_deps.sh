@@ -6,7 +6,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 dest=${1:-.gpu-deps}
-grep -qx '/.gpu-deps/' .git/info/exclude 2>/dev/null || echo '/.gpu-deps/' >> .git/info/exclude
+exclude=$(git rev-parse --git-path info/exclude 2>/dev/null) && { grep -qx '/.gpu-deps/' "$exclude" 2>/dev/null || echo '/.gpu-deps/' >> "$exclude"; }
 mkdir -p "$dest"
 for p in /usr/include/doctest /usr/lib/cmake/doctest /usr/include/nifti /usr/include/zlib.h /usr/include/zconf.h \
          /usr/lib/x86_64-linux-gnu/libnifti2.so* /usr/lib/x86_64-linux-gnu/libznz.so* /usr/lib/x86_64-linux-gnu/libz.so* \
