@@ -1,6 +1,7 @@
 // `asyndgan audit FILE`: a site's audit log (SITE_DIR/audit.jsonl) summarized for its security officer: every
 // kind of message that left the site and that it received, how many, how many bytes, of which tensor shapes, and
-// whether anything but one Hello, condition maps (once) and gradients left it.
+// whether anything but a Hello and the condition maps once per connection (a site that reconnects mid-run says
+// Hello again), and gradients, left it.
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <map>
@@ -58,19 +59,25 @@ int run_audit(const std::string& path) {
       std::printf("  %-10s x%-7lld %11s  steps %lld..%lld  %s .. %s%s%s\n", key.second.c_str(), static_cast<long long>(k.count),
                   human(k.bytes).c_str(), static_cast<long long>(k.first_step), static_cast<long long>(k.last_step),
                   k.first_time.c_str(), k.last_time.c_str(), tensors.empty() ? "" : "  ", tensors.c_str());
-      if (key.first == "sent") {
-        const bool once = key.second == "hello" || key.second == "conditions";
-        if (key.second != "hello" && key.second != "conditions" && key.second != "gradient" && key.second != "failure")
-          unexpected.push_back(msg("a '", key.second, "' message was sent"));
-        else if (once && k.count > 1)
-          unexpected.push_back(msg("'", key.second, "' was sent ", k.count, " times (once per connection is expected; was the site restarted?)"));
-      }
+      if (key.first == "sent" && key.second != "hello" && key.second != "conditions" && key.second != "gradient" &&
+          key.second != "failure")
+        unexpected.push_back(msg("a '", key.second, "' message was sent"));
     }
   }
+  // One upload per connection, of the same samples each time: a reconnecting site sends what it sent before.
+  const Kind& hellos = kinds[{"sent", "hello"}];
+  const Kind& uploads = kinds[{"sent", "conditions"}];
+  if (uploads.count != hellos.count)
+    unexpected.push_back(msg("condition maps were sent ", uploads.count, " times over ", hellos.count,
+                             " connections (one upload per connection is expected)"));
+  if (uploads.tensors.size() > 1)
+    unexpected.push_back(msg("the condition maps sent differ in shape between connections (", uploads.tensors.size(),
+                             " shapes): the site uploaded other samples on reconnecting"));
   if (unexpected.empty()) {
-    std::printf("verdict: only the site's Hello (counts and channel names), its condition maps (once) and gradients "
-                "w.r.t. synthetic images left this site; no real image, discriminator or sample id can be carried by "
-                "these message types\n");
+    std::printf("verdict: only the site's Hello (counts and channel names) and its condition maps, once per connection "
+                "(%lld connection%s), and gradients w.r.t. synthetic images left this site; no real image, "
+                "discriminator or sample id can be carried by these message types\n",
+                static_cast<long long>(hellos.count), hellos.count == 1 ? "" : "s");
     return 0;
   }
   for (const auto& u : unexpected) std::printf("attention: %s\n", u.c_str());
@@ -83,7 +90,8 @@ Verb add_audit(CLI::App& cli) {
   auto path = std::make_shared<std::string>();
   CLI::App* cmd = cli.add_subcommand("audit", "summarize a site's audit log: what left the site and what it received");
   cmd->add_option("FILE", *path, "the site's audit log, SITE_DIR/audit.jsonl")->required()->check(CLI::ExistingFile);
-  cmd->footer("Exit status 0 when only Hello, condition maps (once) and gradients left the site; 3 otherwise.");
+  cmd->footer("Exit status 0 when only Hello and condition maps (once per connection) and gradients left the site; "
+              "3 otherwise.");
   return {cmd, [path] { return run_audit(*path); }};
 }
 

@@ -4,6 +4,7 @@
 // schedule, metrics, grids, checkpoints and --resume.
 #include <algorithm>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -12,6 +13,7 @@
 #include "apps/cli_options.h"
 #include "apps/commands.h"
 #include "apps/run_checkpoint.h"
+#include "apps/stop_signal.h"
 #include "apps/synth_inputs.h"
 #include "apps/train_config.h"
 #include "apps/train_outputs.h"
@@ -147,6 +149,7 @@ int train_loop(const TrainArgs& args, const TrainConfig& cfg, RunMeta meta, int6
     put_run_meta(ckpt, meta);
     return write_run_checkpoint(out, ckpt, iteration);
   };
+  catch_stop_signals();
   for (int64_t it = start + 1; it <= stop; ++it) {
     const double f = sched.factor(it - 1);
     IterationInfo info;
@@ -170,8 +173,17 @@ int train_loop(const TrainArgs& args, const TrainConfig& cfg, RunMeta meta, int6
     log.write(record);
     progress.update(info, record);
     if (cfg.sample_every > 0 && (it % cfg.sample_every == 0 || it == sched.total)) drive.grids(it);
-    if ((cfg.checkpoint_every > 0 && it % cfg.checkpoint_every == 0) || it == stop)
-      progress.note("train: checkpoint " + checkpoint(it));
+    const bool saved = (cfg.checkpoint_every > 0 && it % cfg.checkpoint_every == 0) || it == stop;
+    if (saved) progress.note("train: checkpoint " + checkpoint(it));
+    if (const int sig = stop_requested()) {
+      if (!saved) progress.note("train: checkpoint " + checkpoint(it));
+      progress.finish();
+      std::printf("train: stopped by %s after iteration %lld of %lld; continue with --resume (checkpoint %s)\n",
+                  sig == SIGTERM ? "SIGTERM" : "SIGINT", static_cast<long long>(it), static_cast<long long>(sched.total),
+                  latest_checkpoint_path(out).c_str());
+      std::fflush(stdout);
+      return 128 + sig;
+    }
   }
   if (stop <= start) {  // nothing to run (e.g. --stop-at 0): still leave a checkpoint of this state, such as
                         // the untrained generator to compare a trained one against

@@ -133,6 +133,8 @@ int run_central(const TrainArgs& args, TrainConfig& cfg) {
   auto g = generator_factory(cfg)(static_cast<int64_t>(h0.condition_channels.size()),
                                   static_cast<int64_t>(h0.image_channels.size()));
   dist::Central central(std::move(g), channel, o);
+  central.on_event = log_line;
+  central.set_membership(cfg.dist.min_sites, seconds(cfg.dist.reconnect_s));
   central.connect();
   if (args.resume) central.load_state(r.checkpoint, "central.");
   central.start();  // as a simulation does before its first step, so each step's byte counts agree
@@ -227,7 +229,22 @@ int run_site(const TrainArgs& args, TrainConfig& cfg) {
   std::fflush(stdout);
   int64_t answered = 0;
   for (;;) {
-    const dist::Served s = site.serve_one();
+    dist::Served s;
+    try {
+      s = site.serve_one();
+    } catch (const dist::LinkLost& e) {
+      // The connection failed under a running site: connect again (with backoff, up to dist.reconnect_s) and
+      // say Hello again; the central node takes the site back between steps, and it keeps its discriminators.
+      log_line(msg(e.what(), "; connecting again for up to ", cfg.dist.reconnect_s, " s (dist.reconnect_s)"));
+      channel.reconnect();
+      try {
+        site.connect();
+      } catch (const dist::LinkLost&) {
+        continue;  // lost again at once: the next serve_one reports it and the site tries again
+      }
+      log_line(msg("site ", args.site, ": connected again; condition maps uploaded"));
+      continue;
+    }
     if (s == dist::Served::stop) break;
     if (s != dist::Served::request) continue;
     ++answered;

@@ -90,6 +90,7 @@ void Central::connect() {
     if (std::none_of(hellos_.begin(), hellos_.end(), [&](const Hello& h) { return h.has_modality[m] != 0; }))
       throw ValueError(msg("central: no site has modality '", hellos_[0].image_channels[m],
                            "', so nothing would train that generator channel: drop it when preparing the data"));
+  active_.assign(hellos_.size(), 1);
   std::vector<int64_t> sizes;
   for (const auto& h : hellos_) sizes.push_back(h.samples);
   sampler_ = std::make_unique<Sampler>(sizes, o_.sampling, o_.batch_per_site, o_.seed, o_.crop, hellos_[0].height,
@@ -142,28 +143,139 @@ Tensor Central::preview(const Tensor& x) {
 void Central::set_lr(double lr_g, double lr_d) {
   adam_->set_lr(lr_g);
   if (lr_d == lr_d_sent_) return;
-  for (int64_t j = 0; j < channel_.num_sites(); ++j) channel_.send(j, Control{ControlKind::set_lr, steps_, lr_d});
-  lr_d_sent_ = lr_d;
+  for (int64_t j = 0; j < channel_.num_sites(); ++j) send_control(j, Control{ControlKind::set_lr, steps_, lr_d});
+  lr_d_sent_ = lr_d;  // a site that rejoins later is sent it then
 }
 
 void Central::request_checkpoint() {
   if (in_step_) throw ValueError("Central::request_checkpoint: in the middle of a step (finish it first)");
-  for (int64_t j = 0; j < channel_.num_sites(); ++j) channel_.send(j, Control{ControlKind::checkpoint, steps_});
+  for (int64_t j = 0; j < channel_.num_sites(); ++j) send_control(j, Control{ControlKind::checkpoint, steps_});
 }
 
 void Central::start() {
   if (!sampler_) throw ValueError("Central::start: connect() first");
-  for (int64_t j = 0; j < channel_.num_sites(); ++j) channel_.send(j, Control{ControlKind::start, steps_});
+  for (int64_t j = 0; j < channel_.num_sites(); ++j) send_control(j, Control{ControlKind::start, steps_});
   started_ = true;
+}
+
+// ---- membership: sites lost and rejoined ----
+
+void Central::set_membership(int64_t min_sites, Timeout wait) {
+  if (min_sites < 0) throw ValueError(msg("Central::set_membership: min_sites = ", min_sites, " (0: all sites)"));
+  min_sites_ = min_sites;
+  rejoin_wait_ = wait;
+}
+
+void Central::event(const std::string& line) const {
+  if (on_event) on_event(line);
+}
+
+int64_t Central::active_count() const { return std::count(active_.begin(), active_.end(), 1); }
+
+bool Central::send_control(int64_t site, const Control& c) {
+  if (!active(site)) return false;
+  try {
+    channel_.send(site, c);
+    return true;
+  } catch (const LinkLost& e) {
+    lose(site, e.what());
+    return false;
+  }
+}
+
+void Central::lose(int64_t site, const std::string& why) {
+  if (site < 0 || site >= static_cast<int64_t>(active_.size()) || !active(site)) return;
+  active_[static_cast<size_t>(site)] = 0;  // its link has ended already: the channel told us
+  // The step's shapes and weights change with its sites: captured graphs replay the old ones.
+  forward_graph_.reset();
+  backward_graph_.reset();
+  event(msg("central: site '", hellos_[static_cast<size_t>(site)].site, "' left the run at step ", steps_, " (", why, "); ",
+            active_count(), " of ", active_.size(), " sites go on"));
+}
+
+void Central::admit_rejoined(Timeout wait) {
+  for (int64_t j : channel_.rejoined(wait)) rejoin(j);
+}
+
+void Central::rejoin(int64_t j) {
+  const Hello& was = hellos_.at(static_cast<size_t>(j));
+  try {
+    Hello h = expect<Hello>(channel_.receive(j, o_.timeout), j, "hello");
+    std::string why;
+    if (h.site != was.site || h.samples != was.samples || h.height != was.height || h.width != was.width ||
+        h.condition_channels != was.condition_channels || h.image_channels != was.image_channels ||
+        h.has_modality != was.has_modality)
+      why = msg("site '", was.site, "' came back holding ", h.samples, " samples of ", h.height, "x", h.width, " (modalities ",
+                h.has_modality.size(), "), not the ", was.samples, " of ", was.height, "x", was.width,
+                " it joined with: a site rejoins with the shard it started with");
+    if (!why.empty()) {
+      event(msg("central: refused the return of site '", was.site, "': ", why));
+      channel_.send(j, Failure{why});
+      channel_.close(j);
+      return;
+    }
+    ConditionUpload up = expect<ConditionUpload>(channel_.receive(j, o_.timeout), j, "conditions");
+    if (static_cast<int64_t>(up.keys.size()) != was.samples || up.conditions.shape() != uploads_[static_cast<size_t>(j)].shape())
+      throw ValueError(msg("site '", was.site, "' uploaded ", up.keys.size(), " keys and conditions ", shape_str(up.conditions.shape()),
+                           " on rejoining"));
+    // Its keys come from its secret: the same ones unless it lost it, and then the new ones are what it knows.
+    keys_[static_cast<size_t>(j)] = std::move(up.keys);
+    uploads_[static_cast<size_t>(j)] = std::move(up.conditions);
+    active_[static_cast<size_t>(j)] = 1;
+    if (started_) send_control(j, Control{ControlKind::start, steps_});
+    if (lr_d_sent_ > 0) send_control(j, Control{ControlKind::set_lr, steps_, lr_d_sent_});
+    if (!active(j)) return;  // lost again while being told where the run stands
+    forward_graph_.reset();
+    backward_graph_.reset();
+    event(msg("central: site '", was.site, "' rejoined the run at step ", steps_, "; ", active_count(), " of ", active_.size(),
+              " sites take part"));
+  } catch (const LinkLost& e) {
+    event(msg("central: site '", was.site, "' was lost again while rejoining: ", e.what()));
+    active_[static_cast<size_t>(j)] = 0;
+  } catch (const std::exception& e) {
+    event(msg("central: refused the return of site '", was.site, "': ", e.what()));
+    active_[static_cast<size_t>(j)] = 0;
+    try {
+      channel_.send(j, Failure{e.what()});
+    } catch (const std::exception&) {
+      // gone already; refused either way
+    }
+    channel_.close(j);
+  }
+}
+
+void Central::require_enough_sites() {
+  const auto n = static_cast<int64_t>(active_.size());
+  const int64_t need = min_sites_ > 0 ? std::min(min_sites_, n) : n;
+  if (active_count() >= need) return;
+  const auto deadline = std::chrono::steady_clock::now() + rejoin_wait_;
+  event(msg("central: ", active_count(), " of ", n, " sites remain, fewer than the ", need, " the run needs; waiting up to ",
+            rejoin_wait_.count() / 1000.0, " s (dist.reconnect_s) for lost sites to rejoin"));
+  while (active_count() < need) {
+    const auto left = std::chrono::duration_cast<Timeout>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
+      std::string lost;
+      for (size_t j = 0; j < active_.size(); ++j)
+        if (!active_[j]) lost += (lost.empty() ? "'" : ", '") + hellos_[j].site + "'";
+      throw Error(msg("central: site(s) ", lost, " left the run and did not rejoin within ", rejoin_wait_.count() / 1000.0,
+                      " s (dist.reconnect_s); ", active_count(), " of ", n, " remain, fewer than the ", need,
+                      " the run needs (dist.min_sites", min_sites_ > 0 ? "" : " = 0: all", "). Restart the lost sites and "
+                      "the central node with --resume"));
+    }
+    admit_rejoined(left);
+  }
 }
 
 void Central::begin_step() {
   if (!sampler_) throw ValueError("Central::begin_step: connect() first");
   if (in_step_) throw ValueError("Central::begin_step: the previous step was not finished (call finish_step)");
+  admit_rejoined(Timeout{0});
+  require_enough_sites();
   if (!started_) start();
   g_->train();
   pending_.clear();
-  const std::vector<Draw> draws = sampler_->next_step();
+  std::vector<Draw> draws = sampler_->next_step();
+  std::erase_if(draws, [&](const Draw& d) { return !active(d.site); });
   inputs_.resize(draws.size());
   for (size_t i = 0; i < draws.size(); ++i)
     stage(inputs_[i], conditions(draws[i].site, draws[i].positions, draws[i].aug), o_.device);
@@ -199,7 +311,12 @@ void Central::begin_step() {
     for (int64_t p : d.positions) r.keys.push_back(keys_[static_cast<size_t>(d.site)][static_cast<size_t>(p)]);
     r.aug = d.aug;
     r.synthetic = fake.detach();  // the channel moves it from the device
-    channel_.send(d.site, r);
+    try {
+      channel_.send(d.site, r);
+    } catch (const LinkLost& e) {
+      lose(d.site, e.what());
+      continue;
+    }
     pending_.push_back({d.site, fake, static_cast<int64_t>(d.positions.size())});
   }
   in_step_ = true;
@@ -219,57 +336,82 @@ StepResult Central::finish_step() {
   res.step = steps_;
   res.sites.resize(hellos_.size());
   for (size_t j = 0; j < hellos_.size(); ++j) res.sites[j].site = static_cast<int64_t>(j);
-  int64_t total = 0;
-  for (const auto& p : pending_) total += hellos_[static_cast<size_t>(p.site)].samples;
-  std::vector<double> weights(pending_.size());
   site_grads_.resize(pending_.size());
   // The gradients arrive in whatever order the sites finish; each goes to its own slot, and the backward below
   // runs in the sampler's order, so the update does not depend on who answered first.
   std::vector<int64_t> slot(hellos_.size(), -1);
   for (size_t i = 0; i < pending_.size(); ++i) slot[static_cast<size_t>(pending_[i].site)] = static_cast<int64_t>(i);
-  for (size_t answered = 0; answered < pending_.size(); ++answered) {
-    Incoming in = channel_.receive_any(o_.timeout);
+  std::vector<uint8_t> answered(pending_.size(), 0);
+  for (size_t waiting = pending_.size(); waiting > 0;) {
+    Incoming in;
+    try {
+      in = channel_.receive_any(o_.timeout);
+    } catch (const LinkLost& e) {
+      lose(e.site, e.what());
+      if (e.site >= 0 && e.site < static_cast<int64_t>(slot.size()) && slot[static_cast<size_t>(e.site)] >= 0) {
+        slot[static_cast<size_t>(e.site)] = -1;
+        --waiting;
+      }
+      continue;
+    }
     const int64_t i = in.site >= 0 && in.site < static_cast<int64_t>(slot.size()) ? slot[static_cast<size_t>(in.site)] : -1;
     if (i < 0)
       throw ValueError(msg("central: site ", in.site, " sent a '", message_type_name(type_of(in.message)),
                            "' message while no request of step ", steps_, " awaits its answer"));
     slot[static_cast<size_t>(in.site)] = -1;
+    --waiting;
     const Pending& p = pending_[static_cast<size_t>(i)];
     Gradient g = expect<Gradient>(std::move(in.message), p.site, "gradient");
     if (g.step != steps_ || g.samples != p.samples || g.grad.shape() != p.fake.shape())
       throw ValueError(msg("central: site ", p.site, " answered step ", g.step, " with ", g.samples, " samples and a gradient of ",
                            shape_str(g.grad.shape()), "; expected step ", steps_, ", ", p.samples, " samples, ",
                            shape_str(p.fake.shape())));
-    const double w = o_.weighting == Weighting::equal
-                         ? 1.0 / static_cast<double>(pending_.size())
-                         : static_cast<double>(hellos_[static_cast<size_t>(p.site)].samples) / static_cast<double>(total);
     SiteStep& s = res.sites[static_cast<size_t>(p.site)];
     s.participated = true;
     s.samples = p.samples;
-    s.weight = w;
     s.stats = g.stats;
     stage(site_grads_[static_cast<size_t>(i)], g.grad, o_.device);
-    weights[static_cast<size_t>(i)] = w;
+    answered[static_cast<size_t>(i)] = 1;
   }
-  // With graphs the weights are captured once: balance sampling keeps them the same every step.
-  backward_graph_.run([&] {
-    std::vector<Tensor> roots, grads;
-    for (size_t i = 0; i < pending_.size(); ++i) {
-      roots.push_back(pending_[i].fake);
-      grads.push_back(mul_scalar(site_grads_[i], weights[i]));
+  // Weights over the sites that answered (all the step's sites unless one was lost on the way).
+  int64_t total = 0, count = 0;
+  for (size_t i = 0; i < pending_.size(); ++i)
+    if (answered[i]) {
+      total += hellos_[static_cast<size_t>(pending_[i].site)].samples;
+      ++count;
     }
-    adam_->zero_grad();
-    backward(roots, grads);
-    adam_->step();
-  });
+  std::vector<double> weights(pending_.size(), 0.0);
+  for (size_t i = 0; i < pending_.size(); ++i) {
+    if (!answered[i]) continue;
+    const int64_t site = pending_[i].site;
+    weights[i] = o_.weighting == Weighting::equal
+                     ? 1.0 / static_cast<double>(count)
+                     : static_cast<double>(hellos_[static_cast<size_t>(site)].samples) / static_cast<double>(total);
+    res.sites[static_cast<size_t>(site)].weight = weights[i];
+  }
+  // With graphs the weights are captured once: balance sampling keeps them the same every step, and a change of
+  // the run's sites resets the graph (lose, rejoin).
+  if (count > 0)
+    backward_graph_.run([&] {
+      std::vector<Tensor> roots, grads;
+      for (size_t i = 0; i < pending_.size(); ++i) {
+        if (!answered[i]) continue;
+        roots.push_back(pending_[i].fake);
+        grads.push_back(mul_scalar(site_grads_[i], weights[i]));
+      }
+      adam_->zero_grad();
+      backward(roots, grads);
+      adam_->step();
+    });
   pending_.clear();
   ++steps_;
+  require_enough_sites();
   return res;
 }
 
 void Central::stop() {
   for (int64_t j = 0; j < channel_.num_sites(); ++j) {
-    channel_.send(j, Control{ControlKind::stop, steps_});
+    send_control(j, Control{ControlKind::stop, steps_});
     channel_.close(j);  // the stop goes out first; the site's end closing then is the run's end, not a failure
   }
 }

@@ -2,6 +2,7 @@
 // the sites' condition maps (uploaded once, under opaque keys) and the gradients they return.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -56,6 +57,17 @@ class Central {
   void stop();  // sends Control stop to every site and closes its link
   std::vector<int64_t> requested_sites() const;  // sites sent a Request whose Gradient is still awaited
 
+  // A site whose link ends (LinkLost) leaves the run: its pending gradient is not awaited, the step's update
+  // weighs the sites that answered, and the sampler's draws for it are skipped. The run goes on while at least
+  // `min_sites` sites remain (0: all of them); below that it waits up to `wait` for lost sites to come back,
+  // then fails with an Error naming them. A lost site that connects again (CentralChannel::rejoined) must hold
+  // the samples it held before; it rejoins between steps, with the current step and learning rate. Default: every
+  // site required, no wait (a simulation's links never end).
+  void set_membership(int64_t min_sites, Timeout wait);
+  bool active(int64_t site) const { return active_.at(static_cast<size_t>(site)) != 0; }
+  // One line per site lost, rejoined or refused on rejoining, as it happens (for the run's log).
+  std::function<void(const std::string&)> on_event;
+
   int64_t steps_done() const { return steps_; }
   const std::vector<Hello>& sites() const { return hellos_; }
   double weight(int64_t site) const;  // pi_j among all sites (the weight when every site takes part)
@@ -84,6 +96,13 @@ class Central {
     Tensor fake;   // G(x_j) with its graph
     int64_t samples;
   };
+  void event(const std::string& line) const;
+  void lose(int64_t site, const std::string& why);
+  void admit_rejoined(Timeout wait);
+  void rejoin(int64_t site);
+  void require_enough_sites();
+  bool send_control(int64_t site, const Control& c);  // false when the site is (or turns out) lost
+  int64_t active_count() const;
   std::shared_ptr<nn::Module> g_;
   std::unique_ptr<optim::Adam> adam_;
   CentralChannel& channel_;
@@ -102,6 +121,9 @@ class Central {
   int64_t steps_ = 0;
   bool started_ = false, in_step_ = false;
   double lr_d_sent_ = -1;  // the last set_lr sent to the sites (-1: none yet)
+  std::vector<uint8_t> active_;  // per site: 1 while its link lives
+  int64_t min_sites_ = 0;
+  Timeout rejoin_wait_{0};
 };
 
 }  // namespace asyndgan::dist

@@ -23,6 +23,14 @@ struct Traffic {
 };
 
 using Timeout = std::chrono::milliseconds;
+
+// A link that has ended under the role (the peer closed it, fell silent, sent a bad frame): `site` is the site's
+// index at the central node's end, -1 at a site's own end. The message says why. A run may go on without the
+// site, and the site may connect again (CentralChannel::rejoined, TcpSiteChannel::reconnect).
+struct LinkLost : Error {
+  LinkLost(int64_t site_index, const std::string& what) : Error(what), site(site_index) {}
+  int64_t site;
+};
 inline constexpr Timeout kWaitLong{std::chrono::hours(24 * 365)};
 
 // A message from site `site` (receive_any).
@@ -37,9 +45,11 @@ class CentralChannel {
   virtual ~CentralChannel() = default;
   virtual int64_t num_sites() const = 0;
   virtual void send(int64_t site, const ToSite& m) = 0;
-  // Site j's next message; NetTimeout-like Error naming the site when none arrives within `timeout`.
+  // Site j's next message; NetTimeout-like Error naming the site when none arrives within `timeout`, LinkLost
+  // when its link has ended.
   virtual ToCentral receive(int64_t site, Timeout timeout) = 0;
-  // The next message from whichever site sends first (ties in site order); Error after `timeout`.
+  // The next message from whichever site sends first (ties in site order); Error after `timeout`. A site whose
+  // link ended is reported once, as LinkLost, after the messages it sent before; later calls pass over it.
   virtual Incoming receive_any(Timeout timeout) = 0;
   // Ends the link to site j (after a Failure, a stop or a bad frame); its later sends and receives fail.
   virtual void close(int64_t site) = 0;
@@ -47,6 +57,9 @@ class CentralChannel {
   // Floating tensors of the messages received from now on arrive on `device` (the host by default): the role
   // says where it computes, and the channel lands its tensors there its own way.
   virtual void receive_on(Device device) = 0;
+  // Sites whose link ended and that have connected again since the last call, waiting up to `wait` for one:
+  // each one's Hello and ConditionUpload are next from it. A channel whose links cannot end has none.
+  virtual std::vector<int64_t> rejoined(Timeout /*wait*/) { return {}; }
 };
 
 // One message as a site's audit log records it: what crossed, when it was about, how many bytes, and the shape

@@ -73,7 +73,9 @@ void Link::run() {
   FrameReader reader(with_heartbeats(o_.rules));
   std::vector<uint8_t> buf(size_t{1} << 16);
   auto last_rx = Clock::now(), last_tx = Clock::now();
-  const milliseconds beat = std::max(milliseconds(10), o_.silence / 4);
+  // At least every second, whatever this end's own silence limit: the peer's may be shorter (dist.timeout_s is each
+  // role's own setting).
+  const milliseconds beat = std::clamp(o_.silence / 4, milliseconds(10), milliseconds(1000));
   std::string why;
   auto write_frame_now = [&](const FrameHeader& h, const std::vector<uint8_t>& payload) {
     const net::Deadline d = net::Deadline::after(o_.silence);

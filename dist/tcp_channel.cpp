@@ -76,8 +76,16 @@ struct TcpCentralChannel::Peer {
   std::string name;
   std::unique_ptr<Link> link;  // set once admitted
   Hello hello;
-  std::string lost;            // why the link ended ("" while it lives)
+  std::string lost;            // why the current link ended ("" while it lives)
   bool admitted = false;
+  // Once the run has started, what the role knows: `taken` while it counts the site in; a loss it has not been
+  // told of yet (`loss_pending`) is reported before anything else of that site, once, as LinkLost; a new link
+  // after a loss (`rejoined`) is handed over by rejoined() only after that, and until then its messages wait.
+  bool taken = false;
+  bool loss_pending = false;
+  bool rejoined = false;
+  std::string loss;            // why, for the report
+  uint64_t generation = 0;     // of the current link: callbacks of an ended one are ignored
 };
 
 TcpCentralChannel::TcpCentralChannel(TcpCentralOptions options, Admit admit)
@@ -192,14 +200,19 @@ void TcpCentralChannel::handshake(net::Socket socket) {
     why = msg("its certificate names '", stream->peer_name(), "', not the site it claims");
   else if (it == peers_.end())
     why = "it is not one of this run's sites (dist.sites)";
+  // A site of the run comes back under its old index; the central node checks that it holds what it held before
+  // (Central::rejoin). Its certificate proves it is that site, so a link that still looks alive is a stale one
+  // (the site saw the connection fail first) and is replaced.
+  const bool rejoin = why.empty() && frozen_ && (*it)->admitted &&
+                      channel_index(static_cast<int64_t>(it - peers_.begin())) >= 0;
   if (why.empty() && admit_) {  // the contract before the run's state, so a differing site learns what differs
     std::vector<Hello> accepted;
     for (const auto& p : peers_)
-      if (p->admitted) accepted.push_back(p->hello);
+      if (p->admitted && p != *it) accepted.push_back(p->hello);
     why = admit_(hello, accepted);
   }
-  if (why.empty() && (*it)->admitted) why = "that site is already connected";
-  if (why.empty() && frozen_) why = "the run has started without it";
+  if (why.empty() && (*it)->admitted && !rejoin) why = "that site is already connected";
+  if (why.empty() && frozen_ && !rejoin) why = "the run has started without it";
   if (!why.empty()) {
     lock.unlock();
     refuse(*stream, who, why);
@@ -207,8 +220,15 @@ void TcpCentralChannel::handshake(net::Socket socket) {
   }
   Peer& peer = **it;
   const auto index = static_cast<int64_t>(it - peers_.begin());
+  std::unique_ptr<Link> ended = std::move(peer.link);  // destroyed below, outside the lock its callbacks take
+  if (rejoin && peer.lost.empty()) mark_lost(peer, "replaced by a new connection from the site");
   peer.hello = hello;
   peer.admitted = true;
+  peer.lost.clear();
+  peer.rejoined = rejoin;
+  const uint64_t generation = ++peer.generation;
+  // What the ended link left unread belongs to the old connection's exchange.
+  std::erase_if(inbox_, [&](const auto& m) { return m.first == index; });
   LinkOptions lo;
   lo.rules = rules_for(run_id_, site_frame_id(hello.site),
                        type_bit(MessageType::conditions) | type_bit(MessageType::gradient) | type_bit(MessageType::failure),
@@ -220,20 +240,25 @@ void TcpCentralChannel::handshake(net::Socket socket) {
   inbox_.emplace_back(index, encode(ToCentral{hello}, o_.wire));
   peer.link = std::make_unique<Link>(
       std::move(stream), lo,
-      [this, index](Frame f) {
+      [this, index, generation](Frame f) {
         std::vector<uint8_t> bytes = frame_payload(f);
         std::lock_guard<std::mutex> l(mutex_);
+        if (peers_[static_cast<size_t>(index)]->generation != generation) return;
         inbox_.emplace_back(index, std::move(bytes));
         changed_.notify_all();
       },
-      [this, index, who](const std::string& why) {
+      [this, index, who, generation](const std::string& why) {
         log(msg("central: ", who, ": ", why, "; connection closed"));
         std::lock_guard<std::mutex> l(mutex_);
-        peers_[static_cast<size_t>(index)]->lost = why;
+        Peer& p = *peers_[static_cast<size_t>(index)];
+        if (p.generation != generation) return;
+        mark_lost(p, why);
         changed_.notify_all();
       });
-  log(msg("central: ", who, " joined"));
+  log(msg("central: ", who, rejoin ? " rejoined" : " joined"));
   changed_.notify_all();
+  lock.unlock();
+  ended.reset();
 }
 
 std::vector<std::string> TcpCentralChannel::wait_for_sites() {
@@ -259,6 +284,7 @@ std::vector<std::string> TcpCentralChannel::wait_for_sites() {
   std::vector<std::string> names;
   for (size_t i = 0; i < peers_.size(); ++i)
     if (peers_[i]->admitted) {
+      peers_[i]->taken = true;
       order_.push_back(static_cast<int64_t>(i));
       names.push_back(peers_[i]->name);
     }
@@ -277,6 +303,42 @@ int64_t TcpCentralChannel::num_sites() const {
   return static_cast<int64_t>(order_.size());
 }
 
+int64_t TcpCentralChannel::channel_index(int64_t c) const {
+  auto it = std::find(order_.begin(), order_.end(), c);
+  return it == order_.end() ? -1 : static_cast<int64_t>(it - order_.begin());
+}
+
+void TcpCentralChannel::mark_lost(Peer& p, const std::string& why) {
+  p.lost = why;
+  if (!p.taken || p.loss_pending) return;
+  p.loss_pending = true;
+  p.loss = why;
+}
+
+void TcpCentralChannel::throw_lost(int64_t site, Peer& p) {
+  const std::string why = p.loss_pending ? p.loss : p.lost;
+  p.loss_pending = false;
+  p.taken = false;
+  throw LinkLost(site, msg("central: site '", p.name, "' is gone: ", why));
+}
+
+std::vector<int64_t> TcpCentralChannel::rejoined(Timeout wait) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  auto ready = [&](const Peer& p) { return p.rejoined && !p.taken && !p.loss_pending; };
+  changed_.wait_for(lock, wait, [&] {
+    return std::any_of(order_.begin(), order_.end(), [&](int64_t c) { return ready(*peers_[static_cast<size_t>(c)]); });
+  });
+  std::vector<int64_t> out;
+  for (size_t j = 0; j < order_.size(); ++j) {
+    Peer& p = *peers_[static_cast<size_t>(order_[j])];
+    if (!ready(p)) continue;
+    p.rejoined = false;
+    p.taken = true;
+    out.push_back(static_cast<int64_t>(j));
+  }
+  return out;
+}
+
 int64_t TcpCentralChannel::configured(int64_t site) const {
   if (site < 0 || site >= static_cast<int64_t>(order_.size()))
     throw ValueError(msg("tcp channel: site ", site, " outside the run's ", order_.size(), " sites (wait_for_sites first)"));
@@ -289,6 +351,7 @@ void TcpCentralChannel::close(int64_t site) {
     std::lock_guard<std::mutex> lock(mutex_);
     Peer& p = *peers_[static_cast<size_t>(configured(site))];
     if (p.lost.empty()) p.lost = "closed by the central node";
+    p.taken = p.loss_pending = p.rejoined = false;
     link = p.link.get();
   }
   if (link) link->close();
@@ -299,12 +362,19 @@ void TcpCentralChannel::send_bytes(int64_t site, std::vector<uint8_t> bytes) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     Peer& p = *peers_[static_cast<size_t>(configured(site))];
-    if (!p.lost.empty()) throw Error(msg("central: site '", p.name, "' is gone: ", p.lost));
+    if (p.loss_pending || !p.lost.empty()) throw_lost(site, p);
     link = p.link.get();
   }
   const auto type = static_cast<uint8_t>(peek_type(bytes));
   const int64_t step = peek_step(bytes);
-  link->send(type, step, std::move(bytes));
+  try {
+    link->send(type, step, std::move(bytes));
+  } catch (const Error& e) {  // the link ended between the check above and the send
+    std::lock_guard<std::mutex> lock(mutex_);
+    Peer& p = *peers_[static_cast<size_t>(configured(site))];
+    if (p.lost.empty()) mark_lost(p, e.what());
+    throw_lost(site, p);
+  }
 }
 
 std::vector<uint8_t> TcpCentralChannel::receive_bytes(int64_t site, Timeout timeout) {
@@ -314,11 +384,11 @@ std::vector<uint8_t> TcpCentralChannel::receive_bytes(int64_t site, Timeout time
   auto it = inbox_.end();
   auto ready = [&] {
     it = std::find_if(inbox_.begin(), inbox_.end(), [&](const auto& m) { return m.first == want; });
-    return it != inbox_.end() || !p.lost.empty();
+    return (p.loss_pending && p.rejoined) || it != inbox_.end() || !p.lost.empty();
   };
   if (!changed_.wait_for(lock, timeout, ready))
     throw Error(msg("central: no message from site '", p.name, "' in ", timeout.count() / 1000.0, " s (dist.timeout_s)"));
-  if (it == inbox_.end()) throw Error(msg("central: site '", p.name, "' is gone: ", p.lost));
+  if ((p.loss_pending && p.rejoined) || it == inbox_.end()) throw_lost(site, p);
   std::vector<uint8_t> b = std::move(it->second);
   inbox_.erase(it);
   return b;
@@ -326,26 +396,33 @@ std::vector<uint8_t> TcpCentralChannel::receive_bytes(int64_t site, Timeout time
 
 std::pair<int64_t, std::vector<uint8_t>> TcpCentralChannel::receive_any_bytes(Timeout timeout) {
   std::unique_lock<std::mutex> lock(mutex_);
-  int64_t from = -1;
-  std::string gone;
+  int64_t from = -1, gone = -1;
+  // A loss the role has not been told of comes before the new link's messages, but after what the ended link
+  // delivered before it ended; sites the role does not count in are passed over.
+  auto peer = [&](size_t j) -> const Peer& { return *peers_[static_cast<size_t>(order_[j])]; };
   auto ready = [&] {
+    for (size_t j = 0; j < order_.size(); ++j)
+      if (peer(j).taken && peer(j).loss_pending && peer(j).rejoined) {
+        gone = static_cast<int64_t>(j);
+        return true;
+      }
     for (size_t j = 0; j < order_.size(); ++j) {
       const int64_t c = order_[j];
-      if (std::any_of(inbox_.begin(), inbox_.end(), [&](const auto& m) { return m.first == c; })) {
+      if (peer(j).taken && std::any_of(inbox_.begin(), inbox_.end(), [&](const auto& m) { return m.first == c; })) {
         from = static_cast<int64_t>(j);
         return true;
       }
     }
-    for (int64_t c : order_)
-      if (!peers_[static_cast<size_t>(c)]->lost.empty()) {
-        gone = msg("site '", peers_[static_cast<size_t>(c)]->name, "' is gone: ", peers_[static_cast<size_t>(c)]->lost);
+    for (size_t j = 0; j < order_.size(); ++j)
+      if (peer(j).taken && (peer(j).loss_pending || !peer(j).lost.empty())) {
+        gone = static_cast<int64_t>(j);
         return true;
       }
     return false;
   };
   if (!changed_.wait_for(lock, timeout, ready))
     throw Error(msg("central: no message from any site in ", timeout.count() / 1000.0, " s (dist.timeout_s)"));
-  if (from < 0) throw Error("central: " + gone);
+  if (from < 0) throw_lost(gone, *peers_[static_cast<size_t>(order_[static_cast<size_t>(gone)])]);
   const int64_t c = order_[static_cast<size_t>(from)];
   auto it = std::find_if(inbox_.begin(), inbox_.end(), [&](const auto& m) { return m.first == c; });
   std::vector<uint8_t> b = std::move(it->second);
@@ -355,11 +432,14 @@ std::pair<int64_t, std::vector<uint8_t>> TcpCentralChannel::receive_any_bytes(Ti
 
 // ---- site -----------------------------------------------------------------------------------------------------
 
-TcpSiteChannel::TcpSiteChannel(TcpSiteOptions options) : ByteSiteChannel(options.wire), o_(std::move(options)) {
-  const RunId run = run_id_for(o_.tls);
+TcpSiteChannel::TcpSiteChannel(TcpSiteOptions options)
+    : ByteSiteChannel(options.wire), o_(std::move(options)), run_(run_id_for(o_.tls)) {
+  if (o_.tls) tls_ = std::make_unique<net::TlsClient>(*o_.tls, "central");
+  connect();
+}
+
+void TcpSiteChannel::connect() {
   const net::Endpoint central = net::parse_endpoint(o_.central);
-  std::unique_ptr<net::TlsClient> tls;
-  if (o_.tls) tls = std::make_unique<net::TlsClient>(*o_.tls, "central");
   net::BackoffOptions bo;
   bo.initial = milliseconds(250);
   bo.max = milliseconds(8000);
@@ -370,7 +450,7 @@ TcpSiteChannel::TcpSiteChannel(TcpSiteOptions options) : ByteSiteChannel(options
     try {
       const net::Deadline d = net::Deadline::after(std::min(o_.timeout, milliseconds(10000)));
       net::Socket s = net::connect_tcp(central, d);
-      stream = tls ? tls->connect(std::move(s), central.host, d) : net::plain_stream(std::move(s), o_.central);
+      stream = tls_ ? tls_->connect(std::move(s), central.host, d) : net::plain_stream(std::move(s), o_.central);
       break;
     } catch (const net::TlsError&) {
       throw;  // a certificate problem does not go away by retrying
@@ -384,23 +464,29 @@ TcpSiteChannel::TcpSiteChannel(TcpSiteOptions options) : ByteSiteChannel(options
   }
   LinkOptions lo;
   const uint32_t id = site_frame_id(o_.site);
-  lo.rules = rules_for(run, id,
+  lo.rules = rules_for(run_, id,
                        type_bit(MessageType::request) | type_bit(MessageType::control) | type_bit(MessageType::failure),
                        std::max(o_.max_message_bytes, kMaxPayloadBeforeHello));
-  lo.outgoing = header_for(run, id);
+  lo.outgoing = header_for(run_, id);
   lo.zstd = o_.zstd;
   lo.silence = o_.timeout;
   lo.peer_label = msg("the central node (", stream->peer(), ")");
+  std::lock_guard<std::mutex> lock(mutex_);
+  const uint64_t generation = ++generation_;
+  inbox_.clear();
+  lost_.clear();
   link_ = std::make_unique<Link>(
       std::move(stream), lo,
-      [this](Frame f) {
+      [this, generation](Frame f) {
         std::vector<uint8_t> bytes = frame_payload(f);
         std::lock_guard<std::mutex> l(mutex_);
+        if (generation != generation_) return;
         inbox_.push_back(std::move(bytes));
         changed_.notify_all();
       },
-      [this](const std::string& why) {
+      [this, generation](const std::string& why) {
         std::lock_guard<std::mutex> l(mutex_);
+        if (generation != generation_) return;
         lost_ = why;
         changed_.notify_all();
       });
@@ -412,17 +498,40 @@ void TcpSiteChannel::close() {
   if (link_) link_->close();
 }
 
+void TcpSiteChannel::reconnect() {
+  std::unique_ptr<Link> ended;
+  {
+    std::lock_guard<std::mutex> l(mutex_);
+    ended = std::move(link_);
+    ++generation_;  // the ended link's late callbacks change nothing now
+    if (lost_.empty()) lost_ = "reconnecting";
+  }
+  ended.reset();  // outside the lock: its I/O thread may be waiting for it
+  connect();
+}
+
 void TcpSiteChannel::send_bytes(std::vector<uint8_t> bytes) {
   const auto type = static_cast<uint8_t>(peek_type(bytes));
   const int64_t step = peek_step(bytes);
-  link_->send(type, step, std::move(bytes));
+  Link* link;
+  {
+    std::lock_guard<std::mutex> l(mutex_);
+    if (!lost_.empty() || !link_)
+      throw LinkLost(-1, msg("site '", o_.site, "': the connection to the central node ended: ", lost_));
+    link = link_.get();
+  }
+  try {
+    link->send(type, step, std::move(bytes));
+  } catch (const Error& e) {
+    throw LinkLost(-1, msg("site '", o_.site, "': the connection to the central node ended: ", e.what()));
+  }
 }
 
 std::vector<uint8_t> TcpSiteChannel::receive_bytes(Timeout timeout) {
   std::unique_lock<std::mutex> lock(mutex_);
   if (!changed_.wait_for(lock, timeout, [&] { return !inbox_.empty() || !lost_.empty(); }))
     throw Error(msg("site '", o_.site, "': no message from the central node in ", timeout.count() / 1000.0, " s (dist.timeout_s)"));
-  if (inbox_.empty()) throw Error(msg("site '", o_.site, "': the connection to the central node ended: ", lost_));
+  if (inbox_.empty()) throw LinkLost(-1, msg("site '", o_.site, "': the connection to the central node ended: ", lost_));
   std::vector<uint8_t> b = std::move(inbox_.front());
   inbox_.pop_front();
   return b;

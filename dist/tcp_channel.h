@@ -1,7 +1,8 @@
 // The TCP channel: the central node listens, each site opens the one connection (a hospital opens no inbound
 // port), mutual TLS 1.3 unless --insecure, frames (dist/frame.h) over each connection driven by a Link's I/O
 // thread. A peer that fails its handshake, claims a site its certificate does not name, sends a bad frame or a
-// refused Hello is logged in one line and closed; every other site goes on.
+// refused Hello is logged in one line and closed; every other site goes on. A site of the run whose link ended
+// may connect again (same certificate, same contract): it rejoins under its old index.
 #pragma once
 #include <chrono>
 #include <condition_variable>
@@ -55,11 +56,12 @@ class TcpCentralChannel : public ByteCentralChannel {
 
   // Blocks until every configured site has joined, or min_sites have and no other joined for `timeout`; the
   // joined sites then form the run, in configured order (site j of num_sites()), and later connections are
-  // refused. Returns their names.
+  // refused but for a site of the run whose link has ended (it rejoins). Returns their names.
   std::vector<std::string> wait_for_sites();
   std::vector<Hello> hellos() const;  // of the run's sites, in run order (after wait_for_sites)
   int64_t num_sites() const override;
   void close(int64_t site) override;
+  std::vector<int64_t> rejoined(Timeout wait) override;
 
  protected:
   void send_bytes(int64_t site, std::vector<uint8_t> bytes) override;
@@ -73,6 +75,9 @@ class TcpCentralChannel : public ByteCentralChannel {
   void refuse(net::Stream& stream, const std::string& who, const std::string& why);
   void log(const std::string& line) const;
   int64_t configured(int64_t site) const;  // channel index -> configured index
+  int64_t channel_index(int64_t configured) const;  // -1 when that site is not in the run
+  void mark_lost(Peer& peer, const std::string& why);      // its link ended (mutex_ held)
+  [[noreturn]] void throw_lost(int64_t site, Peer& peer);  // reports the peer's loss to the role, as LinkLost
 
   TcpCentralOptions o_;
   Admit admit_;
@@ -101,22 +106,30 @@ struct TcpSiteOptions {
   Log log;
 };
 
+// Sends and receives throw LinkLost once the connection has ended; reconnect() then opens a new one.
 class TcpSiteChannel : public ByteSiteChannel {
  public:
   explicit TcpSiteChannel(TcpSiteOptions options);  // connects, retrying with exponential backoff
   ~TcpSiteChannel() override;
   void close() override;
+  // Drops the ended connection and whatever it left unread, then connects again as the constructor does
+  // (NetError after dist.reconnect_s). The site then says Hello again (Site::connect).
+  void reconnect();
 
  protected:
   void send_bytes(std::vector<uint8_t> bytes) override;
   std::vector<uint8_t> receive_bytes(Timeout timeout) override;
 
  private:
+  void connect();
   TcpSiteOptions o_;
+  RunId run_;
+  std::unique_ptr<net::TlsClient> tls_;
   std::mutex mutex_;
   std::condition_variable changed_;
   std::deque<std::vector<uint8_t>> inbox_;
   std::string lost_;
+  uint64_t generation_ = 0;  // of the current connection: a late callback of an ended one is ignored
   std::unique_ptr<Link> link_;
 };
 

@@ -5,6 +5,8 @@
 #include <cinttypes>
 #include <filesystem>
 #include <fstream>
+#include <thread>
+#include "apps/io/jsonl.h"
 #include "dist/net/tcp.h"
 #include "dist/site_secret.h"
 #include "engine/file_test_util.h"
@@ -140,18 +142,18 @@ TEST_CASE("deployment: sites started before the central node keep trying with ba
   for (auto& s : sites) CHECK_MESSAGE(s->wait(seconds(30)) == 0, s->output());
 }
 
-TEST_CASE("deployment: a site that falls silent is reported and dropped, and the central node stops with its name") {
+TEST_CASE("deployment: a site that falls silent is reported and dropped, and a run that needs it stops with its name") {
   Deployment d("deploy_silent", "wire_dtype = \"fp32\"\n");
   test::Process central("train --config " + d.config + " --role central --set dist.timeout_s=2 --set schedule.constant=10000 "
-                        "--set output.dir=" + d.dir.file("central"),
+                        "--set dist.reconnect_s=3 --set output.dir=" + d.dir.file("central"),
                         d.dir.file("central.log"));
   const std::string port = central.await("listening on port ([0-9]+)", seconds(30));
   REQUIRE(!port.empty());
   std::vector<std::unique_ptr<test::Process>> sites;
   for (const auto& s : kSites)
     sites.push_back(std::make_unique<test::Process>("train --config " + d.config + " --role site --site " + s +
-                                                        " --set dist.timeout_s=2 --set dist.central=127.0.0.1:" + port +
-                                                        " --set output.dir=" + d.dir.file(s),
+                                                        " --set dist.timeout_s=2 --set dist.reconnect_s=3 --set dist.central=127.0.0.1:" +
+                                                        port + " --set output.dir=" + d.dir.file(s),
                                                     d.dir.file(s + ".log")));
   REQUIRE(central.await("(iter [0-9]+)", seconds(60)) != "");
   sites[1]->signal(SIGSTOP);  // SiteB hangs: its process neither answers nor closes its connection
@@ -161,7 +163,70 @@ TEST_CASE("deployment: a site that falls silent is reported and dropped, and the
   const std::string out = central.output();
   CHECK_MESSAGE(out.find("site 'SiteB'") != std::string::npos, out);
   CHECK_MESSAGE(out.find("silent for") != std::string::npos, out);
+  // dist.min_sites = 0: the run needs all three; it waited dist.reconnect_s for SiteB, then stopped naming it.
+  CHECK_MESSAGE(out.find("site(s) 'SiteB' left the run and did not rejoin within 3 s") != std::string::npos, out);
   // The other sites end too (the central node is gone) rather than hang.
   for (size_t j : {size_t{0}, size_t{2}}) CHECK(sites[j]->wait(seconds(30)) != -2);
   CHECK(sites[1]->wait(seconds(30)) != -2);
+}
+
+TEST_CASE("deployment: a site lost mid-run leaves it, the others go on, and it rejoins by itself, and SIGTERM ends the run "
+          "with a checkpoint") {
+  Deployment d("deploy_rejoin", "wire_dtype = \"fp32\"\n");
+  test::Process central("train --config " + d.config + " --role central --set dist.timeout_s=2 --set dist.min_sites=2 "
+                        "--set schedule.constant=100000 --set output.sample_every=0 --set output.checkpoint_every=0 "
+                        "--set output.dir=" + d.dir.file("central"),
+                        d.dir.file("central.log"));
+  const std::string port = central.await("listening on port ([0-9]+)", seconds(30));
+  REQUIRE(!port.empty());
+  std::vector<std::unique_ptr<test::Process>> sites;
+  for (const auto& s : kSites)
+    sites.push_back(std::make_unique<test::Process>("train --config " + d.config + " --role site --site " + s +
+                                                        " --set dist.central=127.0.0.1:" + port + " --set output.dir=" + d.dir.file(s),
+                                                    d.dir.file(s + ".log")));
+  REQUIRE(central.await("(iter [0-9]+)", seconds(60)) != "");
+  // SiteB hangs past the central node's dist.timeout_s: it is dropped, and two of three sites are enough.
+  sites[1]->signal(SIGSTOP);
+  const std::string left = central.await("site 'SiteB' left the run at step ([0-9]+)", seconds(30));
+  REQUIRE_MESSAGE(!left.empty(), central.output());
+  // Going on: the run is not waiting for SiteB.
+  CHECK_MESSAGE(central.await("(sites go on)", seconds(5)) != "", central.output());
+  sites[1]->signal(SIGCONT);  // it finds its connection closed, connects again and says Hello again
+  const std::string back = central.await("site 'SiteB' rejoined the run at step ([0-9]+)", seconds(60));
+  REQUIRE_MESSAGE(!back.empty(), central.output());
+  CHECK(std::stoll(back) > std::stoll(left));
+  CHECK_MESSAGE(sites[1]->await("(connected again)", seconds(10)) != "", sites[1]->output());
+  // Let it answer a few requests, then stop the run as a scheduler would.
+  const auto served_after = [&] {
+    int64_t n = 0;
+    for (const Json& r : read_jsonl(d.dir.file("central/metrics.jsonl")).records)
+      if (r["iter"].get<int64_t>() > std::stoll(back) && r["sites"]["SiteB"]["participated"].get<bool>()) ++n;
+    return n;
+  };
+  for (int i = 0; i < 500 && served_after() < 3; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  central.signal(SIGTERM);
+  CHECK_MESSAGE(central.wait(seconds(60)) == 128 + SIGTERM, central.output());
+  CHECK_MESSAGE(central.output().find("stopped by SIGTERM after iteration") != std::string::npos, central.output());
+  CHECK(fs::exists(d.dir.file("central/checkpoints/latest.ckpt")));
+  for (size_t j = 0; j < sites.size(); ++j) CHECK_MESSAGE(sites[j]->wait(seconds(30)) == 0, sites[j]->output());
+
+  // The metrics: one line per iteration, no gap; SiteB out of the steps while it was gone, in them after.
+  const auto records = read_jsonl(d.dir.file("central/metrics.jsonl")).records;
+  REQUIRE(!records.empty());
+  int64_t expect = 1, without = 0;
+  for (const Json& r : records) {
+    CHECK(r["iter"].get<int64_t>() == expect++);
+    const bool b = r["sites"]["SiteB"]["participated"].get<bool>();
+    if (!b) ++without;
+    if (r["iter"].get<int64_t>() > std::stoll(left) + 1 && r["iter"].get<int64_t>() <= std::stoll(back)) CHECK_FALSE(b);
+    CHECK_MESSAGE(r["sites"]["SiteA"]["participated"].get<bool>(), dump_json(r) << "\n" << central.output());
+  }
+  CHECK(without > 0);
+  CHECK(served_after() >= 3);
+  // SiteB's audit log: two Hellos and two uploads, one per connection.
+  const auto audit = test::run_cli("audit " + d.dir.file("SiteB/audit.jsonl"), d.log);
+  CHECK_MESSAGE(audit.code == 0, audit.output);
+  int64_t hellos = 0;
+  for (const Json& r : read_jsonl(d.dir.file("SiteB/audit.jsonl")).records) hellos += r["type"] == "hello" ? 1 : 0;
+  CHECK(hellos == 2);
 }
