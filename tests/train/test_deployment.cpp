@@ -220,6 +220,10 @@ TEST_CASE("deployment: a site lost mid-run leaves it, the others go on, and it r
     if (!b) ++without;
     if (r["iter"].get<int64_t>() > std::stoll(left) + 1 && r["iter"].get<int64_t>() <= std::stoll(back)) CHECK_FALSE(b);
     CHECK_MESSAGE(r["sites"]["SiteA"]["participated"].get<bool>(), dump_json(r) << "\n" << central.output());
+    // The update weighs the sites that answered: their weights add up to 1 with or without SiteB.
+    double weights = 0;
+    for (const auto& site : kSites) weights += r["sites"][site]["weight"].get<double>();
+    CHECK(weights == doctest::Approx(1.0));
   }
   CHECK(without > 0);
   CHECK(served_after() >= 3);

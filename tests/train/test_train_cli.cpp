@@ -14,6 +14,7 @@
 #include "apps/io/jsonl.h"
 #include "apps/io/tensorboard.h"
 #include "apps/io/toml.h"
+#include "train/processes.h"
 
 using namespace asyndgan;
 using asyndgan::test::losses;
@@ -326,4 +327,30 @@ TEST_CASE("train: configs/example.toml names only real keys and checks out again
   INFO(r.output);
   CHECK(r.code == 0);
   CHECK(r.output.find("2 shard(s) check out") != std::string::npos);
+}
+
+TEST_CASE("train: SIGTERM stops the run after the iteration with a checkpoint, and --resume continues bit for bit") {
+  TinyRun run("train_cli_sigterm");
+  const std::string cut = run.dir.file("cut"), straight = run.dir.file("straight");
+  const std::string longer = " --set schedule.constant=100000 --set output.checkpoint_every=0 --set output.sample_every=0";
+  test::Process p("train --config " + run.config + longer + " --set output.dir=" + cut, run.dir.file("cut.log"));
+  REQUIRE(p.await("(iter [0-9]+)", std::chrono::seconds(60)) != "");
+  p.signal(SIGTERM);
+  REQUIRE_MESSAGE(p.wait(std::chrono::seconds(60)) == 128 + SIGTERM, p.output());
+  const std::string at = p.await("stopped by SIGTERM after iteration ([0-9]+)", std::chrono::seconds(1));
+  REQUIRE_MESSAGE(!at.empty(), p.output());
+  const int64_t n = std::stoll(at);
+  CHECK(static_cast<int64_t>(losses(cut + "/metrics.jsonl").size()) == n);
+  CHECK(fs::exists(cut + "/checkpoints/iter_" + [&] {
+    char b[16];
+    std::snprintf(b, sizeof b, "%06lld", static_cast<long long>(n));
+    return std::string(b);
+  }() + ".ckpt"));
+  const std::string to = " --stop-at " + std::to_string(n + 2);
+  const auto resumed = run.train(longer + " --set output.dir=" + cut + " --resume" + to);
+  REQUIRE_MESSAGE(resumed.code == 0, resumed.output);
+  REQUIRE(run.train(longer + " --set output.dir=" + straight + to).code == 0);
+  const auto a = losses(straight + "/metrics.jsonl"), b = losses(cut + "/metrics.jsonl");
+  CHECK(static_cast<int64_t>(a.size()) == n + 2);
+  CHECK(a == b);
 }
