@@ -111,8 +111,8 @@ TcpCentralChannel::~TcpCentralChannel() {
     stopping_ = true;
   }
   if (acceptor_.joinable()) acceptor_.join();
-  for (auto& t : handshakes_)
-    if (t.joinable()) t.join();
+  for (auto& h : handshakes_)
+    if (h.thread.joinable()) h.thread.join();
   for (auto& p : peers_)
     if (p->link) p->link->close();
 }
@@ -140,7 +140,17 @@ void TcpCentralChannel::accept_loop() {
       continue;
     }
     std::lock_guard<std::mutex> lock(mutex_);
-    handshakes_.emplace_back([this, sock = std::move(*s)]() mutable { handshake(std::move(sock)); });
+    std::erase_if(handshakes_, [](Handshake& h) {
+      if (!*h.done) return false;
+      h.thread.join();
+      return true;
+    });
+    auto done = std::make_shared<std::atomic<bool>>(false);
+    handshakes_.push_back({std::thread([this, done, sock = std::move(*s)]() mutable {
+                             handshake(std::move(sock));
+                             *done = true;
+                           }),
+                           done});
   }
 }
 

@@ -4,6 +4,7 @@
 // refused Hello is logged in one line and closed; every other site goes on. A site of the run whose link ended
 // may connect again (same certificate, same contract): it rejoins under its old index.
 #pragma once
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -91,7 +92,11 @@ class TcpCentralChannel : public ByteCentralChannel {
   bool frozen_ = false, stopping_ = false;
   std::deque<std::pair<int64_t, std::vector<uint8_t>>> inbox_;  // (configured index, message)
   std::thread acceptor_;
-  std::vector<std::thread> handshakes_;
+  struct Handshake {
+    std::thread thread;
+    std::shared_ptr<std::atomic<bool>> done;
+  };
+  std::vector<Handshake> handshakes_;  // finished ones are joined at the next connection, so none pile up
 };
 
 struct TcpSiteOptions {
