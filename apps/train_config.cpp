@@ -63,7 +63,7 @@ const std::vector<Key>& schema() {
       {"train.tf32", Type::boolean, false},
       {"train.deterministic", Type::boolean, false},
       {"train.winograd", Type::boolean, true},
-      {"train.cuda_graphs", Type::boolean, true},
+      {"train.cuda_graphs", Type::boolean, false},
       {"dist.wire_dtype", Type::string, "bf16", {"fp32", "bf16", "fp16"}},
       {"dist.compress", Type::string, "none", {"none", "zstd"}},
       {"dist.timeout_s", Type::number, 60.0, {}, 0, INFINITY, false, true},

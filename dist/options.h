@@ -44,8 +44,8 @@ struct TrainOptions {
   // needs a CUDA device); place_model reads the precision, the program sets the engine's numerics from it.
   Numerics numerics{};
   // On a CUDA device with balance sampling: the central and site steps are captured once (after one eager
-  // step) and replayed as CUDA graphs.
-  bool cuda_graphs = true;
+  // step) and replayed as CUDA graphs. Off by default until they pay (README, "Training on a GPU").
+  bool cuda_graphs = false;
 };
 
 // Builds a network for `in_channels` input channels (a discriminator) or in -> out (the generator); the
