@@ -17,6 +17,7 @@ struct DeviceError : Error { using Error::Error; };   // wrong, mismatched or un
 struct ValueError : Error { using Error::Error; };    // a bad argument value
 struct FormatError : Error { using Error::Error; };   // a corrupt or truncated file or message
 struct IOError : Error { using Error::Error; };       // the operating system refused a read or write
+struct NonFiniteError : Error { using Error::Error; };  // a NaN or infinity where training needs finite numbers
 
 std::string shape_str(const std::vector<int64_t>& shape);
 

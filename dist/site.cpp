@@ -246,6 +246,17 @@ Gradient Site::answer(const Request& r) {
   // The statistics are header fields: read once (one transfer), each accumulated as (value / K) in D order.
   const std::vector<double> v = stats_out_.to_doubles();
   const auto K = static_cast<int64_t>(ds_.size());
+  if (!std::all_of(v.begin(), v.end(), [](double x) { return std::isfinite(x); })) {
+    // The discriminators have taken a step on it already: their last good state is the site's latest checkpoint,
+    // and the central node's is its own. Tell the central node, then stop.
+    const std::string why = non_finite_report(r.step, v);
+    try {
+      channel_.send(Failure{why});
+    } catch (const std::exception&) {
+      // the central node is gone already; the error below says what happened either way
+    }
+    throw NonFiniteError(why);
+  }
   SiteStats st;
   const auto k_count = static_cast<double>(K);
   for (int64_t k = 0; k < K; ++k) {
@@ -257,7 +268,7 @@ Gradient Site::answer(const Request& r) {
     st.g_gan += v[static_cast<size_t>(3 * K + 2 * k)] / k_count;
     st.g_l1 += v[static_cast<size_t>(3 * K + 2 * k + 1)] / k_count;
   }
-  st.g_loss = v.back();
+  st.g_loss = v[v.size() - 2];  // the last is the gradient's finiteness probe
   out.stats = st;
   last_ = st;
   return out;
@@ -345,7 +356,37 @@ void Site::discriminator_and_generator_loss() {
   }
   for (Tensor& p : frozen) p.set_requires_grad(true);
   grad_out_ = fake.grad().defined() ? fake.grad() : Tensor::zeros_like(fake);
+  // 0 when every element of the gradient is finite, NaN otherwise (NaN and infinity times 0 are NaN, and no sum of
+  // zeros overflows): read back with the statistics, so checking the gradient costs no transfer of its own.
+  scalars.add(sum(mul_scalar(grad_out_, 0.0)));
   stats_out_ = scalars.gather();
+}
+
+std::string Site::non_finite_report(int64_t step, const std::vector<double>& v) const {
+  // v: per D d_loss, d_real, d_fake; per D g_gan, g_l1; the total generator loss; the gradient probe.
+  const size_t K = ds_.size();
+  auto d_name = [&](size_t k) {
+    if (o_.discriminators == DiscriminatorLayout::joint) return std::string("joint");
+    return modalities_.at(k);
+  };
+  std::string bad;
+  auto check = [&](const std::string& what, double x) {
+    if (!std::isfinite(x)) bad += msg(bad.empty() ? "" : ", ", what, " = ", x);
+  };
+  for (size_t k = 0; k < K; ++k) {
+    check(msg("D loss (", d_name(k), ")"), v[3 * k]);
+    check(msg("D(real) (", d_name(k), ")"), v[3 * k + 1]);
+    check(msg("D(fake) (", d_name(k), ")"), v[3 * k + 2]);
+  }
+  for (size_t k = 0; k < K; ++k) {
+    check(msg("G GAN loss (", d_name(k), ")"), v[3 * K + 2 * k]);
+    check(msg("G L1 loss (", d_name(k), ")"), v[3 * K + 2 * k + 1]);
+  }
+  check("G loss", v[v.size() - 2]);
+  if (!std::isfinite(v.back())) bad += msg(bad.empty() ? "" : ", ", "the gradient w.r.t. the synthetic images holds NaN or infinity");
+  return msg("site '", name(), "': step ", step, ": not finite: ", bad,
+             ". The run stops here; its checkpoints hold the last good state. Lower the learning rates or "
+             "lambda_L1, or train in fp32, then resume from the latest checkpoint");
 }
 
 void Site::save_state(Checkpoint& ckpt, const std::string& prefix) const {

@@ -37,6 +37,8 @@ class Site {
   // gets a D step and a Gradient back; Control set_lr sets the discriminators' learning rate; Control
   // checkpoint calls on_checkpoint. A Failure from the central node (it refused this site) is an Error
   // carrying its reason.
+  // A request whose losses or gradient come out NaN or infinite is not answered: the central node gets a Failure
+  // naming the step, the site and the values, and serve_one throws NonFiniteError with the same words.
   Served serve_one();
   void serve() { while (serve_one() != Served::stop) {} }
   // Handles messages until a Request has been answered (the control messages before it included) or stop.
@@ -71,6 +73,8 @@ class Site {
  private:
   Gradient answer(const Request& r);
   void discriminator_and_generator_loss();
+  // Names the step and every statistic that is not finite, for the NonFiniteError answer() throws.
+  std::string non_finite_report(int64_t step, const std::vector<double>& stats) const;
 
   std::shared_ptr<data::Shard> shard_;  // private: the only holder of real images
   SiteChannel& channel_;

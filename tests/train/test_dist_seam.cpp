@@ -1,6 +1,8 @@
 // The seam between the roles: the run contract refuses a differing site by name, keys come from each site's own
 // secret, learning rates and checkpoints travel as control messages, and gradients may arrive in any order.
 #include <doctest/doctest.h>
+#include <cmath>
+#include <map>
 #include "dist/contract.h"
 #include "dist/site_secret.h"
 #include "train/dist_fixture.h"
@@ -149,4 +151,43 @@ TEST_CASE("dist: a bf16 wire halves the bytes of synthetic images and gradients 
   // The same step in bf16: close to f32 (the D sees G's output rounded to 8 bits of mantissa), not identical.
   CHECK(h.sites[0].stats.d_loss == doctest::Approx(e.sites[0].stats.d_loss).epsilon(1e-2));
   CHECK(h.sites[0].stats.g_l1 != e.sites[0].stats.g_l1);
+}
+
+TEST_CASE("dist: a site whose loss turns non-finite tells the central node, which applies no update, naming the step and site") {
+  ScratchDir dir("seam_nonfinite");
+  TrainOptions o;
+  o.seed = 7;
+  o.batch_per_site = 2;
+  Run run({test::write_dist_shard(dir, "SiteA", 6), test::write_dist_shard(dir, "SiteB", 6)}, o, {o, o}, {1, 2});
+  run.central->connect();
+  // SiteB's first discriminator (t1) gets a NaN weight: its loss is NaN from the first step on.
+  Checkpoint ck;
+  run.sites[1]->save_state(ck, "s.");
+  for (auto& [name, t] : ck.tensors)
+    if (name.rfind("s.d0.", 0) == 0 && name.find("weight") != std::string::npos) {
+      t = t.clone();
+      t.fill_(std::nan(""));
+    }
+  run.sites[1]->load_state(ck, "s.");
+  std::map<std::string, std::vector<double>> before;
+  for (const auto& [k, v] : run.central->generator().state_dict()) before[k] = v.to_doubles();
+
+  run.central->begin_step();
+  CHECK(run.sites[0]->serve_request() == Served::request);
+  try {
+    run.sites[1]->serve_request();
+    FAIL("no error for a NaN loss");
+  } catch (const NonFiniteError& e) {
+    const std::string what = e.what();
+    CHECK_MESSAGE(what.find("site 'SiteB': step 0: not finite: D loss (t1) = nan") != std::string::npos, what);
+    CHECK_MESSAGE(what.find("resume from the latest checkpoint") != std::string::npos, what);
+  }
+  try {
+    run.central->finish_step();
+    FAIL("the central node took the step");
+  } catch (const Error& e) {
+    const std::string what = e.what();
+    CHECK_MESSAGE(what.find("failed and left the run: site 'SiteB': step 0: not finite") != std::string::npos, what);
+  }
+  for (const auto& [k, v] : run.central->generator().state_dict()) CHECK_MESSAGE(v.to_doubles() == before.at(k), k);
 }

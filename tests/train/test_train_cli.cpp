@@ -354,3 +354,16 @@ TEST_CASE("train: SIGTERM stops the run after the iteration with a checkpoint, a
   CHECK(static_cast<int64_t>(a.size()) == n + 2);
   CHECK(a == b);
 }
+
+TEST_CASE("train: a loss that turns non-finite stops the run naming the step and the site, and writes no checkpoint of it") {
+  TinyRun run("train_cli_nonfinite");
+  const std::string out = run.dir.file("out");
+  // Learning rates that blow the weights up in the first step; a checkpoint every iteration would follow it.
+  const auto bad = run.train("--set output.dir=" + out + " --set optim.d.lr=1e20 --set optim.g.lr=1e20 "
+                             "--set output.checkpoint_every=1");
+  CHECK(bad.code == 1);
+  CHECK_MESSAGE(bad.output.find("': step 0: not finite: ") != std::string::npos, bad.output);
+  CHECK_MESSAGE(bad.output.find("site 'Site") != std::string::npos, bad.output);
+  CHECK_FALSE(fs::exists(out + "/checkpoints/latest.ckpt"));
+  CHECK_FALSE(fs::exists(out + "/checkpoints/iter_000001.ckpt"));
+}
