@@ -20,6 +20,10 @@ void default_init(Tensor& weight, Tensor& bias, int64_t fan_in) {
   if (bias.defined()) uniform_(bias, default_generator(), -bound, bound);
 }
 
+void check_cancellable(const char* layer, const Tensor& bias, bool cancelled) {
+  if (cancelled && !bias.defined()) throw ValueError(msg(layer, ": set_bias_cancelled on a convolution without a bias"));
+}
+
 }  // namespace
 
 Conv2d::Conv2d(int64_t in, int64_t out, int64_t kernel, int64_t stride, int64_t padding, bool with_bias, DType dtype)
@@ -33,8 +37,16 @@ Conv2d::Conv2d(int64_t in, int64_t out, int64_t kernel, int64_t stride, int64_t 
 // In the compute dtype, when one is set (to() is a no-op for a tensor already in it).
 static Tensor in_dtype(const Tensor& t, const std::optional<DType>& dt) { return t.defined() && dt ? t.to(*dt) : t; }
 
+void Conv2d::set_bias_cancelled(bool cancelled) {
+  check_cancellable("Conv2d", bias, cancelled);
+  bias_cancelled_ = cancelled;
+}
+
+// A cancelled bias is not handed to the op at all (not a zero add): the op then launches no bias add and, having
+// no bias input to differentiate, no bias-gradient reduction; the CPU and CUDA paths share this decision.
 Tensor Conv2d::forward(const Tensor& x) {
-  return conv2d(in_dtype(x, compute_dtype), in_dtype(weight, compute_dtype), in_dtype(bias, compute_dtype), options);
+  const Tensor b = bias_cancelled_ ? Tensor() : in_dtype(bias, compute_dtype);
+  return conv2d(in_dtype(x, compute_dtype), in_dtype(weight, compute_dtype), b, options);
 }
 
 ConvTranspose2d::ConvTranspose2d(int64_t in, int64_t out, int64_t kernel, int64_t stride, int64_t padding,
@@ -48,9 +60,14 @@ ConvTranspose2d::ConvTranspose2d(int64_t in, int64_t out, int64_t kernel, int64_
   default_init(weight, bias, out * kernel * kernel);
 }
 
-Tensor ConvTranspose2d::forward(const Tensor& x) {
-  return conv_transpose2d(in_dtype(x, compute_dtype), in_dtype(weight, compute_dtype), in_dtype(bias, compute_dtype),
-                          options);
+void ConvTranspose2d::set_bias_cancelled(bool cancelled) {
+  check_cancellable("ConvTranspose2d", bias, cancelled);
+  bias_cancelled_ = cancelled;
+}
+
+Tensor ConvTranspose2d::forward(const Tensor& x) {  // as Conv2d::forward
+  const Tensor b = bias_cancelled_ ? Tensor() : in_dtype(bias, compute_dtype);
+  return conv_transpose2d(in_dtype(x, compute_dtype), in_dtype(weight, compute_dtype), b, options);
 }
 
 void set_compute_dtype(Module& net, DType dtype) {
@@ -59,6 +76,16 @@ void set_compute_dtype(Module& net, DType dtype) {
     if (auto* c = dynamic_cast<Conv2d*>(m)) c->compute_dtype = dtype;
     if (auto* t = dynamic_cast<ConvTranspose2d*>(m)) t->compute_dtype = dtype;
   }
+}
+
+std::vector<std::string> cancelled_biases(Module& net) {
+  std::vector<std::string> out;
+  for (auto& [name, m] : net.named_modules()) {
+    const auto* c = dynamic_cast<Conv2d*>(m);
+    const auto* t = dynamic_cast<ConvTranspose2d*>(m);
+    if ((c && c->bias_cancelled()) || (t && t->bias_cancelled())) out.push_back(name.empty() ? "bias" : name + ".bias");
+  }
+  return out;
 }
 
 }  // namespace asyndgan::nn
