@@ -18,7 +18,6 @@ PatchDiscriminator::PatchDiscriminator(int64_t in_channels, int64_t ndf, int64_t
   if (in_channels <= 0 || ndf <= 0 || n_layers < 1)
     throw ValueError(msg("PatchDiscriminator: in_channels and ndf must be positive and n_layers at least 1, got in=",
                          in_channels, " ndf=", ndf, " n_layers=", n_layers));
-  const bool bias = conv_bias_before(norm);
   model_ = register_module("model", std::make_shared<nn::Sequential>());
   auto& m = *model_;
   m.push_back(std::make_shared<nn::Conv2d>(in_channels, ndf, 4, 2, 1, /*bias=*/true));
@@ -28,7 +27,7 @@ PatchDiscriminator::PatchDiscriminator(int64_t in_channels, int64_t ndf, int64_t
     const int64_t prev = mult;
     mult = std::min<int64_t>(int64_t{1} << n, 8);
     const int64_t stride = n < n_layers ? 2 : 1;
-    m.push_back(std::make_shared<nn::Conv2d>(ndf * prev, ndf * mult, 4, stride, 1, bias));
+    m.push_back(conv_before_norm<nn::Conv2d>(norm, ndf * prev, ndf * mult, 4, stride, 1));
     m.push_back(make_norm(norm, ndf * mult));
     m.push_back(std::make_shared<nn::LeakyReLU>(0.2));
   }

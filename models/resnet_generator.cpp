@@ -10,15 +10,14 @@
 namespace asyndgan::models {
 
 ResnetBlock::ResnetBlock(int64_t dim, NormKind norm, bool dropout) {
-  const bool bias = conv_bias_before(norm);
   conv_block_ = register_module("conv_block", std::make_shared<nn::Sequential>());
   conv_block_->push_back(std::make_shared<nn::ReflectionPad2d>(1));
-  conv_block_->push_back(std::make_shared<nn::Conv2d>(dim, dim, 3, 1, 0, bias));
+  conv_block_->push_back(conv_before_norm<nn::Conv2d>(norm, dim, dim, 3, 1, 0));
   conv_block_->push_back(make_norm(norm, dim));
   conv_block_->push_back(std::make_shared<nn::ReLU>());
   if (dropout) conv_block_->push_back(std::make_shared<nn::Dropout>(0.5));
   conv_block_->push_back(std::make_shared<nn::ReflectionPad2d>(1));
-  conv_block_->push_back(std::make_shared<nn::Conv2d>(dim, dim, 3, 1, 0, bias));
+  conv_block_->push_back(conv_before_norm<nn::Conv2d>(norm, dim, dim, 3, 1, 0));
   conv_block_->push_back(make_norm(norm, dim));
 }
 
@@ -29,21 +28,20 @@ ResnetGenerator::ResnetGenerator(int64_t in_channels, int64_t out_channels, int6
   if (in_channels <= 0 || out_channels <= 0 || ngf <= 0 || n_blocks < 0)
     throw ValueError(msg("ResnetGenerator: channels and ngf must be positive and n_blocks non-negative, got in=",
                          in_channels, " out=", out_channels, " ngf=", ngf, " n_blocks=", n_blocks));
-  const bool bias = conv_bias_before(norm);
   model_ = register_module("model", std::make_shared<nn::Sequential>());
   auto& m = *model_;
   m.push_back(std::make_shared<nn::ReflectionPad2d>(3));
-  m.push_back(std::make_shared<nn::Conv2d>(in_channels, ngf, 7, 1, 0, bias));
+  m.push_back(conv_before_norm<nn::Conv2d>(norm, in_channels, ngf, 7, 1, 0));
   m.push_back(make_norm(norm, ngf));
   m.push_back(std::make_shared<nn::ReLU>());
   for (int64_t mult : {1, 2}) {
-    m.push_back(std::make_shared<nn::Conv2d>(ngf * mult, ngf * mult * 2, 3, 2, 1, bias));
+    m.push_back(conv_before_norm<nn::Conv2d>(norm, ngf * mult, ngf * mult * 2, 3, 2, 1));
     m.push_back(make_norm(norm, ngf * mult * 2));
     m.push_back(std::make_shared<nn::ReLU>());
   }
   for (int64_t i = 0; i < n_blocks; ++i) m.push_back(std::make_shared<ResnetBlock>(ngf * 4, norm, dropout));
   for (int64_t mult : {4, 2}) {
-    m.push_back(std::make_shared<nn::ConvTranspose2d>(ngf * mult, ngf * mult / 2, 3, 2, 1, 1, bias));
+    m.push_back(conv_before_norm<nn::ConvTranspose2d>(norm, ngf * mult, ngf * mult / 2, 3, 2, 1, 1));
     m.push_back(make_norm(norm, ngf * mult / 2));
     m.push_back(std::make_shared<nn::ReLU>());
   }

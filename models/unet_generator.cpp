@@ -23,9 +23,11 @@ Tensor norm_into(nn::Module& norm, const Tensor& x, const NormActivation& act, c
 UnetSkipBlock::UnetSkipBlock(int64_t outer_nc, int64_t inner_nc, int64_t input_nc, std::shared_ptr<Module> inner,
                              Level level, NormKind norm, bool dropout)
     : level_(level), input_nc_(input_nc), outer_nc_(outer_nc) {
-  const bool bias = conv_bias_before(norm);
   model_ = register_module("model", std::make_shared<nn::Sequential>());
-  auto downconv = std::make_shared<nn::Conv2d>(input_nc, inner_nc, 4, 2, 1, bias);
+  // The down convolution feeds a norm only at the middle levels; at the outermost and innermost ones it keeps
+  // (with instance norm) and applies pix2pix's bias. The up convolutions below the outermost all feed a norm.
+  auto downconv = level == Level::middle ? conv_before_norm<nn::Conv2d>(norm, input_nc, inner_nc, 4, 2, 1)
+                                         : std::make_shared<nn::Conv2d>(input_nc, inner_nc, 4, 2, 1, conv_bias_before(norm));
   if (level == Level::outermost) {
     model_->push_back(downconv);
     model_->push_back(inner);
@@ -36,7 +38,7 @@ UnetSkipBlock::UnetSkipBlock(int64_t outer_nc, int64_t inner_nc, int64_t input_n
     model_->push_back(std::make_shared<nn::LeakyReLU>(0.2));
     model_->push_back(downconv);
     model_->push_back(std::make_shared<nn::ReLU>());
-    model_->push_back(std::make_shared<nn::ConvTranspose2d>(inner_nc, outer_nc, 4, 2, 1, 0, bias));
+    model_->push_back(conv_before_norm<nn::ConvTranspose2d>(norm, inner_nc, outer_nc, 4, 2, 1, 0));
     model_->push_back(make_norm(norm, outer_nc));
   } else {
     model_->push_back(std::make_shared<nn::LeakyReLU>(0.2));
@@ -44,7 +46,7 @@ UnetSkipBlock::UnetSkipBlock(int64_t outer_nc, int64_t inner_nc, int64_t input_n
     model_->push_back(make_norm(norm, inner_nc));
     model_->push_back(inner);
     model_->push_back(std::make_shared<nn::ReLU>());
-    model_->push_back(std::make_shared<nn::ConvTranspose2d>(inner_nc * 2, outer_nc, 4, 2, 1, 0, bias));
+    model_->push_back(conv_before_norm<nn::ConvTranspose2d>(norm, inner_nc * 2, outer_nc, 4, 2, 1, 0));
     model_->push_back(make_norm(norm, outer_nc));
     if (dropout) model_->push_back(std::make_shared<nn::Dropout>(0.5));
   }

@@ -11,6 +11,7 @@
 #include "engine/io/json.h"
 #include "engine/io/safetensors.h"
 #include "engine/io/text.h"
+#include "engine/nn/conv.h"
 #include "models/factory.h"
 #include "engine/op_test_util.h"
 #include "train/dist_fixture.h"
@@ -145,7 +146,6 @@ inline void check(Device device, double rel_floor = 0) {
   rel_tol = std::max(rel_tol, rel_floor);
   const Json& relative_kinds = *relative;
   const double g_after_tol = checks.at("G/after_abs_over_lr").get<double>();
-  const double zero_tol = checks.at("zero_grad_params_abs_over_lr").get<double>();
   const std::vector<std::string> zero_list = split_commas(g.meta.at("zero_grad_params"));
   const std::set<std::string> zero(zero_list.begin(), zero_list.end());
   REQUIRE(!zero.empty());
@@ -292,10 +292,23 @@ inline void check(Device device, double rel_floor = 0) {
   CHECK(gradients == 2);
 
   // G: the weighted gradient (where stored) and the weights after its Adam step.
+  // The golden's zero-gradient parameters (rounding noise in PyTorch's float64 run) are exactly the biases our
+  // networks mark cancelled by the instance norm after them (nn::Conv2d::set_bias_cancelled). Those are never
+  // applied and get no gradient (an exact zero, compared with PyTorch's noise on the scale of the largest
+  // gradient), so Adam skips them and they keep their initial values bit for bit; PyTorch's Adam instead turns
+  // the noise into steps of up to about lr (the checks metadata's zero_grad_params_abs_over_lr), which no implementation reproduces and which carry no
+  // information. So they are compared with their initial values, exactly.
+  const std::vector<std::string> d_cancelled = nn::cancelled_biases(*models::build_discriminator(dcfg));
+  std::set<std::string> cancelled;
+  for (const std::string& k : nn::cancelled_biases(central.generator())) cancelled.insert("G/" + k);
+  for (int64_t j = 0; j < S; ++j)
+    for (const std::string& mod : sites[static_cast<size_t>(j)]->modalities())
+      for (const std::string& k : d_cancelled) cancelled.insert(msg("D/site", j, "/", mod, "/", k));
+  CHECK(cancelled == zero);
   double gmax = 0;
   for (const auto& [k, p] : central.generator().named_parameters()) {
-    REQUIRE(p.grad().defined());
-    gmax = std::max(gmax, max_abs(p.grad()));
+    REQUIRE_MESSAGE((p.grad().defined() || zero.count("G/" + k)), k);
+    if (p.grad().defined()) gmax = std::max(gmax, max_abs(p.grad()));
   }
   int64_t g_grads = 0, g_zero = 0;
   for (const auto& [k, p] : central.generator().named_parameters()) {
@@ -304,7 +317,8 @@ inline void check(Device device, double rel_floor = 0) {
     if (it != g.t.end()) {
       ++g_grads;
       if (zero.count(name)) {
-        const double e = golden_error(p.grad(), it->second, gmax);
+        CHECK_FALSE_MESSAGE(p.grad().defined(), name);
+        const double e = golden_error(Tensor::zeros_like(p), it->second, gmax);
         note("G/grad (zero-grad params, vs max grad)", e);
         CHECK_MESSAGE(e <= rel_tol, name);
       } else {
@@ -315,7 +329,7 @@ inline void check(Device device, double rel_floor = 0) {
       ++g_zero;
       const double e = max_abs_diff(p, g.at("G/init/" + k)) / lr;
       note("zero-grad params |after - init| / lr", e);
-      CHECK_MESSAGE(e <= zero_tol, name);
+      CHECK_MESSAGE(e == 0.0, name);  // PyTorch's own run is only within checks' zero_grad_params_abs_over_lr
     } else {
       const double e = max_abs_diff(p, g.at("G/after/" + k)) / lr;
       note("G/after abs / lr", e);
@@ -340,7 +354,7 @@ inline void check(Device device, double rel_floor = 0) {
         if (zero.count(gpre + key)) {
           const double e = max_abs_diff(t, g.at(gpre + "init/" + key)) / lr;
           note("zero-grad params |after - init| / lr", e);
-          CHECK_MESSAGE(e <= zero_tol, gpre << key);
+          CHECK_MESSAGE(e == 0.0, gpre << key);  // as G's cancelled biases
         } else {
           rel("D/after", t, g.at(gpre + "after/" + key), gpre + "after/" + key);
         }
