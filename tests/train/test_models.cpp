@@ -14,6 +14,7 @@
 #include "engine/io/text.h"
 #include "engine/nn/conv.h"
 #include "engine/nn/module.h"
+#include "engine/nn/sequential.h"
 #include "engine/ops.h"
 #include "engine/rng.h"
 #include "models/factory.h"
@@ -249,6 +250,116 @@ TEST_CASE("models: one forward and backward of each network matches PyTorch") {
     MESSAGE(name << ": worst error " << worst << ", zero-gradient biases " << worst_zero << " of the largest gradient");
     CHECK(worst <= kTolerance);
     CHECK(worst_zero <= kTolerance);
+  }
+}
+
+namespace {
+
+// Every convolution of `net` in the Sequential that holds it, with what comes right after it there.
+struct ConvSite {
+  std::string key;  // the convolution's dotted name
+  nn::Module* conv;
+  bool has_bias, cancelled;
+  std::string next;  // the next layer's type_name, "" at a Sequential's end
+};
+
+std::vector<ConvSite> conv_sites(nn::Module& net) {
+  std::vector<ConvSite> out;
+  for (auto& [name, m] : net.named_modules()) {
+    auto* seq = dynamic_cast<nn::Sequential*>(m);
+    if (!seq) continue;
+    for (size_t i = 0; i < seq->size(); ++i) {
+      nn::Module& layer = (*seq)[i];
+      const std::string key = (name.empty() ? "" : name + ".") + std::to_string(i);
+      const std::string next = i + 1 < seq->size() ? (*seq)[i + 1].type_name() : "";
+      if (auto* c = dynamic_cast<nn::Conv2d*>(&layer))
+        out.push_back({key, c, c->bias.defined(), c->bias_cancelled(), next});
+      else if (auto* t = dynamic_cast<nn::ConvTranspose2d*>(&layer))
+        out.push_back({key, t, t->bias.defined(), t->bias_cancelled(), next});
+    }
+  }
+  return out;
+}
+
+Tensor& bias_of(nn::Module* conv) {
+  if (auto* c = dynamic_cast<nn::Conv2d*>(conv)) return c->bias;
+  return dynamic_cast<nn::ConvTranspose2d*>(conv)->bias;
+}
+
+}  // namespace
+
+// pix2pix gives a convolution that feeds a norm a bias exactly when the norm is instance norm, which cancels it:
+// those biases are marked cancelled (not applied, no gradient); the convolutions no norm follows (the U-Net's
+// outermost down and up and innermost down convolutions, PatchGAN's first and last, ResNet's last) apply theirs.
+TEST_CASE("models: exactly the convolutions that feed an instance norm have a cancelled bias, and the others apply "
+          "theirs") {
+  struct Net {
+    std::string what;
+    std::shared_ptr<nn::Module> net;
+    Shape input;
+    int64_t convs, cancelled, applied;  // counted from the architecture
+  };
+  std::vector<Net> nets;
+  for (const std::string norm : {"instance", "batch"}) {
+    const bool in = norm == "instance";
+    GeneratorConfig g;
+    g.ngf = 2;
+    g.norm = norm;
+    g.dropout = false;
+    g.image_size = 32;  // 5 levels: 3 middle (down and up into a norm), innermost (up into a norm), outermost
+    nets.push_back({"unet_32 " + norm, build_generator(g), {1, 5, 32, 32}, 10, in ? 2 * 5 - 3 : 0, in ? 3 : 1});
+    g.image_size = 64;
+    nets.push_back({"unet_64 " + norm, build_generator(g), {1, 5, 64, 64}, 12, in ? 2 * 6 - 3 : 0, in ? 3 : 1});
+    g.kind = "resnet_6blocks";
+    g.image_size = 16;  // 7x7 + two down convs, 2 per block, two up convs into a norm; the last 7x7 applies
+    nets.push_back({"resnet_6blocks " + norm, build_generator(g), {1, 5, 16, 16}, 18, in ? 17 : 0, 1});
+    DiscriminatorConfig d;
+    d.ndf = 2;
+    d.norm = norm;  // n_layers 3: three middle convs into a norm; the first and the last apply theirs
+    nets.push_back({"patchgan " + norm, build_discriminator(d), {1, 6, 64, 64}, 5, in ? 3 : 0, 2});
+  }
+  for (Net& n : nets) {
+    CAPTURE(n.what);
+    const std::vector<ConvSite> sites = conv_sites(*n.net);
+    CHECK(static_cast<int64_t>(sites.size()) == n.convs);
+    int64_t cancelled = 0, applied = 0;
+    for (const ConvSite& s : sites) {
+      CAPTURE(s.key);
+      CHECK(s.cancelled == (s.next == "InstanceNorm2d"));
+      if (s.next == "BatchNorm2d") CHECK_FALSE(s.has_bias);  // pix2pix's use_bias: none before batch norm
+      cancelled += s.cancelled;
+      applied += s.has_bias && !s.cancelled;
+    }
+    CHECK(cancelled == n.cancelled);
+    CHECK(applied == n.applied);
+    std::vector<std::string> keys;
+    for (const ConvSite& s : sites)
+      if (s.cancelled) keys.push_back(s.key + ".bias");
+    std::vector<std::string> listed = nn::cancelled_biases(*n.net);
+    std::sort(keys.begin(), keys.end());
+    std::sort(listed.begin(), listed.end());
+    CHECK(listed == keys);
+
+    // Functionally: moving a cancelled bias changes nothing at all (it is not read); moving an applied one
+    // changes the output.
+    NoGradGuard ng;
+    n.net->eval();
+    Generator gen(3);
+    const Tensor x = Tensor::randn(n.input, gen);
+    const Tensor base = n.net->forward(x);
+    for (const ConvSite& s : sites) {
+      if (!s.has_bias) continue;
+      CAPTURE(s.key);
+      Tensor& b = bias_of(s.conv);
+      const Tensor saved = b.clone();
+      b.copy_(saved + 0.5);
+      const double moved = max_abs(n.net->forward(x) - base);
+      b.copy_(saved);
+      if (s.cancelled)
+        CHECK(moved == 0.0);
+      else
+        CHECK(moved > 1e-4);
+    }
   }
 }
 
