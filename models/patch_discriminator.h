@@ -11,7 +11,8 @@ namespace asyndgan::models {
 
 // 4x4 convs with padding 1: ndf stride 2 (bias, no norm) + LeakyReLU 0.2; n_layers - 1 stride-2 convs of
 // ndf * min(2^n, 8) channels + norm + LeakyReLU 0.2; one stride-1 conv of ndf * min(2^n_layers, 8) + norm +
-// LeakyReLU 0.2; a stride-1 conv to 1 channel (bias). in_channels = condition + image channels.
+// LeakyReLU 0.2; a stride-1 conv to 1 channel (bias). in_channels = condition + image channels. With instance
+// norm the convs before a norm have pix2pix's bias, marked cancelled (conv_before_norm in norm_kind.h).
 // Output [N, 1, h, w]: 30x30 for a 256x256 input at n_layers 3, 6x6 at 64x64.
 class PatchDiscriminator : public nn::Module {
  public:

@@ -22,7 +22,8 @@ class ResnetBlock : public nn::Module {
 
 // ReflectionPad 3 + 7x7 conv + norm + ReLU; two 3x3 stride-2 convs (ngf*2, ngf*4) + norm + ReLU; n_blocks
 // residual blocks; two 3x3 stride-2 transposed convs (padding 1, output_padding 1) + norm + ReLU;
-// ReflectionPad 3 + 7x7 conv (with bias) + Tanh. H and W must be multiples of 4.
+// ReflectionPad 3 + 7x7 conv (with bias) + Tanh. H and W must be multiples of 4. With instance norm every conv
+// but the last has pix2pix's bias, marked cancelled (conv_before_norm in norm_kind.h).
 class ResnetGenerator : public nn::Module {
  public:
   ResnetGenerator(int64_t in_channels, int64_t out_channels, int64_t ngf, NormKind norm, bool dropout, int64_t n_blocks);

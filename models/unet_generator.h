@@ -14,7 +14,9 @@ namespace asyndgan::models {
 // transposed conv, norm[, dropout 0.5]); the result is the skip concatenated with the up path, on channels.
 // As in pix2pix, whose in-place LeakyReLU overwrites the block's input before torch.cat reads it, the skip
 // carries LeakyReLU(x), not x. The outermost level has no skip, no down activation or norm, and ends in
-// Tanh; the innermost has no inner levels and no down norm.
+// Tanh; the innermost has no inner levels and no down norm. With instance norm, the down conv of the middle
+// levels and the up conv of every level below the outermost feed a norm: their biases are marked cancelled
+// (conv_before_norm in norm_kind.h); the outermost down and up and the innermost down conv apply theirs.
 //
 // No copy for the concatenation: a block allocates its output [N, input_nc + outer_nc, H, W] once, the skip's
 // LeakyReLU writes into its first input_nc channels and the up path's last op (the norm, or the dropout after

@@ -30,7 +30,10 @@ InstanceNorm without affine, which subtracts it again: pix2pix keeps those biase
 metadata as "zero_grad_params". Their computed gradient is rounding noise, so compare them against the
 largest gradient of the same network instead of against their own (zero) magnitude; and after a first
 Adam step (about lr * sign(grad)) their value is arbitrary within +-lr of the start, which is all a test
-can check.
+can check. The C++ networks mark exactly these biases cancelled (nn::Conv2d::set_bias_cancelled): never
+applied, no gradient, so Adam leaves them at their initial values; the C++ tests require the list to equal
+their cancelled biases and compare those with their initial values exactly (this docstring is not written
+into the files; CONVENTIONS is, so it stays as generated).
 """
 import copy
 import functools
