@@ -121,6 +121,7 @@ Dataset scan_brats(const std::string& dir, const std::string& site_csv) {
     Match m;
     if (!match_file(p.filename().string(), m)) continue;
     if (example[m.scheme].empty()) example[m.scheme] = p.string();
+    check_name(m.subject, "subject id", p.string());
     Found& f = found[m.subject];
     std::string where = p.parent_path().string();
     if (f.where.empty()) f.where = where;
@@ -142,10 +143,13 @@ Dataset scan_brats(const std::string& dir, const std::string& site_csv) {
   Dataset ds;
   ds.modalities = {"t1", "t1ce", "t2", "flair"};
   int no_label = 0, no_image = 0;
+  std::string unlabelled;  // the first few subjects without a label, with the file that was looked for
   for (auto& [id, f] : found) {
     auto seg = f.files.find("seg");
     if (seg == f.files.end()) {
-      ++no_label;
+      if (++no_label <= 5)
+        unlabelled += msg(no_label > 1 ? ", " : "", id, " (no ", (fs::path(f.where) / (id + (scheme == kOld ? "_seg" : "-seg"))).string(),
+                          ".nii.gz)");
       continue;
     }
     Subject s;
@@ -196,7 +200,10 @@ Dataset scan_brats(const std::string& dir, const std::string& site_csv) {
   ds.labels = brats_labels(et == 4 ? 2021 : 2023);
   ds.description = msg("BraTS ", scheme == kOld ? "2018-2021" : "2023", " names in ", dir, ": ", ds.subjects.size(),
                        " subjects, ", ds.sites().size(), " sites; ", site_note, "; ", label_note);
-  if (no_label) ds.description += msg("; warning: skipped ", no_label, " subjects without a label file");
+  if (no_label)
+    ds.description += msg("; warning: skipped ", no_label, " subject", no_label > 1 ? "s" : "", " without a label file: ",
+                          unlabelled, no_label > 5 ? msg(" and ", no_label - 5, " more") : "",
+                          " (a label map is needed to prepare a subject)");
   if (no_image) ds.description += msg("; warning: skipped ", no_image, " subjects without an image");
   return ds;
 }

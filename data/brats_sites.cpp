@@ -4,6 +4,7 @@
 #include <cctype>
 #include <vector>
 #include "data/csv.h"
+#include "data/dataset.h"
 #include "base/error.h"
 
 namespace asyndgan::data {
@@ -66,6 +67,7 @@ std::map<std::string, std::string> read_name_mapping(const std::string& path) {
     std::string site = brats_institution(cells[c18]);
     if (site.empty() && c19 >= 0) site = brats_institution(cells[c19]);
     if (site.empty()) site = "unknown";
+    check_name(site, "site name (the institution in the subject id)", msg(path, ": line ", rows[r].line));
     for (int c : id_cols)
       if (!missing_id(cells[c])) out[cells[c]] = site;
   }
@@ -86,6 +88,7 @@ std::map<std::string, std::string> read_site_csv(const std::string& path) {
     const auto& cells = rows[r].cells;
     if (cells.size() <= static_cast<size_t>(std::max(cs, ct)) || cells[cs].empty() || cells[ct].empty())
       throw FormatError(msg(path, ": line ", rows[r].line, ": expected subject,site"));
+    check_name(cells[ct], "site name", msg(path, ": line ", rows[r].line));
     auto [it, fresh] = out.emplace(cells[cs], cells[ct]);
     if (!fresh && it->second != cells[ct])
       throw FormatError(msg(path, ": line ", rows[r].line, ": subject '", cells[cs], "' is given two sites"));

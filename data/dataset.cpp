@@ -1,11 +1,14 @@
 // Label sets, the dataset's site list and CSV manifests (any modalities, any label set).
 #include "data/dataset.h"
 #include <algorithm>
+#include <cctype>
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <set>
 #include "data/csv.h"
 #include "base/error.h"
+#include "engine/io/names.h"
 #include "engine/io/text.h"
 
 namespace asyndgan::data {
@@ -27,6 +30,28 @@ std::vector<std::string> Dataset::sites() const {
   std::set<std::string> s;
   for (const auto& sub : subjects) s.insert(sub.site);
   return {s.begin(), s.end()};
+}
+
+void check_name(const std::string& name, const std::string& what, const std::string& where) {
+  const std::string problem = name_problem(name);
+  if (problem.empty()) return;
+  throw FormatError(msg(where, ": ", what, " '", printable(name), "' ", problem, ": subject ids and site names become ",
+                        "file names (shards, synthetic volumes), so they must be plain names, not paths; rename it ",
+                        "(letters, digits, '-', '_')"));
+}
+
+void check_names(const Dataset& ds) {
+  std::map<std::string, std::string> folded;  // lower-case site name -> the site name
+  for (const auto& s : ds.subjects) {
+    check_name(s.id, "subject id", "prepare");
+    check_name(s.site, "site name", msg("prepare: subject '", printable(s.id), "'"));
+    std::string lower;
+    for (char c : s.site) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    auto [it, fresh] = folded.emplace(lower, s.site);
+    if (!fresh && it->second != s.site)
+      throw ValueError(msg("prepare: site names '", it->second, "' and '", s.site, "' differ only in case; their shards ",
+                           "would be one file on a case-insensitive file system: give the sites distinct names"));
+  }
 }
 
 namespace {
@@ -97,7 +122,7 @@ Dataset read_manifest(const std::string& csv_path, const std::string& label_valu
   const fs::path base = fs::path(csv_path).parent_path();
   auto resolve = [&](const std::string& p, const std::string& where) {
     fs::path full = fs::path(p).is_absolute() ? fs::path(p) : base / p;
-    if (!fs::is_regular_file(full)) throw FormatError(msg(where, ": file '", full.string(), "' does not exist"));
+    if (!fs::is_regular_file(full)) throw FormatError(msg(where, ": file '", full.string(), "' does not exist (fix the path in the manifest)"));
     return full.string();
   };
   std::set<std::string> ids;
@@ -110,12 +135,16 @@ Dataset read_manifest(const std::string& csv_path, const std::string& label_valu
     s.id = row.cells[c_subject];
     s.site = row.cells[c_site];
     if (s.id.empty() || s.site.empty()) throw FormatError(msg(where, ": subject and site must not be empty"));
+    check_name(s.id, "subject id", where);
+    check_name(s.site, "site name", where);
     if (!ids.insert(s.id).second) throw FormatError(msg(where, ": subject '", s.id, "' is listed twice"));
     if (c_split >= 0) s.split = normalize_split(row.cells[c_split], where);
     if (row.cells[c_label].empty()) throw FormatError(msg(where, ": subject '", s.id, "' has no label file"));
-    s.label_path = resolve(row.cells[c_label], where);
+    s.label_path = resolve(row.cells[c_label], msg(where, ": label of subject '", s.id, "'"));
     for (size_t m = 0; m < mod_cols.size(); ++m)
-      if (!row.cells[mod_cols[m]].empty()) s.modality_paths[ds.modalities[m]] = resolve(row.cells[mod_cols[m]], where);
+      if (!row.cells[mod_cols[m]].empty())
+        s.modality_paths[ds.modalities[m]] =
+            resolve(row.cells[mod_cols[m]], msg(where, ": ", ds.modalities[m], " of subject '", s.id, "'"));
     if (s.modality_paths.empty()) throw FormatError(msg(where, ": subject '", s.id, "' has no modality file"));
     ds.subjects.push_back(std::move(s));
   }

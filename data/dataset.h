@@ -33,6 +33,13 @@ struct Dataset {
   std::vector<std::string> sites() const;  // sorted, unique
 };
 
+// Subject ids and site names name files (shards, synthetic volumes, grids), so they must be plain names, never
+// paths: a FormatError "<where>: <what> '<name>' contains '/'; ..." saying how to fix it otherwise.
+void check_name(const std::string& name, const std::string& what, const std::string& where);
+// check_name on every subject id and site name of `ds`, and no two site names that differ only in case
+// (their shards would be one file on a case-insensitive file system).
+void check_names(const Dataset& ds);
+
 // Scans a BraTS directory (subject folders directly inside, or inside HGG/LGG folders; .nii.gz or .nii).
 // Detects the naming scheme (2018-2021: _t1 _t1ce _t2 _flair _seg; 2023: -t1n -t1c -t2w -t2f -seg) and maps
 // 2023's modality names to t1, t1ce, t2, flair. Sites come from `site_csv` (a user CSV "subject,site"), else

@@ -77,7 +77,9 @@ TEST_CASE("dataset: BraTS 2018-2021 names inside HGG/LGG, .nii and .nii.gz, skip
   CHECK(contains(ds.subjects[1].label_path, "LGG/Brats18_TCIA01_100_1/Brats18_TCIA01_100_1_seg.nii"));
   CHECK(ds.sites() == std::vector<std::string>{"all"});
   CHECK(contains(ds.description, "2018-2021"));
-  CHECK(contains(ds.description, "skipped 1 subjects without a label"));
+  // The warning names the subject and the label file that was looked for.
+  CHECK(contains(ds.description, "skipped 1 subject without a label file: Brats18_CBICA_NOL_1 (no "));
+  CHECK(contains(ds.description, "HGG/Brats18_CBICA_NOL_1/Brats18_CBICA_NOL_1_seg.nii.gz)"));
 }
 
 TEST_CASE("dataset: BraTS 2023 names map to t1/t1ce/t2/flair with enhancing tumor 3, a missing modality stays absent") {
@@ -209,7 +211,10 @@ TEST_CASE("dataset: manifest errors name the file, line and fix") {
   write_text(m, "subject,label,t1\na,x.nii,x.nii\n");
   CHECK_THROWS_WITH_AS(read_manifest(m), doctest::Contains("needs columns subject, site and label"), FormatError);
   write_text(m, "subject,site,label,t1\na,s,x.nii,missing.nii\n");
-  CHECK_THROWS_WITH_AS(read_manifest(m), doctest::Contains("line 2: file"), FormatError);
+  CHECK_THROWS_WITH_AS(read_manifest(m), doctest::Contains("line 2: t1 of subject 'a': file"), FormatError);
+  write_text(m, "subject,site,label,t1\na,s,nolabel.nii,x.nii\n");  // a missing label file names the subject and file
+  CHECK_THROWS_WITH_AS(read_manifest(m), doctest::Contains("line 2: label of subject 'a': file"), FormatError);
+  CHECK_THROWS_WITH_AS(read_manifest(m), doctest::Contains("nolabel.nii' does not exist"), FormatError);
   write_text(m, "subject,site,label,t1\na,s,x.nii,x.nii\na,s,x.nii,x.nii\n");
   CHECK_THROWS_WITH_AS(read_manifest(m), doctest::Contains("line 3: subject 'a' is listed twice"), FormatError);
   write_text(m, "subject,site,label,t1\na,s,x.nii,\n");
