@@ -10,6 +10,7 @@
 #include "data/dataset.h"
 #include "data/nifti.h"
 #include "base/error.h"
+#include "engine/io/names.h"
 
 namespace asyndgan::app {
 namespace fs = std::filesystem;
@@ -54,12 +55,12 @@ int run_complete(const CompleteArgs& a) {
     }
     const SubjectSynthesis syn = synthesize_subject(*g.net, f, s->label_path, vols, g.meta);
     const int64_t hw = syn.in.height * syn.in.width;
-    const fs::path dir = fs::path(out) / s->id;
+    const fs::path dir = path_inside(out, s->id);
     fs::create_directories(dir);
     std::string names;
     for (size_t m : missing) {
       const data::Volume v = restack(syn.fake.data() + static_cast<int64_t>(m) * hw, M * hw, f, syn.in);
-      data::write_nifti((dir / (s->id + "_" + mods[m] + ".nii.gz")).string(), v);
+      data::write_nifti(path_inside(dir.string(), s->id + "_" + mods[m] + ".nii.gz"), v);
       names += (names.empty() ? "" : ", ") + mods[m];
       ++written;
     }

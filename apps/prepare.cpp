@@ -9,6 +9,7 @@
 #include "data/dataset.h"
 #include "data/prepare.h"
 #include "base/error.h"
+#include "engine/io/staged_dir.h"
 
 namespace asyndgan::app {
 namespace {
@@ -18,7 +19,7 @@ namespace {
 struct PrepareArgs {
   std::string brats, sites_csv, site_groups, manifest, label_values, label_names, out;
   std::vector<int64_t> size;
-  bool resize = false;
+  bool resize = false, overwrite = false;
   std::string norm = "percentile", condition = "onehot";
   std::vector<double> clip, split;
   int64_t min_tumor = 0;
@@ -70,7 +71,9 @@ int run_prepare(const PrepareArgs& a) {
   const data::Dataset ds = dataset(a);
   std::printf("prepare: %s\n", ds.description.c_str());
   std::fflush(stdout);
-  const data::PrepareReport r = data::prepare_dataset(ds, out, opt);
+  if (const std::string left = leftover_staging(out); !left.empty())
+    std::printf("prepare: note: %s left by a prepare that did not finish; delete it once no prepare runs there\n", left.c_str());
+  const data::PrepareReport r = data::prepare_dataset(ds, out, opt, a.overwrite);
   for (const auto& s : r.sites) {
     int64_t n = s.split_samples[0] + s.split_samples[1] + s.split_samples[2];
     std::printf("  site %-10s %3d subjects (%d/%d/%d train/val/test), %6lld samples (%lld/%lld/%lld) -> %s\n",
@@ -98,7 +101,9 @@ Verb add_prepare(CLI::App& cli) {
   o->split.assign(d.split.begin(), d.split.end());
   o->seed = d.seed;
   CLI::App* cmd = cli.add_subcommand("prepare", "preprocess a BraTS directory or CSV manifest into one training shard per site");
-  cmd->footer("Give either --brats DIR or --manifest CSV. Writes one checksummed shard per site and prepare.json to --out.");
+  cmd->footer("Give either --brats DIR or --manifest CSV. Writes one checksummed shard per site and prepare.json to --out,\n"
+              "through a staging folder beside it that takes its place once complete. Subject ids and site names\n"
+              "become file names: they must be plain names (no '/', '\\', '..' or control characters).");
   CLI::Option* brats = cmd->add_option("--brats", o->brats, "a BraTS directory (2018-2021 or 2023 names, with or without HGG/LGG)");
   CLI::Option* manifest = cmd->add_option("--manifest", o->manifest, "a CSV manifest: subject,site,label,<modality>... columns");
   manifest->excludes(brats);
@@ -117,6 +122,8 @@ Verb add_prepare(CLI::App& cli) {
   add_list(*cmd, "--size", o->size, "target HEIGHT,WIDTH, each 8..8192 (smaller slices padded, larger cropped)")
       ->expected(2)
       ->check(CLI::Range(8, 8192));
+  cmd->add_flag("--overwrite", o->overwrite,
+               "replace a non-empty --out of an earlier prepare (only once the new output is complete)");
   cmd->add_flag("--resize", o->resize, "resize slices to --size instead of padding or cropping");
   cmd->add_option("--norm", o->norm, "intensity normalization per volume, inside the brain")
       ->check(CLI::IsMember({"percentile", "zscore"}));

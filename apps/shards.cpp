@@ -1,4 +1,5 @@
-// `asyndgan shards`: opens a prepared directory's shards (verifying their checksums), summarizes each site,
+// `asyndgan shards`: opens a prepared directory's shards (checking them against its prepare.json, verifying
+// their checksums and that every image value is finite), summarizes each site,
 // and loads batches through the training loader: the CLI proof that prepared data loads.
 #include <algorithm>
 #include <chrono>
@@ -11,6 +12,7 @@
 #include "apps/cli_options.h"
 #include "apps/commands.h"
 #include "data/loader.h"
+#include "data/prepared_dir.h"
 #include "data/shard.h"
 #include "base/error.h"
 
@@ -22,12 +24,7 @@ std::vector<std::string> shard_files(const std::string& dir) {
   std::error_code ec;
   if (!fs::is_directory(dir, ec))
     throw IOError(msg("shards: ", dir, " is not a directory (give the --out directory of 'asyndgan prepare')"));
-  std::vector<std::string> files;
-  for (const auto& e : fs::directory_iterator(dir))
-    if (e.is_regular_file() && e.path().extension() == ".shard") files.push_back(e.path().string());
-  std::sort(files.begin(), files.end());
-  if (files.empty()) throw IOError(msg("shards: no .shard files in ", dir, " (run 'asyndgan prepare --out ", dir, "')"));
-  return files;
+  return data::prepared_shards(dir);
 }
 
 // What the command line gives; `loader` takes --batch, --crop, --flip and --seed directly.
@@ -73,9 +70,13 @@ int run_shards(const ShardsArgs& args) {
   const long long batches = args.batches;
 
   std::vector<std::shared_ptr<data::Shard>> shards;
-  std::printf("shards: %s (checksums verified)\n", dir.c_str());
-  for (const std::string& f : shard_files(dir)) {
+  std::printf("shards: %s (checked against prepare.json; checksums and finite values verified)\n", dir.c_str());
+  const std::vector<std::string> files = shard_files(dir);
+  std::vector<std::string> sites;
+  for (const std::string& f : files) {
     shards.push_back(data::Shard::open(f, /*verify_checksum=*/true));
+    sites.push_back(shards.back()->header().site);
+    data::check_distinct_sites(files, sites);
     summarize(*shards.back(), f);
   }
   if (batches == 0) return 0;

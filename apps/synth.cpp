@@ -19,6 +19,7 @@
 #include "data/shard.h"
 #include "base/error.h"
 #include "engine/io/file_io.h"
+#include "engine/io/names.h"
 #include "engine/io/text.h"
 
 namespace asyndgan::app {
@@ -78,7 +79,7 @@ int synth_labels(const SynthArgs& a, const LoadedGenerator& g, const std::string
     std::vector<std::vector<float>> reals(static_cast<size_t>(M));
     for (int64_t m = 0; m < M; ++m) {
       const data::Volume v = restack(s.fake.data() + m * hw, M * hw, f, s.in);
-      write_nifti((fs::path(out) / (subject + "_" + g.meta.image_channels[static_cast<size_t>(m)] + "_synth.nii.gz")).string(), v);
+      write_nifti(path_inside(out, subject + "_" + g.meta.image_channels[static_cast<size_t>(m)] + "_synth.nii.gz"), v);
       ++written;
       if (!vols.volumes[static_cast<size_t>(m)]) continue;
       reals[static_cast<size_t>(m)] = prepared_planes(f, *vols.volumes[static_cast<size_t>(m)], s.in);
@@ -98,7 +99,7 @@ int synth_labels(const SynthArgs& a, const LoadedGenerator& g, const std::string
         std::copy_n(reals[static_cast<size_t>(m)].data() + z * hw, hw, real_block.data() + m * hw);
         has[static_cast<size_t>(m)] = 1;
       }
-    write_preview((fs::path(out) / (subject + "_preview.png")).string(), {s.in.condition.data() + z * s.in.channels * hw},
+    write_preview(path_inside(out, subject + "_preview.png"), {s.in.condition.data() + z * s.in.channels * hw},
                   {real_block.data()}, {s.fake.data() + z * M * hw}, {has}, {msg("slice ", z)}, g,
                   static_cast<int>(s.in.height), static_cast<int>(s.in.width));
     std::printf("synth: %s: %lld slices -> %lld volumes (affine of %s)\n", subject.c_str(),
@@ -142,7 +143,7 @@ int synth_shards(const SynthArgs& a, const LoadedGenerator& g, const std::string
       for (int64_t m = 0; m < M; ++m) {
         data::Volume v = data::make_volume({W, H, n});
         for (int64_t k = 0; k < n; ++k) std::copy_n(fake.data() + (k * M + m) * hw, hw, v.voxels.data() + k * hw);
-        write_nifti((fs::path(out) / (subject + "_" + h.image_channels[static_cast<size_t>(m)] + "_synth.nii.gz")).string(), v);
+        write_nifti(path_inside(out, subject + "_" + h.image_channels[static_cast<size_t>(m)] + "_synth.nii.gz"), v);
         ++written;
         for (int64_t k = 0; k < n; ++k)
           if (h.samples[idx[k]].available >> m & 1u)
@@ -152,7 +153,7 @@ int synth_shards(const SynthArgs& a, const LoadedGenerator& g, const std::string
       const int64_t k = n / 2;
       std::vector<uint8_t> has(static_cast<size_t>(M));
       for (int64_t m = 0; m < M; ++m) has[static_cast<size_t>(m)] = h.samples[idx[k]].available >> m & 1u;
-      write_preview((fs::path(out) / (subject + "_preview.png")).string(), {cond.data() + k * C * hw},
+      write_preview(path_inside(out, subject + "_preview.png"), {cond.data() + k * C * hw},
                     {real.data() + k * M * hw}, {fake.data() + k * M * hw}, {has}, {msg("slice ", h.samples[idx[k]].slice)}, g,
                     static_cast<int>(H), static_cast<int>(W));
     }

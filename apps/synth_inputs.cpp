@@ -5,6 +5,7 @@
 #include <fstream>
 #include <sstream>
 #include "data/nifti.h"
+#include "data/prepared_dir.h"
 #include "base/error.h"
 
 namespace asyndgan::app {
@@ -65,13 +66,10 @@ std::vector<std::string> shard_files(const std::vector<std::string>& paths) {
   for (const std::string& p : paths) {
     std::error_code ec;
     if (fs::is_directory(p, ec)) {
-      std::vector<std::string> found;
-      for (const auto& e : fs::directory_iterator(p))
-        if (e.is_regular_file() && e.path().extension() == ".shard") found.push_back(e.path().string());
-      std::sort(found.begin(), found.end());
-      if (found.empty()) throw IOError(msg("no .shard files in ", p, " (run 'asyndgan prepare --out ", p, "' first)"));
+      const std::vector<std::string> found = data::prepared_shards(p);
       out.insert(out.end(), found.begin(), found.end());
     } else if (fs::is_regular_file(p, ec)) {
+      data::check_listed_shard(p);
       out.push_back(p);
     } else {
       throw IOError(msg(p, " is neither a shard file nor a directory of them"));

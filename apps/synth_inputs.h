@@ -27,7 +27,8 @@ struct SubjectVolumes {
 };
 SubjectVolumes find_modalities(const std::string& dir, const std::string& subject, const std::vector<std::string>& modalities);
 
-// Files as given, or every *.shard of a directory (sorted); IOError naming a path that is neither.
+// Files as given, or every *.shard of a prepared directory (sorted) once it checks out against its prepare.json
+// (data/prepared_dir.h); IOError naming a path that is neither.
 std::vector<std::string> shard_files(const std::vector<std::string>& paths);
 
 // "train", "val", "test" or "all" (nullopt); ValueError otherwise.

@@ -18,11 +18,13 @@
 #include "apps/train_config.h"
 #include "apps/train_outputs.h"
 #include "apps/train_run.h"
+#include "data/prepared_dir.h"
 #include "dist/simulation.h"
 #include "base/cuda_runtime.h"
 #include "base/error.h"
 #include "engine/io/checkpoint_state.h"
 #include "engine/io/file_io.h"
+#include "engine/io/names.h"
 #include "engine/numerics.h"
 #include "engine/optim/schedule.h"
 
@@ -55,6 +57,7 @@ Plan plan(TrainConfig& cfg) {
   }
   std::vector<std::string> sites;
   for (const auto& path : p.spec.shards) sites.push_back(data::Shard::open(path, /*verify_checksum=*/false)->header().site);
+  data::check_distinct_sites(p.spec.shards, sites);
   for (const auto& [site, mods] : cfg.modalities) {
     auto it = std::find(sites.begin(), sites.end(), site);
     if (it == sites.end()) {
@@ -218,7 +221,7 @@ int run_simulation(const TrainArgs& args, TrainConfig& cfg) {
   drive.grids = [&](int64_t iteration) {
     write_central_grid(cfg.out_dir, sim.central(), cfg.sample_count, cfg.options.crop, iteration);
     for (int64_t j = 0; j < sim.num_sites(); ++j)
-      write_site_grid((fs::path(cfg.out_dir) / "sites" / sim.site(j).name()).string(), sim.site(j), iteration);
+      write_site_grid(path_inside(cfg.out_dir, (fs::path("sites") / sim.site(j).name()).string()), sim.site(j), iteration);
   };
   return train_loop(args, cfg, p.meta, r.start, sim.central(), drive);
 }

@@ -11,10 +11,13 @@
 #include <set>
 #include <thread>
 #include <tuple>
+#include "data/prepared_dir.h"
 #include "data/preprocess.h"
 #include "base/error.h"
 #include "engine/io/file_io.h"
 #include "engine/io/json.h"
+#include "engine/io/names.h"
+#include "engine/io/staged_dir.h"
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -128,6 +131,11 @@ void write_prepare_json(const std::string& path, const Dataset& ds, const Prepar
     Json o = Json::object();
     o["site"] = s.site;
     o["shard"] = s.shard.empty() ? Json() : Json(fs::path(s.shard).filename().string());
+    if (!s.shard.empty()) {  // what training checks the folder's shards against (data/prepared_dir.h)
+      const ShardStamp stamp = shard_stamp(s.shard);
+      o["shard_bytes"] = stamp.bytes;
+      o["shard_crc32"] = stamp.crc32;
+    }
     o["subjects"] = s.subjects;
     for (int k = 0; k < 3; ++k) {
       o["subjects_by_split"][split_name(static_cast<Split>(k))] = s.split_subjects[k];
@@ -156,12 +164,43 @@ void write_prepare_json(const std::string& path, const Dataset& ds, const Prepar
 
 }  // namespace
 
-PrepareReport prepare_dataset(const Dataset& ds, const std::string& out_dir, const PrepareOptions& opt) {
+namespace {
+
+// What an existing --out holds: prepare may replace it (--overwrite) only when it holds nothing but what a
+// prepare writes, so a mistyped --out never deletes someone's files.
+void check_output_folder(const std::string& out_dir, bool overwrite) {
+  std::error_code ec;
+  const auto st = fs::symlink_status(out_dir, ec);
+  if (!fs::exists(st)) return;
+  if (!fs::is_directory(st)) throw IOError(msg("prepare: --out ", out_dir, " exists and is not a folder: choose another --out"));
+  std::vector<std::string> names, foreign;
+  for (fs::directory_iterator it(out_dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string n = it->path().filename().string();
+    names.push_back(n);
+    const bool ours = it->is_regular_file() && (n == "prepare.json" || n.ends_with(".shard") || n.find(".shard.tmp.") != std::string::npos ||
+                                                n.find("prepare.json.tmp.") != std::string::npos);
+    if (!ours) foreign.push_back(n);
+  }
+  if (ec) throw IOError(msg("prepare: cannot list --out ", out_dir, ": ", ec.message()));
+  if (names.empty()) return;
+  if (!overwrite)
+    throw ValueError(msg("prepare: --out ", out_dir, " is not empty (it holds ", names.size(), " entr", names.size() > 1 ? "ies" : "y",
+                         ", e.g. '", printable(names[0]), "'): pass --overwrite to replace it once the new shards are "
+                         "complete, or choose another --out"));
+  if (!foreign.empty())
+    throw ValueError(msg("prepare: --overwrite replaces only a folder that prepare wrote (prepare.json and .shard files), but ",
+                         out_dir, " also holds '", printable(foreign[0]), "': move it away, or choose another --out"));
+}
+
+}  // namespace
+
+PrepareReport prepare_dataset(const Dataset& ds, const std::string& out_dir, const PrepareOptions& opt, bool overwrite) {
   opt.validate();
   if (ds.subjects.empty()) throw ValueError("prepare: the dataset has no subjects");
-  std::error_code ec;
-  fs::create_directories(out_dir, ec);
-  if (ec || !fs::is_directory(out_dir)) throw IOError(msg(out_dir, ": cannot create the output directory (", ec.message(), ")"));
+  check_names(ds);
+  check_output_folder(out_dir, overwrite);
+  StagedDirectory staged(out_dir);
+  const std::string& stage = staged.path();
   const auto t0 = std::chrono::steady_clock::now();
   const std::map<std::string, Split> splits = assign_splits(ds, opt);
 
@@ -198,7 +237,7 @@ PrepareReport prepare_dataset(const Dataset& ds, const std::string& out_dir, con
       SiteReport& sr = rep.sites.back();
       const Split split = splits.at(s.id);
       if (!writer && !p.samples.empty()) {
-        sr.shard = (fs::path(out_dir) / shard_file_name(s.site)).string();
+        sr.shard = path_inside(stage, shard_file_name(s.site));
         ShardHeader h;
         h.site = s.site;
         h.height = opt.height;
@@ -268,7 +307,14 @@ PrepareReport prepare_dataset(const Dataset& ds, const std::string& out_dir, con
     throw;
   }
   finish_site();
-  write_prepare_json((fs::path(out_dir) / "prepare.json").string(), ds, opt, rep, records);
+  if (rep.samples == 0)
+    throw ValueError(msg("prepare: no slice of the ", rep.subjects, " subjects was kept, so there is nothing to train on: ",
+                         "no slice has --min-tumor ", opt.min_tumor, " tumor voxels and --healthy-share ", opt.healthy_share,
+                         " kept no tumor-free slice; lower --min-tumor, raise --healthy-share, or check the label files"));
+  write_prepare_json((fs::path(stage) / "prepare.json").string(), ds, opt, rep, records);
+  staged.commit();
+  for (auto& s : rep.sites)  // the report names the files where they now are
+    if (!s.shard.empty()) s.shard = (fs::path(staged.target()) / fs::path(s.shard).filename()).string();
   rep.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return rep;
 }

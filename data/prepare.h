@@ -80,9 +80,14 @@ struct PrepareReport {
 };
 
 // Writes out_dir/<site>.shard for each site (characters other than letters, digits, '.', '-', '_' in a site
-// name become '_') and out_dir/prepare.json (options, label set, channels, per-site counts, each subject's
-// split; nothing that varies between runs, so identical inputs give identical files). Subjects run in
-// parallel (OpenMP); the output does not depend on the thread count.
-PrepareReport prepare_dataset(const Dataset& ds, const std::string& out_dir, const PrepareOptions& opt);
+// name become '_') and out_dir/prepare.json (options, label set, channels, per-site counts and shard sizes
+// and checksums, each subject's split; nothing that varies between runs, so identical inputs give identical
+// files). Subjects run in parallel (OpenMP); the output does not depend on the thread count.
+// Subject ids and site names must be plain names (check_names). Everything is written to a staging folder
+// beside out_dir that replaces it only once complete, so out_dir holds the old output or the whole new one.
+// A non-empty out_dir is refused unless `overwrite`, and then replaced only if it holds nothing but
+// prepare.json and .shard files. Keeping no sample at all is a ValueError saying which options to change.
+PrepareReport prepare_dataset(const Dataset& ds, const std::string& out_dir, const PrepareOptions& opt,
+                              bool overwrite = false);
 
 }  // namespace asyndgan::data

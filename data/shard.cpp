@@ -25,6 +25,7 @@
 #include "base/error.h"
 #include "engine/io/checksum.h"
 #include "engine/io/file_io.h"
+#include "engine/io/names.h"
 #include "base/half.h"
 
 namespace asyndgan::data {
@@ -123,6 +124,11 @@ class Cursor {
   [[noreturn]] void fail(const std::string& what) const {
     throw FormatError(msg("shard '", path_, "': corrupt header: ", what, rerun_hint()));
   }
+  // A shard written before names were checked: its names would become paths outside the output folder.
+  [[noreturn]] void fail_name(const std::string& what) const {
+    throw FormatError(msg("shard '", path_, "': ", what, ": subject ids and site names become file names, so they must be "
+                          "plain names; rename it in the dataset and re-run `asyndgan prepare`"));
+  }
 
  private:
   void need(uint64_t n, const char* what) const {
@@ -136,6 +142,8 @@ class Cursor {
 ShardHeader decode_header(Cursor& c, uint64_t expected_samples) {
   ShardHeader h;
   h.site = c.str("site name");
+  if (const std::string bad = name_problem(h.site); !bad.empty())
+    c.fail_name(msg("site name '", printable(h.site), "' ", bad));
   h.height = c.get<int64_t>("height");
   h.width = c.get<int64_t>("width");
   if (h.height < 1 || h.height > kMaxSide || h.width < 1 || h.width > kMaxSide)
@@ -153,6 +161,8 @@ ShardHeader decode_header(Cursor& c, uint64_t expected_samples) {
   const uint32_t mask = h.image_channels.size() == 32 ? ~0u : (1u << h.image_channels.size()) - 1u;
   for (auto& s : h.samples) {
     s.subject = c.str("subject id");
+    if (const std::string bad = name_problem(s.subject); !bad.empty())
+      c.fail_name(msg("subject id '", printable(s.subject), "' ", bad));
     s.slice = c.get<int32_t>("slice index");
     const uint8_t split = c.get<uint8_t>("split");
     if (split > 2) c.fail(msg("split code ", int(split), " of subject '", s.subject, "' is not 0, 1 or 2"));
@@ -230,6 +240,8 @@ ShardWriter::ShardWriter(std::string path, ShardHeader header, ImageEncoding enc
   if (header.condition_channels.empty() || header.condition_channels.size() > kMaxChannels) bad("needs 1 to 4096 condition channels");
   if (header.image_channels.empty() || header.image_channels.size() > kMaxImageChannels) bad("needs 1 to 32 image channels");
   if (encoding != ImageEncoding::f16 && encoding != ImageEncoding::f32) bad("unknown image encoding");
+  if (const std::string problem = name_problem(header.site); !problem.empty())
+    bad(msg("site name '", printable(header.site), "' ", problem, " (site names become file names: use a plain name)"));
   Impl& m = *impl_;
   m.path = std::move(path);
   m.header = std::move(header);
@@ -247,32 +259,40 @@ void ShardWriter::add(const float* condition, const float* image, const SampleIn
   const ShardHeader& h = m.header;
   const size_t sample = h.samples.size();
   auto bad = [&](const std::string& what) {
-    throw ValueError(msg("ShardWriter '", m.path, "': sample ", sample, " (subject '", info.subject, "', slice ", info.slice, "): ", what));
+    throw ValueError(msg("ShardWriter '", m.path, "': sample ", sample, " (subject '", printable(info.subject), "', slice ",
+                         info.slice, "): ", what));
   };
   if (static_cast<uint8_t>(info.split) > 2) bad("unknown split");
+  if (const std::string problem = name_problem(info.subject); !problem.empty())
+    bad(msg("the subject id ", problem, " (subject ids become file names: use a plain name)"));
   if (h.image_channels.size() < 32 && (info.available >> h.image_channels.size())) bad("availability mask names channels the shard does not have");
   const uint64_t nc = m.geo.plane * h.condition_channels.size(), ni = m.geo.plane * h.image_channels.size();
   // Range checks run branch-free over the whole sample (so they vectorize); the slow search for the first
-  // offending element happens only when one exists.
-  const auto check = [&](const float* v, uint64_t n, auto ok, const char* what, const char* problem) {
+  // offending element happens only when one exists, and names its channel, row and column.
+  const auto check = [&](const float* v, uint64_t n, auto ok, const std::vector<std::string>& channels, const char* what,
+                         const char* problem) {
     bool all = true;
     for (uint64_t k = 0; k < n; ++k) all &= ok(v[k]);
     if (all) return;
     uint64_t k = 0;
     while (ok(v[k])) ++k;
-    bad(msg(what, " value ", v[k], " at element ", k, " ", problem));
+    const uint64_t c = k / m.geo.plane, p = k % m.geo.plane;
+    bad(msg(what, " channel '", channels[c], "' value ", v[k], " at row ", p / static_cast<uint64_t>(h.width), ", column ",
+            p % static_cast<uint64_t>(h.width), " ", std::isfinite(v[k]) ? problem : "is not finite"));
   };
-  check(condition, nc, [](float v) { return v >= -1e-6f && v <= 1.0f + 1e-6f; }, "condition", "is outside [0, 1]");
+  check(condition, nc, [](float v) { return v >= -1e-6f && v <= 1.0f + 1e-6f; }, h.condition_channels, "condition",
+        "is outside [0, 1]");
   auto* cond = reinterpret_cast<uint8_t*>(m.record.data());
   for (uint64_t k = 0; k < nc; ++k)  // round to nearest: 0 and 1 are exact, others within 1/510
     cond[k] = static_cast<uint8_t>(std::clamp(condition[k], 0.0f, 1.0f) * 255.0f + 0.5f);
   char* img = m.record.data() + m.geo.condition_bytes;
   if (m.encoding == ImageEncoding::f32) {
-    check(image, ni, [](float v) { return std::fabs(v) <= std::numeric_limits<float>::max(); }, "image", "is not finite");
+    check(image, ni, [](float v) { return std::fabs(v) <= std::numeric_limits<float>::max(); }, h.image_channels, "image",
+          "is not finite");
     std::memcpy(img, image, ni * 4);
   } else {
-    check(image, ni, [](float v) { return std::fabs(v) <= 65504.0f; }, "image",
-          "is not finite or exceeds float16's range (write with ImageEncoding::f32)");
+    check(image, ni, [](float v) { return std::fabs(v) <= 65504.0f; }, h.image_channels, "image",
+          "exceeds float16's range (write with ImageEncoding::f32)");
     auto* half = reinterpret_cast<uint16_t*>(img);
     uint64_t k = 0;
 #if defined(__F16C__)  // the same round-to-nearest-even as float_to_f16, eight at a time
@@ -335,6 +355,48 @@ struct Shard::Impl {
   const char* sample(int64_t i) const { return base + data_offset + static_cast<uint64_t>(i) * geo.stride; }
 };
 
+namespace {
+
+// Index of the first element of `v[0, n)` whose exponent bits are all ones (NaN or Inf), or n. A branch-free
+// pass first, so a clean sample (every sample of a shard this version wrote) costs one vectorized scan.
+template <class U>
+uint64_t first_non_finite(const U* v, uint64_t n, U exponent) {
+  U any = 0;
+  for (uint64_t k = 0; k < n; ++k) any |= static_cast<U>((v[k] & exponent) == exponent);
+  if (!any) return n;
+  uint64_t k = 0;
+  while ((v[k] & exponent) != exponent) ++k;
+  return k;
+}
+
+}  // namespace
+
+// Shards written before the writer refused non-finite images, or forged ones with a valid checksum, would
+// otherwise train on NaN and fail far from the cause.
+void Shard::check_finite(const Impl& m) {
+  const ShardHeader& h = m.header;
+  const uint64_t n = m.geo.plane * h.image_channels.size();
+  for (size_t i = 0; i < h.samples.size(); ++i) {
+    const char* img = m.sample(static_cast<int64_t>(i)) + m.geo.condition_bytes;
+    uint64_t k = n;
+    float value = 0;
+    if (m.encoding == ImageEncoding::f32) {
+      const auto* bits = reinterpret_cast<const uint32_t*>(img);  // 64-byte aligned, as every sample's image
+      k = first_non_finite<uint32_t>(bits, n, 0x7F800000u);
+      if (k < n) std::memcpy(&value, bits + k, 4);
+    } else {
+      const auto* half = reinterpret_cast<const uint16_t*>(img);
+      k = first_non_finite<uint16_t>(half, n, 0x7C00u);
+      if (k < n) value = f16_to_float(half[k]);
+    }
+    if (k == n) continue;
+    const uint64_t c = k / m.geo.plane, px = k % m.geo.plane, w = static_cast<uint64_t>(h.width);
+    m.fail(msg("sample ", i, " (subject '", h.samples[i].subject, "', slice ", h.samples[i].slice, "): image channel '",
+               h.image_channels[c], "' holds ", std::isnan(value) ? "NaN" : value > 0 ? "+Inf" : "-Inf", " at row ", px / w,
+               ", column ", px % w, ": training needs finite values"));
+  }
+}
+
 std::shared_ptr<Shard> Shard::open(const std::string& path, bool verify_checksum) {
   std::shared_ptr<Shard> shard(new Shard());
   shard->impl_ = std::make_unique<Impl>();
@@ -396,6 +458,7 @@ std::shared_ptr<Shard> Shard::open(const std::string& path, bool verify_checksum
     m.fail(msg("sample stride ", p.sample_stride, " does not match ", m.header.height, "x", m.header.width, " samples of ",
                m.header.condition_channels.size(), "+", m.header.image_channels.size(), " channels (", m.geo.stride, ")"));
   m.data_offset = p.data_offset;
+  if (verify_checksum) check_finite(m);
   return shard;
 }
 

@@ -51,8 +51,10 @@ class ShardWriter {
   std::unique_ptr<Impl> impl_;
 };
 
-// A shard opened read-only by mmap. open() checks magic, version, sizes and (unless told not to) the
-// checksum; a mismatch is a FormatError naming the file and suggesting to re-run `asyndgan prepare`.
+// A shard opened read-only by mmap. open() checks magic, version, sizes, that subject ids and the site name
+// are plain names (never paths), and (unless told not to) the checksum and that every image value is finite;
+// a failure is a FormatError naming the file (and the subject, slice and modality of a non-finite value)
+// and suggesting to re-run `asyndgan prepare`.
 class Shard {
  public:
   static std::shared_ptr<Shard> open(const std::string& path, bool verify_checksum = true);
@@ -79,6 +81,7 @@ class Shard {
  private:
   Shard() = default;
   struct Impl;
+  static void check_finite(const Impl& m);
   std::unique_ptr<Impl> impl_;
 };
 

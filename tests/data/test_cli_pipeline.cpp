@@ -1,6 +1,7 @@
 // The issue's end-to-end path through the CLI: a 3-site phantom with one site lacking T2 is generated,
 // prepared into shards and loaded; and the command line itself: --help, --version and its errors.
 #include <doctest/doctest.h>
+#include <sstream>
 #include <utility>
 #include "data/cli_util.h"
 #include "data/shard.h"
@@ -65,6 +66,27 @@ TEST_CASE("cli: --help lists every verb, and no verb prints that help to stderr 
   const test::CliResult unknown = test::run_cli_streams("bogus", tmp.file("log.txt"));
   CHECK(unknown.code != 0);
   CHECK(has(unknown.errors, "unknown verb 'bogus'"));
+}
+
+TEST_CASE("cli: every verb that asyndgan --help lists accepts --help and exits 0") {
+  test::ScratchDir tmp("cli_every_help");
+  const test::CliResult help = test::run_cli_streams("--help", tmp.file("log.txt"));
+  REQUIRE(help.code == 0);
+  // The verbs: the lines under "Verbs:", each "  NAME  description", up to the blank line.
+  std::vector<std::string> verbs;
+  const size_t start = help.output.find("\nVerbs:\n");
+  REQUIRE(start != std::string::npos);
+  std::istringstream lines(help.output.substr(start + 8));
+  for (std::string line; std::getline(lines, line) && line.rfind("  ", 0) == 0;)
+    verbs.push_back(line.substr(2, line.find(' ', 2) - 2));
+  CHECK(verbs.size() >= std::size(kVerbs));
+  for (const std::string& verb : verbs) {
+    CAPTURE(verb);
+    const test::CliResult r = test::run_cli_streams(verb + " --help", tmp.file("log.txt"));
+    CHECK(r.code == 0);
+    CHECK(has(r.output, "Usage: asyndgan " + verb));
+    CHECK(r.errors.empty());
+  }
 }
 
 TEST_CASE("cli: each verb's --help lists its options, with their defaults") {

@@ -9,6 +9,7 @@
 #include "data/cli_util.h"
 #include "train/metrics_lines.h"
 #include "data/nifti.h"
+#include "data/shard_forge.h"
 #include "engine/file_test_util.h"
 #include "engine/io/checkpoint.h"
 #include "apps/io/jsonl.h"
@@ -294,6 +295,18 @@ TEST_CASE("synth: label volumes -> synthetic NIfTI with the source affine, previ
   INFO(shards.output);
   CHECK(shards.code == 0);
   CHECK(shards.output.find("PSNR") != std::string::npos);
+
+  // A shard whose subject id is a path (an older prepare's, forged here with a valid checksum) is refused
+  // before synth writes <id>_t1_synth.nii.gz outside --out.
+  fs::create_directories(run.dir.file("forged"));
+  const std::string forged = run.dir.file("forged/SiteA.shard");
+  fs::copy_file(run.prepared + "/SiteA.shard", forged);
+  REQUIRE(test::forge_shard_text(forged, subject, "../../x_Training_001"));
+  const auto escape = test::run_cli("synth --checkpoint " + ckpt + " --shards " + forged + " --out " + run.dir.file("syn3"), run.log);
+  CHECK(escape.code != 0);
+  CHECK(escape.output.find("subject id '../../x_Training_001' contains '/'") != std::string::npos);
+  CHECK(!fs::exists(run.dir.dir.parent_path() / "x_Training_001_t1_synth.nii.gz"));
+  CHECK(!fs::exists(run.dir.dir.parent_path() / "x_Training_001_preview.png"));
 
   const std::string done = run.dir.file("completed");
   const auto c = test::run_cli("complete --checkpoint " + ckpt + " --brats " + run.phantom + " --site SiteB --out " + done, run.log);
