@@ -172,6 +172,9 @@ void check_output_folder(const std::string& out_dir, bool overwrite) {
   std::error_code ec;
   const auto st = fs::symlink_status(out_dir, ec);
   if (!fs::exists(st)) return;
+  if (fs::is_symlink(st))
+    throw IOError(msg("prepare: --out ", out_dir, " is a symbolic link, which prepare would replace by a folder: give the ",
+                      "folder it points to"));
   if (!fs::is_directory(st)) throw IOError(msg("prepare: --out ", out_dir, " exists and is not a folder: choose another --out"));
   std::vector<std::string> names, foreign;
   for (fs::directory_iterator it(out_dir, ec), end; !ec && it != end; it.increment(ec)) {
@@ -312,7 +315,7 @@ PrepareReport prepare_dataset(const Dataset& ds, const std::string& out_dir, con
                          "no slice has --min-tumor ", opt.min_tumor, " tumor voxels and --healthy-share ", opt.healthy_share,
                          " kept no tumor-free slice; lower --min-tumor, raise --healthy-share, or check the label files"));
   write_prepare_json((fs::path(stage) / "prepare.json").string(), ds, opt, rep, records);
-  staged.commit();
+  staged.commit(overwrite);
   for (auto& s : rep.sites)  // the report names the files where they now are
     if (!s.shard.empty()) s.shard = (fs::path(staged.target()) / fs::path(s.shard).filename()).string();
   rep.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -52,7 +52,7 @@ StagedDirectory::~StagedDirectory() {
   fs::remove_all(staging_, ec);
 }
 
-void StagedDirectory::commit() {
+void StagedDirectory::commit(bool replace_non_empty) {
   if (committed_) throw ValueError(msg("StagedDirectory '", target_, "': commit() called twice"));
   fsync_path(staging_);
   std::error_code ec;
@@ -65,6 +65,8 @@ void StagedDirectory::commit() {
     if (!renamed && !exists)
       throw IOError(msg("cannot rename '", staging_, "' to '", target_, "': ", std::strerror(errno)));
   }
+  if (!renamed && !replace_non_empty)
+    throw IOError(msg("'", target_, "' is not empty (another process wrote to it meanwhile?): nothing was replaced"));
   if (!renamed) {
     if (::renameat2(AT_FDCWD, staging_.c_str(), AT_FDCWD, target_.c_str(), RENAME_EXCHANGE) != 0) {
       // No exchange on this file system: move the old folder aside first (a reader may briefly find none).

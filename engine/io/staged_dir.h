@@ -16,11 +16,12 @@ class StagedDirectory {
 
   const std::string& path() const { return staging_; }  // where to write
   const std::string& target() const { return target_; }
-  // Syncs the staging folder and moves it to `target`: an absent or empty target is replaced in one rename,
-  // a non-empty one is exchanged with it atomically (renameat2) and the old contents are removed after.
-  // Files written into the folder must be synced already (AtomicFileWriter does). The caller decides
-  // whether a non-empty target may be replaced.
-  void commit();
+  // Syncs the staging folder and moves it to `target`: an absent or empty target is replaced in one rename;
+  // a non-empty one, only when `replace_non_empty`, is exchanged with it atomically (renameat2) and the old
+  // contents are removed after. Otherwise a target that another process filled meanwhile is an IOError (the
+  // rename itself refuses a non-empty folder, so two writers cannot both win). Files written into the
+  // folder must be synced already (AtomicFileWriter does).
+  void commit(bool replace_non_empty);
 
  private:
   std::string target_, staging_;

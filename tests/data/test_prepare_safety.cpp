@@ -220,6 +220,8 @@ TEST_CASE("prepare safety: a non-empty --out is refused unless overwrite, which 
   CHECK(tmp.entries() == 2);
   CHECK_THROWS_AS(prepare_dataset(broken, tmp.file("fresh"), small_options()), FormatError);
   CHECK(!fs::exists(tmp.file("fresh")));
+  fs::create_directory_symlink(out, tmp.file("link"));  // renaming over it would replace the link, not the folder
+  CHECK_THROWS_WITH_AS(prepare_dataset(ds, tmp.file("link"), small_options(), true), doctest::Contains("is a symbolic link"), IOError);
 }
 
 TEST_CASE("prepare safety: keeping zero samples is an error that says which options to change") {

@@ -45,7 +45,7 @@ TEST_CASE("staged dir: the target appears only at commit, replaces an old folder
     CHECK(s.path() == target + ".staging-" + std::to_string(::getpid()));
     std::ofstream(s.path() + "/a.txt") << "new";
     CHECK(!fs::exists(target));
-    s.commit();
+    s.commit(false);
   }
   CHECK(fs::exists(target + "/a.txt"));
   CHECK(tmp.entries() == 1);  // no staging folder left
@@ -55,7 +55,15 @@ TEST_CASE("staged dir: the target appears only at commit, replaces an old folder
     StagedDirectory s(target);
     std::ofstream(s.path() + "/b.txt") << "newer";
     CHECK(fs::exists(target + "/old.txt"));  // untouched until commit
-    s.commit();
+    // Not told to replace a non-empty folder (another writer filled it meanwhile): refused, nothing moved.
+    CHECK_THROWS_WITH_AS(s.commit(false), doctest::Contains("is not empty"), IOError);
+    CHECK(fs::exists(target + "/old.txt"));
+  }
+  CHECK(tmp.entries() == 1);
+  {
+    StagedDirectory s(target);
+    std::ofstream(s.path() + "/b.txt") << "newer";
+    s.commit(true);
   }
   CHECK(fs::exists(target + "/b.txt"));
   CHECK(!fs::exists(target + "/old.txt"));  // replaced whole, not merged
