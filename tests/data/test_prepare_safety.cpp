@@ -27,7 +27,6 @@ bool has(const std::string& text, const std::string& part) { return text.find(pa
 
 // Sites north and south of two subjects each, in BraTS 2018-2021 layout with a name_mapping.csv.
 Dataset small_dataset(const fs::path& dir) {
-  std::ofstream map(dir / "name_mapping.csv");
   fs::create_directories(dir);
   std::ofstream(dir / "name_mapping.csv") << "BraTS_2018_subject_ID\n";
   for (const char* site : {"north", "south"})
