@@ -57,18 +57,24 @@ struct Deployment {
   test::CliResult simulate(const std::string& out, const std::string& extra = "") {
     return test::run_cli("train --config " + config + " --set output.dir=" + dir.file(out) + " " + extra, log);
   }
+  // One site process per site, connecting to the central node at `port`, each in output dir prefix + site.
+  std::vector<std::unique_ptr<test::Process>> start_sites(const std::string& port, const std::string& prefix = "",
+                                                          const std::string& extra = "") const {
+    std::vector<std::unique_ptr<test::Process>> sites;
+    for (const auto& s : kSites)
+      sites.push_back(std::make_unique<test::Process>("train --config " + config + " --role site --site " + s +
+                                                          " --set dist.central=127.0.0.1:" + port + " --set output.dir=" +
+                                                          dir.file(prefix + s) + " " + extra,
+                                                      dir.file(prefix + s + ".log")));
+    return sites;
+  }
   // Central and sites as processes; returns the central's output, checking every process ended well.
   std::string deploy(const std::string& prefix, const std::string& extra = "") {
     test::Process central("train --config " + config + " --role central --set output.dir=" + dir.file(prefix + "central") + " " + extra,
                           dir.file(prefix + "central.log"));
     const std::string port = central.await("listening on port ([0-9]+)", seconds(30));
     REQUIRE_MESSAGE(!port.empty(), central.output());
-    std::vector<std::unique_ptr<test::Process>> sites;
-    for (const auto& s : kSites)
-      sites.push_back(std::make_unique<test::Process>(
-          "train --config " + config + " --role site --site " + s + " --set dist.central=127.0.0.1:" + port +
-              " --set output.dir=" + dir.file(prefix + s) + " " + extra,
-          dir.file(prefix + s + ".log")));
+    const auto sites = start_sites(port, prefix, extra);
     CHECK_MESSAGE(central.wait(seconds(120)) == 0, central.output());
     for (size_t j = 0; j < sites.size(); ++j) CHECK_MESSAGE(sites[j]->wait(seconds(30)) == 0, sites[j]->output());
     return central.output();
@@ -129,11 +135,7 @@ TEST_CASE("deployment: at bf16 on the wire the processes still match the bf16 si
 TEST_CASE("deployment: sites started before the central node keep trying with backoff, then train") {
   Deployment d("deploy_early", "wire_dtype = \"fp32\"\n");
   const std::string port = std::to_string(free_port());
-  std::vector<std::unique_ptr<test::Process>> sites;
-  for (const auto& s : kSites)
-    sites.push_back(std::make_unique<test::Process>("train --config " + d.config + " --role site --site " + s +
-                                                        " --set dist.central=127.0.0.1:" + port + " --set output.dir=" + d.dir.file(s),
-                                                    d.dir.file(s + ".log")));
+  const auto sites = d.start_sites(port);
   CHECK(sites[0]->await("retrying in", seconds(20)) != "");  // the central node is not there yet
   test::Process central("train --config " + d.config + " --role central --set dist.listen=127.0.0.1:" + port +
                             " --set output.dir=" + d.dir.file("central"),
@@ -149,12 +151,7 @@ TEST_CASE("deployment: a site that falls silent is reported and dropped, and a r
                         d.dir.file("central.log"));
   const std::string port = central.await("listening on port ([0-9]+)", seconds(30));
   REQUIRE(!port.empty());
-  std::vector<std::unique_ptr<test::Process>> sites;
-  for (const auto& s : kSites)
-    sites.push_back(std::make_unique<test::Process>("train --config " + d.config + " --role site --site " + s +
-                                                        " --set dist.timeout_s=2 --set dist.reconnect_s=3 --set dist.central=127.0.0.1:" +
-                                                        port + " --set output.dir=" + d.dir.file(s),
-                                                    d.dir.file(s + ".log")));
+  const auto sites = d.start_sites(port, "", "--set dist.timeout_s=2 --set dist.reconnect_s=3");
   REQUIRE(central.await("(iter [0-9]+)", seconds(60)) != "");
   sites[1]->signal(SIGSTOP);  // SiteB hangs: its process neither answers nor closes its connection
   const int code = central.wait(seconds(60));
@@ -179,11 +176,7 @@ TEST_CASE("deployment: a site lost mid-run leaves it, the others go on, and it r
                         d.dir.file("central.log"));
   const std::string port = central.await("listening on port ([0-9]+)", seconds(30));
   REQUIRE(!port.empty());
-  std::vector<std::unique_ptr<test::Process>> sites;
-  for (const auto& s : kSites)
-    sites.push_back(std::make_unique<test::Process>("train --config " + d.config + " --role site --site " + s +
-                                                        " --set dist.central=127.0.0.1:" + port + " --set output.dir=" + d.dir.file(s),
-                                                    d.dir.file(s + ".log")));
+  const auto sites = d.start_sites(port);
   REQUIRE(central.await("(iter [0-9]+)", seconds(60)) != "");
   // SiteB hangs past the central node's dist.timeout_s: it is dropped, and two of three sites are enough.
   sites[1]->signal(SIGSTOP);
