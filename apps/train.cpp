@@ -80,6 +80,9 @@ Plan plan(TrainConfig& cfg) {
   p.spec.options = cfg.options;
   p.spec.make_generator = generator_factory(cfg);
   p.spec.make_discriminator = discriminator_factory(cfg);
+  // On a GPU the roles hand each other device tensors (rounded through the wire dtype there); on the CPU the
+  // messages go through the deployment's encoder, which costs little next to the step and checks the wire.
+  if (cfg.options.device.is_cuda()) p.spec.carry = dist::InProcessChannel::Carry::tensors;
   p.meta.condition_channels = h.condition_channels;
   p.meta.image_channels = h.image_channels;
   p.meta.height = h.height;

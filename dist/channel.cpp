@@ -3,6 +3,15 @@
 
 namespace asyndgan::dist {
 
+void Traffic::add(size_t site, MessageType type, uint64_t n) {
+  if (bytes.size() <= site) {
+    bytes.resize(site + 1);
+    messages.resize(site + 1);
+  }
+  bytes[site][static_cast<size_t>(type)] += n;
+  messages[site][static_cast<size_t>(type)] += 1;
+}
+
 uint64_t Traffic::site_bytes(int64_t site) const {
   uint64_t n = 0;
   for (uint64_t b : bytes.at(static_cast<size_t>(site))) n += b;
@@ -23,27 +32,21 @@ uint64_t Traffic::total_bytes() const {
 
 namespace {
 
-void add(Traffic& t, size_t row, std::span<const uint8_t> b) {
-  if (t.bytes.size() <= row) {
-    t.bytes.resize(row + 1);
-    t.messages.resize(row + 1);
-  }
-  const auto type = static_cast<size_t>(peek_type(b));
-  t.bytes[row][type] += b.size();
-  t.messages[row][type] += 1;
-}
+void add(Traffic& t, size_t row, std::span<const uint8_t> b) { t.add(row, peek_type(b), b.size()); }
 
 std::string tensor_text(const char* field, const Tensor& t, WireDtype wire) {
   return msg(field, " ", t.dtype() == DType::u8 ? "u8" : wire_dtype_name(wire), " ", shape_str(t.shape()));
 }
 
+}  // namespace
+
 template <class M>
-AuditEntry audit_entry(bool sent, const M& m, std::span<const uint8_t> bytes, WireDtype wire) {
+AuditEntry audit_entry(bool sent, const M& m, uint64_t bytes, WireDtype wire) {
   AuditEntry e;
   e.sent = sent;
-  e.type = peek_type(bytes);
-  e.step = peek_step(bytes);
-  e.bytes = bytes.size();
+  e.type = type_of(m);
+  e.step = step_of(m);
+  e.bytes = bytes;
   std::visit([&](const auto& v) {
     using T = std::decay_t<decltype(v)>;
     if constexpr (std::is_same_v<T, ConditionUpload>) e.tensors.push_back(tensor_text("conditions", v.conditions, wire));
@@ -52,6 +55,10 @@ AuditEntry audit_entry(bool sent, const M& m, std::span<const uint8_t> bytes, Wi
   }, m);
   return e;
 }
+template AuditEntry audit_entry(bool, const ToSite&, uint64_t, WireDtype);
+template AuditEntry audit_entry(bool, const ToCentral&, uint64_t, WireDtype);
+
+namespace {
 
 void check_site(int64_t site, int64_t n) {
   if (site < 0 || site >= n) throw ValueError(msg("channel: site ", site, " outside the run's ", n, " sites"));
@@ -105,7 +112,7 @@ void ByteSiteChannel::send(const ToCentral& m) {
     std::lock_guard<std::mutex> lock(mutex_);
     add(traffic_, 0, bytes);
   }
-  if (on_message) on_message(audit_entry(true, m, bytes, wire_));
+  if (on_message) on_message(audit_entry(true, m, bytes.size(), wire_));
   send_bytes(std::move(bytes));
 }
 
@@ -116,7 +123,7 @@ ToSite ByteSiteChannel::receive(Timeout timeout) {
     std::lock_guard<std::mutex> lock(mutex_);
     add(traffic_, 0, bytes);
   }
-  if (on_message) on_message(audit_entry(false, m, bytes, wire_));
+  if (on_message) on_message(audit_entry(false, m, bytes.size(), wire_));
   return m;
 }
 

@@ -17,6 +17,7 @@ namespace asyndgan::dist {
 // Bytes and message counts per site and message type (failure flows both ways; the others one way each).
 struct Traffic {
   std::vector<std::array<uint64_t, kMessageTypes>> bytes, messages;  // [site][type]
+  void add(size_t site, MessageType type, uint64_t n);  // one message of n bytes
   uint64_t site_bytes(int64_t site) const;       // both directions
   uint64_t type_bytes(MessageType t) const;      // all sites
   uint64_t total_bytes() const;
@@ -71,6 +72,11 @@ struct AuditEntry {
   uint64_t bytes = 0;  // the encoded message (a frame adds its 48-byte header and CRC; zstd may shrink it)
   std::vector<std::string> tensors;
 };
+
+// The audit record of a message of `bytes` encoded bytes (a byte channel's, or encoded_size for one that carries
+// tensors).
+template <class M>
+AuditEntry audit_entry(bool sent, const M& message, uint64_t bytes, WireDtype wire);
 
 // A site's end: one link to the central node.
 class SiteChannel {

@@ -1,6 +1,6 @@
-// The in-process channel: all sites in one process, a byte queue each way per site. It still encodes and
+// The in-process channel: all sites in one process, a queue each way per site. By default it still encodes and
 // decodes every message in the run's wire dtype, so a simulation runs the deployment's code path and counts
-// exactly the bytes the TCP channel carries inside its frames.
+// exactly the bytes the TCP channel carries inside its frames; it may instead hand the messages over as decoded.
 #pragma once
 #include <memory>
 #include "dist/channel.h"
@@ -9,9 +9,14 @@ namespace asyndgan::dist {
 
 class InProcessChannel {
  public:
+  // bytes: every message is encoded and decoded, as a deployment's are (the default, and what the tests of the
+  // wire compare against). tensors: every message is handed over as the other end would decode it
+  // (dist/messages.h carried: floating tensors rounded through the wire dtype, on their device), counted at its
+  // encoded size, with the same results bit for bit; on a GPU its images and gradients never leave the device.
+  enum class Carry { bytes, tensors };
   // A receive waits at most its timeout (sites may run in threads), then throws an Error naming the link: a
   // single-threaded driver that receives before the other end sent would otherwise hang.
-  InProcessChannel(int64_t num_sites, WireDtype wire);
+  InProcessChannel(int64_t num_sites, WireDtype wire, Carry carry = Carry::bytes);
   ~InProcessChannel();
   InProcessChannel(const InProcessChannel&) = delete;
   InProcessChannel& operator=(const InProcessChannel&) = delete;

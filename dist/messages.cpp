@@ -31,7 +31,11 @@ constexpr uint32_t kMaxDims = 8;
 
 class Writer {
  public:
-  Writer(MessageType t, WireDtype wire) : wire_(wire) { u8(kProtocolVersion); u8(static_cast<uint8_t>(t)); }
+  // counting: tensor data is counted, not converted or copied (encoded_size).
+  Writer(MessageType t, WireDtype wire, bool counting = false) : wire_(wire), counting_(counting) {
+    u8(kProtocolVersion);
+    u8(static_cast<uint8_t>(t));
+  }
   void u8(uint8_t v) { out_.push_back(v); }
   template <class T>
   void le(T v) {  // integers and doubles
@@ -50,6 +54,13 @@ class Writer {
     if (t.dtype() != DType::f32 && t.dtype() != DType::u8)
       throw DTypeError(msg("message encode: tensor '", field, "' is ", t.describe(), "; the protocol carries f32 or u8"));
     const DType wire = t.dtype() == DType::u8 ? DType::u8 : wire_storage(wire_);
+    if (counting_) {
+      u8(static_cast<uint8_t>(wire));
+      le<uint32_t>(static_cast<uint32_t>(t.dim()));
+      for (int64_t d : t.shape()) le<int64_t>(d);
+      skipped_ += static_cast<uint64_t>(t.numel()) * dtype_size(wire);
+      return;
+    }
     // A device tensor crosses once, at the bus's full rate, into a pinned block the next message reuses.
     const Tensor c = t.device().is_cuda() ? t.to(wire).to_pinned_host() : t.to(wire).contiguous();
     u8(static_cast<uint8_t>(c.dtype()));
@@ -66,9 +77,12 @@ class Writer {
     }
   }
   std::vector<uint8_t> take() { return std::move(out_); }
+  uint64_t size() const { return out_.size() + skipped_; }
 
  private:
   WireDtype wire_;
+  bool counting_ = false;
+  uint64_t skipped_ = 0;
   std::vector<uint8_t> out_;
 };
 
@@ -242,6 +256,33 @@ std::vector<uint8_t> encode_variant(const Variant& v, WireDtype wire) {
   }, v);
 }
 
+template <class Variant>
+uint64_t size_variant(const Variant& v, WireDtype wire) {
+  return std::visit([wire](const auto& m) {
+    Writer w(type_for<std::decay_t<decltype(m)>>(), wire, /*counting=*/true);
+    write(w, m);
+    return w.size();
+  }, v);
+}
+
+Tensor through_wire(const Tensor& t, WireDtype wire) {
+  if (t.dtype() == DType::u8) return t.clone();
+  if (t.dtype() != DType::f32) throw DTypeError(msg("message: tensor ", t.describe(), "; the protocol carries f32 or u8"));
+  return wire_storage(wire) == DType::f32 ? t.detach().clone() : t.detach().to(wire_storage(wire)).to(DType::f32);
+}
+
+template <class Variant>
+Variant carried_variant(const Variant& v, WireDtype wire) {
+  return std::visit([wire](const auto& m) -> Variant {
+    using M = std::decay_t<decltype(m)>;
+    M c = m;
+    if constexpr (std::is_same_v<M, ConditionUpload>) c.conditions = through_wire(m.conditions, wire);
+    if constexpr (std::is_same_v<M, Request>) c.synthetic = through_wire(m.synthetic, wire);
+    if constexpr (std::is_same_v<M, Gradient>) c.grad = through_wire(m.grad, wire);
+    return c;
+  }, v);
+}
+
 Hello read_hello(Reader& r) {
   Hello m;
   m.protocol = r.u8("protocol");
@@ -348,6 +389,21 @@ int64_t peek_step(std::span<const uint8_t> bytes) {
   int64_t step;
   std::memcpy(&step, bytes.data() + at, 8);
   return step;
+}
+
+uint64_t encoded_size(const ToSite& m, WireDtype wire) { return size_variant(m, wire); }
+uint64_t encoded_size(const ToCentral& m, WireDtype wire) { return size_variant(m, wire); }
+ToSite carried(const ToSite& m, WireDtype wire) { return carried_variant(m, wire); }
+ToCentral carried(const ToCentral& m, WireDtype wire) { return carried_variant(m, wire); }
+
+int64_t step_of(const ToSite& m) {
+  if (auto* r = std::get_if<Request>(&m)) return r->step;
+  if (auto* c = std::get_if<Control>(&m)) return c->step;
+  return 0;
+}
+int64_t step_of(const ToCentral& m) {
+  if (auto* g = std::get_if<Gradient>(&m)) return g->step;
+  return 0;
 }
 
 ToSite decode_to_site(std::span<const uint8_t> bytes, WireDtype wire, Device landing) {

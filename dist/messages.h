@@ -136,6 +136,17 @@ std::vector<uint8_t> encode(const ToCentral& m, WireDtype wire = WireDtype::f32)
 ToSite decode_to_site(std::span<const uint8_t> bytes, WireDtype wire = WireDtype::f32, Device landing = Device::cpu());
 ToCentral decode_to_central(std::span<const uint8_t> bytes, WireDtype wire = WireDtype::f32,
                             Device landing = Device::cpu());
+// What a message would weigh on the wire, without converting or copying any tensor: encode(m, wire).size().
+uint64_t encoded_size(const ToSite& m, WireDtype wire);
+uint64_t encoded_size(const ToCentral& m, WireDtype wire);
+// The message as the other end would decode it, without the bytes: floating tensors rounded through the wire
+// dtype and back to f32 on their own device, every tensor a copy (the sender may overwrite its own next step).
+// A channel within one process carries this (InProcessChannel's Carry::tensors).
+ToSite carried(const ToSite& m, WireDtype wire);
+ToCentral carried(const ToCentral& m, WireDtype wire);
+// The step a request, gradient or control message is about (0 for the others), as peek_step reads it.
+int64_t step_of(const ToSite& m);
+int64_t step_of(const ToCentral& m);
 // The type byte of an encoded message (FormatError when too short or unknown), for counting.
 MessageType peek_type(std::span<const uint8_t> bytes);
 // The step an encoded request, gradient or control message is about (0 for the others), for frame headers.

@@ -17,7 +17,7 @@ Simulation::Simulation(SimulationSpec spec) : spec_(std::move(spec)) {
   manual_seed(spec_.options.seed);
   auto g = spec_.make_generator(static_cast<int64_t>(h.condition_channels.size()), static_cast<int64_t>(h.image_channels.size()));
   const auto n = static_cast<int64_t>(shards_.size());
-  channel_ = std::make_unique<InProcessChannel>(n, spec_.options.wire_dtype);
+  channel_ = std::make_unique<InProcessChannel>(n, spec_.options.wire_dtype, spec_.carry);
   central_ = std::make_unique<Central>(std::move(g), channel_->central(), spec_.options);
   for (int64_t j = 0; j < n; ++j) {
     std::vector<std::string> mods;

@@ -22,6 +22,9 @@ struct SimulationSpec {
   GeneratorFactory make_generator;                   // (condition channels, image channels)
   DiscriminatorFactory make_discriminator;
   std::vector<uint64_t> site_secrets;                // per site; empty: simulation_site_secret(options.seed, j)
+  // What the in-process channel carries: encoded messages (the deployment's bytes), or the messages as decoded
+  // (same results, no host round trip on a GPU). The trainer carries tensors on a GPU.
+  InProcessChannel::Carry carry = InProcessChannel::Carry::bytes;
 };
 
 struct SiteReport {
