@@ -1,5 +1,6 @@
 // Run checkpoints: the meta entries beside the simulation state, and the generator rebuilt from them.
 #include "apps/run_checkpoint.h"
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include "base/error.h"
@@ -62,6 +63,31 @@ RunMeta get_run_meta(const Checkpoint& ckpt, const std::string& path) {
   return m;
 }
 
+void check_finite(const Checkpoint& ckpt, const std::string& path) {
+  for (const auto& [name, t] : ckpt.tensors) {
+    if (!is_floating(t.dtype())) continue;
+    int64_t bad = -1;
+    double value = 0;
+    auto scan = [&](const auto* p) {
+      for (int64_t i = 0; i < t.numel() && bad < 0; ++i)
+        if (!std::isfinite(static_cast<double>(p[i]))) bad = i, value = static_cast<double>(p[i]);
+    };
+    if (t.dtype() == DType::f32) scan(static_cast<const float*>(t.raw_data()));
+    else if (t.dtype() == DType::f64) scan(static_cast<const double*>(t.raw_data()));
+    else scan(t.to_doubles().data());
+    if (bad >= 0)
+      throw ValueError(msg(path, ": tensor '", name, "' holds ", std::isnan(value) ? "NaN" : "an infinity",
+                           " (element ", bad, " of ", t.numel(), "): the run diverged before this checkpoint was "
+                           "written; use an earlier one (checkpoints/iter_N.ckpt)"));
+  }
+}
+
+Checkpoint load_run_checkpoint(const std::string& path) {
+  Checkpoint ckpt = load_checkpoint(path);
+  check_finite(ckpt, path);
+  return ckpt;
+}
+
 std::string write_run_checkpoint(const std::string& out_dir, const Checkpoint& ckpt, int64_t iteration) {
   const fs::path dir = fs::path(out_dir) / "checkpoints";
   fs::create_directories(dir);
@@ -78,7 +104,7 @@ std::string latest_checkpoint_path(const std::string& out_dir) {
 }
 
 LoadedGenerator load_generator(const std::string& checkpoint_path, const std::string& config_path, Device device) {
-  const Checkpoint ckpt = load_checkpoint(checkpoint_path);
+  const Checkpoint ckpt = load_run_checkpoint(checkpoint_path);
   LoadedGenerator out;
   out.meta = get_run_meta(ckpt, checkpoint_path);
   if (!config_path.empty()) {

@@ -22,6 +22,11 @@ struct RunMeta {
 void put_run_meta(Checkpoint& ckpt, const RunMeta& meta);
 RunMeta get_run_meta(const Checkpoint& ckpt, const std::string& path);  // FormatError naming path
 
+// load_checkpoint (magic, lengths, checksum), then every floating tensor checked for NaN and infinity: a
+// ValueError naming the file and the tensor, so that no run resumes from, and no synth runs, broken weights.
+Checkpoint load_run_checkpoint(const std::string& path);
+void check_finite(const Checkpoint& ckpt, const std::string& path);
+
 // <out>/checkpoints/iter_<N>.ckpt and latest.ckpt, each written atomically; returns the iter_ path.
 std::string write_run_checkpoint(const std::string& out_dir, const Checkpoint& ckpt, int64_t iteration);
 std::string latest_checkpoint_path(const std::string& out_dir);

@@ -2,10 +2,13 @@
 // process; each site's own grid under output.dir/sites/<site>, where a deployed site would keep it) or as the
 // central node of a deployment (apps/train_roles.cpp starts the roles): the run loop, the learning-rate
 // schedule, metrics, grids, checkpoints and --resume.
+#include <unistd.h>
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -77,6 +80,7 @@ Plan plan(TrainConfig& cfg) {
   if (cfg.options.crop > std::min(h.height, h.width))
     throw ValueError(msg("config: ", cfg.resolved.find("train.crop")->origin, ": 'train.crop' = ", cfg.options.crop,
                          " is larger than the samples (", h.height, "x", h.width, ")"));
+  check_discriminator_depth(cfg, h.height, h.width);
   p.spec.options = cfg.options;
   p.spec.make_generator = generator_factory(cfg);
   p.spec.make_discriminator = discriminator_factory(cfg);
@@ -96,37 +100,90 @@ Plan plan(TrainConfig& cfg) {
 
 }  // namespace
 
-RunStart start_run(const TrainArgs& args, const TrainConfig& cfg, const std::string& config_toml) {
+namespace {
+
+// "config: run.toml:20: 'output.dir' = "runs/a"": how messages about the run folder name it.
+std::string out_key(const TrainConfig& cfg) {
+  const TomlEntry* e = cfg.resolved.find("output.dir");
+  return msg("config: ", e ? e->origin : std::string("default"), ": 'output.dir' = \"", cfg.out_dir, "\"");
+}
+
+}  // namespace
+
+RunDir open_run_dir(const TrainArgs& args, const TrainConfig& cfg) {
   const std::string& out = cfg.out_dir;
-  const std::string latest = latest_checkpoint_path(out);
+  const std::string what = out_key(cfg);
+  if (out.empty()) throw ValueError(msg(what, ": empty; name the folder the run writes into, e.g. output.dir = \"runs/a\""));
   std::error_code ec;
+  fs::create_directories(out, ec);
+  if (ec || !fs::is_directory(out))
+    throw ValueError(msg(what, " cannot be created (", ec ? ec.message() : "a file of that name is in the way",
+                         "); set output.dir to a folder this user can create and write"));
+  if (::access(out.c_str(), W_OK | X_OK) != 0)
+    throw ValueError(msg(what, " cannot be written (", std::strerror(errno),
+                         "); set output.dir to a folder this user can write"));
+  RunDir dir;
+  dir.lock = RunLock::take(out, what);
+  if (!args.resume && !args.overwrite && holds_run(out))
+    throw ValueError(msg("train: ", out, " already holds a run (checkpoints or metrics.jsonl); pass --resume to "
+                         "continue it, --overwrite to delete it (checkpoints, metrics, TensorBoard events, samples) "
+                         "and start over, or set another output.dir"));
+  if (args.resume) dir.resume = find_resume_checkpoint(out);
+  return dir;
+}
+
+void clear_run_dir(const TrainArgs& args, const TrainConfig& cfg) {
+  const std::string& out = cfg.out_dir;
+  if (const int n = remove_leftover_temporaries(out))
+    std::printf("train: removed %d temporary file(s) an interrupted run left in %s\n", n, out.c_str());
+  if (args.overwrite) {
+    std::string what;
+    for (const std::string& name : remove_run_files(out)) what += (what.empty() ? "" : ", ") + name;
+    if (!what.empty()) std::printf("train: --overwrite: removed %s from %s\n", what.c_str(), out.c_str());
+  }
+  std::fflush(stdout);
+}
+
+RunStart start_run(const TrainArgs& args, const TrainConfig& cfg, RunDir& dir, const std::string& config_toml,
+                   const std::vector<dist::Hello>& sites) {
+  const std::string& out = cfg.out_dir;
   RunStart r;
-  if (args.resume) {
-    if (!fs::is_regular_file(latest, ec))
-      throw ValueError(msg("train: --resume: no checkpoint at ", latest, " (train without --resume to start the run)"));
-    r.checkpoint = load_checkpoint(latest);
-    const RunMeta saved = get_run_meta(r.checkpoint, latest);
-    const std::string diff = first_training_difference(parse_toml(saved.config_toml, latest), cfg.resolved);
+  const Schedule sched = schedule(cfg, sites);
+  if (dir.resume) {
+    const std::string& path = dir.resume->path;
+    const RunMeta saved = get_run_meta(dir.resume->checkpoint, path);
+    const std::string diff = first_training_difference(parse_toml(saved.config_toml, path), cfg.resolved);
     if (!diff.empty())
-      throw ValueError(msg("train: --resume: '", diff, "' differs from the run being resumed (", latest,
+      throw ValueError(msg("train: --resume: '", diff, "' differs from the run being resumed (", path,
                            "); only output.*, schedule.*, train.device and the deployment's addresses may change on resume"));
     r.start = saved.iteration;
-  } else if (fs::exists(latest, ec)) {
-    throw ValueError(msg("train: ", out, " already holds a run (", latest, "); pass --resume to continue it or set output.dir"));
+    if (r.start > sched.total)
+      throw ValueError(msg("config: ", cfg.resolved.find("schedule.constant")->origin, ": 'schedule.constant' + "
+                           "'schedule.decay' = ", sched.total, " iteration(s), fewer than the ", r.start,
+                           " the run has done (", path, "); lengthen the schedule to at least that"));
+    if (args.stop_at && *args.stop_at < r.start)
+      throw ValueError(msg("train: --stop-at ", *args.stop_at, " is before the ", r.start,
+                           " iteration(s) the run has done (", path, "); give a later iteration"));
+    r.checkpoint = std::move(dir.resume->checkpoint);
   }
-  fs::create_directories(out);
+  for (const dist::Hello& h : sites)
+    if (h.samples < cfg.options.batch_per_site)
+      std::printf("train: WARNING: 'train.batch_per_site' = %lld is more than site '%s''s %lld training sample(s): "
+                  "each of its batches holds some samples more than once\n",
+                  static_cast<long long>(cfg.options.batch_per_site), h.site.c_str(), static_cast<long long>(h.samples));
+  clear_run_dir(args, cfg);
   AtomicFileWriter w((fs::path(out) / "config.toml").string());
   w.write(config_toml.data(), config_toml.size());
   w.commit();
   return r;
 }
 
-Schedule schedule(const TrainConfig& cfg, const dist::Central& central) {
+Schedule schedule(const TrainConfig& cfg, const std::vector<dist::Hello>& sites) {
   int64_t per_epoch = 1;
   if (cfg.schedule_epochs) {  // an epoch: the iterations that draw as many samples as all sites hold for training
     int64_t n = 0;
-    for (const dist::Hello& h : central.sites()) n += h.samples;
-    const int64_t per_step = cfg.options.batch_per_site * static_cast<int64_t>(central.sites().size());
+    for (const dist::Hello& h : sites) n += h.samples;
+    const int64_t per_step = cfg.options.batch_per_site * static_cast<int64_t>(sites.size());
     per_epoch = std::max<int64_t>(1, (n + per_step - 1) / per_step);
   }
   return {optim::LinearDecaySchedule(static_cast<int>(cfg.constant), static_cast<int>(cfg.decay)), per_epoch,
@@ -136,7 +193,7 @@ Schedule schedule(const TrainConfig& cfg, const dist::Central& central) {
 int train_loop(const TrainArgs& args, const TrainConfig& cfg, RunMeta meta, int64_t start, dist::Central& central,
                const Driver& drive) {
   const std::string& out = cfg.out_dir;
-  const Schedule sched = schedule(cfg, central);
+  const Schedule sched = schedule(cfg, central.sites());
   const int64_t stop = args.stop_at ? std::min<int64_t>(sched.total, *args.stop_at) : sched.total;
   MetricsLog log(out, start);
   std::printf("train: %zu site(s), %s generator (%s norm, ngf %lld) at %lldx%lld, iterations %lld..%lld of %lld; "
@@ -214,9 +271,10 @@ int run_simulation(const TrainArgs& args, TrainConfig& cfg) {
     std::printf("# train: config and %zu shard(s) check out\n", p.spec.shards.size());
     return 0;
   }
-  const RunStart r = start_run(args, cfg, p.meta.config_toml);
+  RunDir dir = open_run_dir(args, cfg);
   set_numerics(cfg.options.numerics);
   dist::Simulation sim(p.spec);
+  const RunStart r = start_run(args, cfg, dir, p.meta.config_toml, sim.central().sites());
   if (args.resume) sim.load(r.checkpoint);
   Driver drive;
   drive.step = [&] { return sim.step(); };
@@ -248,7 +306,11 @@ Verb add_train(CLI::App& cli) {
       ->type_name("KEY=VALUE")
       ->allow_extra_args(false)
       ->default_str("");
-  cmd->add_flag("--resume", o->resume, "continue from <output.dir>/checkpoints/latest.ckpt, bit-identically");
+  CLI::Option* resume = cmd->add_flag("--resume", o->resume, "continue the run in output.dir, bit-identically, from its "
+                                      "newest checkpoint that verifies (latest.ckpt, else the highest iter_N.ckpt)");
+  cmd->add_flag("--overwrite", o->overwrite, "delete the run in output.dir (checkpoints, metrics.jsonl, tb/, samples/, "
+                                             "config.toml) and start a new one there")
+      ->excludes(resume);
   cmd->add_option("--stop-at", o->stop_at, "stop (with a checkpoint) after iteration N, e.g. to split a run into jobs")
       ->type_name("N")
       ->check(at_least(0));

@@ -9,6 +9,7 @@
 #include "engine/numerics.h"
 #include "engine/rng.h"
 #include "models/gan_loss.h"
+#include "models/patch_discriminator.h"
 
 namespace asyndgan::app {
 namespace {
@@ -291,6 +292,21 @@ std::string first_training_difference(const TomlConfig& a, const TomlConfig& b) 
   for (const TomlEntry& e : b.entries())
     if (training(e.key) && !a.find(e.key)) return e.key;
   return "";
+}
+
+void check_discriminator_depth(const TrainConfig& config, int64_t height, int64_t width) {
+  const int64_t side = config.options.crop ? config.options.crop : std::min(height, width);
+  const int64_t n = config.discriminator.n_layers;
+  if (models::patch_output_size(side, n) >= 1) return;
+  int64_t deepest = 0;
+  while (models::patch_output_size(side, deepest + 1) >= 1) ++deepest;
+  const TomlEntry* e = config.resolved.find("model.d_layers");
+  throw ValueError(msg("config: ", e ? e->origin : std::string("default"), ": 'model.d_layers' = ", n,
+                       " is too deep for ", side, "x", side, " ", config.options.crop ? "crops (train.crop)" : "samples",
+                       ": the PatchGAN halves them ", n, " times, to ", side >> n, "x", side >> n,
+                       ", and its last two 4x4 convolutions need at least 3x3; ",
+                       deepest ? msg("set model.d_layers <= ", deepest) : std::string("use larger samples"),
+                       deepest ? " or use larger samples" : ""));
 }
 
 dist::GeneratorFactory generator_factory(const TrainConfig& config) {

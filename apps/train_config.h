@@ -51,6 +51,10 @@ TrainConfig load_train_config(const std::string& path, const std::vector<std::st
 // the first key that differs, or "" when none does.
 std::string first_training_difference(const TomlConfig& a, const TomlConfig& b);
 
+// model.d_layers against the samples the discriminators see (train.crop, else height x width): a ValueError
+// naming the key and the deepest that fits when the PatchGAN would have no output left.
+void check_discriminator_depth(const TrainConfig& config, int64_t height, int64_t width);
+
 // The networks the config names, for Simulation's factories and for synth (generator in -> out channels).
 // model.image_size must be resolved (> 0) for a U-Net: its depth is log2(image_size).
 dist::GeneratorFactory generator_factory(const TrainConfig& config);

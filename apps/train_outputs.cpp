@@ -58,15 +58,26 @@ Json metrics_record(const IterationInfo& it, const dist::StepReport& rep) {
 
 namespace {
 
+// Keeps metrics.jsonl's lines of iterations 1..resume_from, each once, in order (lines logged after the
+// checkpoint being resumed, by a run killed or stopped after it, are dropped: the resumed run logs them again).
+// The file is rewritten through a temporary file and a rename, so a kill at any moment leaves the old file or
+// the new one, never a truncated one; a fresh run finds none (train refuses a used folder without --overwrite).
 std::string prepared_jsonl(const std::string& out_dir, int64_t resume_from) {
   const std::string path = (fs::path(out_dir) / "metrics.jsonl").string();
   std::error_code ec;
-  if (resume_from > 0 && fs::exists(path, ec))
-    filter_jsonl(path, [&](const Json& r) {
-      return r.is_object() && r.contains("iter") && r.at("iter").is_number_integer() && r.at("iter").get<int64_t>() <= resume_from;
-    });
-  else if (resume_from == 0)
-    fs::remove(path, ec);  // a fresh run starts a fresh file
+  if (!fs::exists(path, ec)) return path;
+  int64_t last = 0;
+  filter_jsonl(path, [&](const Json& r) {
+    if (!r.is_object() || !r.contains("iter") || !r.at("iter").is_number_integer()) return false;
+    const int64_t it = r.at("iter").get<int64_t>();
+    if (it <= last || it > resume_from) return false;
+    last = it;
+    return true;
+  });
+  if (last < resume_from)
+    std::printf("train: WARNING: %s has no line for iteration(s) %lld..%lld, which the checkpoint being resumed "
+                "has done\n",
+                path.c_str(), static_cast<long long>(last + 1), static_cast<long long>(resume_from));
   return path;
 }
 

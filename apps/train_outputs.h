@@ -35,8 +35,8 @@ Json metrics_record(const IterationInfo& it, const dist::StepReport& rep);
 
 class MetricsLog {
  public:
-  // <out>/metrics.jsonl (appended) and a new event file under <out>/tb. With resume_from > 0 the lines
-  // after that iteration (logged before an interruption) are dropped first.
+  // <out>/metrics.jsonl (appended, never truncated) and a new event file under <out>/tb. The lines after
+  // iteration resume_from (logged before an interruption) and any repeated iteration are dropped first.
   MetricsLog(const std::string& out_dir, int64_t resume_from);
   void write(const Json& record);  // the line, and its numbers as TensorBoard scalars
   const std::string& jsonl_path() const { return jsonl_.path(); }

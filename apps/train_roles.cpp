@@ -89,6 +89,7 @@ int run_central(const TrainArgs& args, TrainConfig& cfg) {
     std::printf("# train: config checks out for a central node of %zu site(s)\n", cfg.dist.sites.size());
     return 0;
   }
+  RunDir dir = open_run_dir(args, cfg);  // before listening: a second central node on this folder goes no further
   dist::TrainOptions& o = cfg.options;
   const auto silence = o.timeout;  // dist.timeout_s: the links' silence limit
   o.timeout = dist::kWaitLong;  // a step waits as long as the sites compute: the links' heartbeats find dead peers
@@ -121,13 +122,14 @@ int run_central(const TrainArgs& args, TrainConfig& cfg) {
     cfg.generator.image_size = o.crop ? o.crop : h0.height;
     cfg.resolved.set("model.image_size", Json(cfg.generator.image_size), "from the sites' size / train.crop");
   }
+  check_discriminator_depth(cfg, h0.height, h0.width);
   RunMeta meta;
   meta.condition_channels = h0.condition_channels;
   meta.image_channels = h0.image_channels;
   meta.height = h0.height;
   meta.width = h0.width;
   meta.config_toml = cfg.resolved.to_toml();
-  const RunStart r = start_run(args, cfg, meta.config_toml);
+  const RunStart r = start_run(args, cfg, dir, meta.config_toml, hellos);
 
   manual_seed(o.seed);  // G's initial weights, as a simulation of the same config draws them
   auto g = generator_factory(cfg)(static_cast<int64_t>(h0.condition_channels.size()),
@@ -173,7 +175,9 @@ int run_site(const TrainArgs& args, TrainConfig& cfg) {
     return 0;
   }
   const std::string& out = cfg.out_dir;
-  fs::create_directories(out);
+  check_discriminator_depth(cfg, shard->header().height, shard->header().width);
+  RunDir dir = open_run_dir(args, cfg);  // held while this process runs, across its reconnections
+  clear_run_dir(args, cfg);
   dist::TrainOptions o = cfg.options;
   o.timeout = dist::kWaitLong;  // the central node may wait long for other sites: the link's heartbeats find a dead one
   set_numerics(o.numerics);
@@ -210,13 +214,10 @@ int run_site(const TrainArgs& args, TrainConfig& cfg) {
   std::vector<std::string> mods;
   if (cfg.modalities.count(args.site)) mods = cfg.modalities.at(args.site);
   dist::Site site(shard, channel, o, discriminator_factory(cfg), secret, mods);
-  if (args.resume) {
-    const std::string latest = latest_checkpoint_path(out);
-    std::error_code ec;
-    if (!fs::is_regular_file(latest, ec))
-      throw ValueError(msg("train --role site: --resume: no checkpoint of this site at ", latest));
-    site.load_state(load_checkpoint(latest), "site.");
-  }
+  if (dir.resume) site.load_state(dir.resume->checkpoint, "site.");
+  if (site.num_samples() < o.batch_per_site)
+    log_line(msg("train: WARNING: 'train.batch_per_site' = ", o.batch_per_site, " is more than site '", args.site,
+                 "''s ", site.num_samples(), " training sample(s): each of its batches holds some samples more than once"));
   site.on_checkpoint = [&](int64_t step) {
     Checkpoint ckpt;
     site.save_state(ckpt, "site.");

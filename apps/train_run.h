@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 #include "apps/run_checkpoint.h"
+#include "apps/run_dir.h"
 #include "apps/train_config.h"
 #include "dist/central.h"
 #include "dist/simulation.h"
@@ -19,19 +20,34 @@ struct TrainArgs {
   std::string config;
   std::vector<std::string> set;  // key=value overrides, in order
   bool resume = false, check = false, insecure = false;
+  bool overwrite = false;  // delete the run in output.dir and start over
   std::optional<int64_t> stop_at;
   std::string role = "simulation";  // simulation, central or site
   std::string site;                 // --role site: which site
 };
+
+// output.dir taken for this process: checked, locked, and on --resume the checkpoint to continue from.
+struct RunDir {
+  RunLock lock;
+  std::optional<ResumePoint> resume;
+};
+// Checks that output.dir can be created and written, takes its lock (refused while another run holds it),
+// refuses a folder that holds a run unless --resume or --overwrite, and on --resume finds the newest checkpoint
+// that verifies. Writes nothing but the folder and its lock.
+RunDir open_run_dir(const TrainArgs& args, const TrainConfig& cfg);
+// Once every check has passed: removes our writers' leftover temporary files and, with --overwrite, the earlier
+// run's files, saying what it removed.
+void clear_run_dir(const TrainArgs& args, const TrainConfig& cfg);
 
 // The iteration a run continues from and, on --resume, the checkpoint it continues from.
 struct RunStart {
   int64_t start = 0;
   Checkpoint checkpoint;
 };
-// Checks output.dir (a run there needs --resume; --resume needs a checkpoint whose training settings match)
-// and writes config.toml into it.
-RunStart start_run(const TrainArgs& args, const TrainConfig& cfg, const std::string& config_toml);
+// Checks the run being resumed against the config (training settings, the schedule, --stop-at), warns about
+// a train.batch_per_site above a site's training samples, then clear_run_dir and writes config.toml.
+RunStart start_run(const TrainArgs& args, const TrainConfig& cfg, RunDir& dir, const std::string& config_toml,
+                   const std::vector<dist::Hello>& sites);
 
 struct Schedule {
   optim::LinearDecaySchedule policy;
@@ -39,7 +55,7 @@ struct Schedule {
   int64_t total;
   double factor(int64_t step) const { return policy.factor(static_cast<int>(step / per_epoch)); }
 };
-Schedule schedule(const TrainConfig& cfg, const dist::Central& central);
+Schedule schedule(const TrainConfig& cfg, const std::vector<dist::Hello>& sites);
 
 // What differs between a simulation and a central node in the run loop.
 struct Driver {
