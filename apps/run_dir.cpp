@@ -64,7 +64,7 @@ std::map<std::string, std::string> fields(const std::string& text) {
 }
 
 bool running_here(const std::map<std::string, std::string>& f) {
-  if (!f.count("pid") || f.at("host") != host_name()) return true;  // another machine's process: cannot tell
+  if (!f.count("pid") || !f.count("host") || f.at("host") != host_name()) return true;  // elsewhere: cannot tell
   const long pid = std::strtol(f.at("pid").c_str(), nullptr, 10);
   return pid > 0 && (::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH);
 }
