@@ -2,6 +2,7 @@
 #include "dist/messages.h"
 #include <algorithm>
 #include <bit>
+#include <cmath>
 #include <cstring>
 #include <limits>
 #include <type_traits>
@@ -228,6 +229,13 @@ void write(Writer& w, const Gradient& m) {
   w.le<int64_t>(m.samples);
   for (double v : {m.stats.d_loss, m.stats.g_gan, m.stats.g_l1, m.stats.g_loss, m.stats.d_real, m.stats.d_fake}) w.le<double>(v);
   w.tensor(m.grad, "grad");
+  if (!m.refused.empty() && static_cast<int64_t>(m.refused.size()) != m.samples)
+    throw ValueError(msg("gradient encode: ", m.refused.size(), " refusal flags for ", m.samples, " rows"));
+  w.le<uint64_t>(m.refused.size());
+  for (uint8_t v : m.refused) w.u8(v);
+  w.str(m.refusal);
+  w.u8(m.stats_withheld ? 1 : 0);
+  w.le<double>(m.epsilon);
 }
 
 void write(Writer& w, const Control& m) {
@@ -345,6 +353,19 @@ Gradient read_gradient(Reader& r) {
     *v = r.le<double>("stats");
   m.grad = r.tensor("grad", true);
   if (m.grad.dim() != 4 || m.grad.size(0) != m.samples) r.fail("grad is not [samples, C, h, w]");
+  const int64_t n = r.count("refused", 1);
+  if (n != 0 && n != m.samples) r.fail(msg(n, " refusal flags for ", m.samples, " rows"));
+  for (int64_t i = 0; i < n; ++i) {
+    const uint8_t v = r.u8("refused");
+    if (v > 1) r.fail("a refusal flag is neither 0 nor 1");
+    m.refused.push_back(v);
+  }
+  m.refusal = r.str("refusal");
+  const uint8_t withheld = r.u8("stats_withheld");
+  if (withheld > 1) r.fail("stats_withheld is neither 0 nor 1");
+  m.stats_withheld = withheld == 1;
+  m.epsilon = r.le<double>("epsilon");
+  if (!(m.epsilon >= 0) || !std::isfinite(m.epsilon)) r.fail(msg("epsilon ", m.epsilon, " is not a finite number >= 0"));
   return m;
 }
 
@@ -361,6 +382,10 @@ Control read_control(Reader& r) {
 Failure read_failure(Reader& r) { return Failure{r.str("reason")}; }
 
 }  // namespace
+
+int64_t Gradient::answered() const {
+  return samples - static_cast<int64_t>(std::count(refused.begin(), refused.end(), uint8_t{1}));
+}
 
 MessageType type_of(const ToSite& m) {
   return std::visit([](const auto& v) { return type_for<std::decay_t<decltype(v)>>(); }, m);

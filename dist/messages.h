@@ -38,7 +38,7 @@
 
 namespace asyndgan::dist {
 
-inline constexpr uint8_t kProtocolVersion = 2;
+inline constexpr uint8_t kProtocolVersion = 3;  // 3: a Gradient says what the site refused or withheld
 
 enum class MessageType : uint8_t { hello = 0, conditions = 1, request = 2, gradient = 3, control = 4, failure = 5 };
 inline constexpr int kMessageTypes = 6;
@@ -95,12 +95,20 @@ struct SiteStats {
   bool operator==(const SiteStats&) const = default;
 };
 
-// Site -> central, per request: dL_j/dG(x_j) and nothing of the data behind it.
+// Site -> central, per request: dL_j/dG(x_j) and nothing of the data behind it. A site applies its own policy
+// (dist/site_policy.h): rows it refuses to answer about are zero and flagged, with one line saying why; under
+// differential privacy the rows are clipped and noised, its statistics withheld (zeros), and it reports the
+// largest epsilon any of its samples has spent.
 struct Gradient {
   int64_t step = 0;
   int64_t samples = 0;  // b_j, the batch size the gradient is a mean over
   Tensor grad;          // f32, the shape of Request::synthetic, on any device; zero on channels the site lacks
   SiteStats stats;
+  std::vector<uint8_t> refused;  // empty, or one per row: 1 where the site refused (that row of grad is zero)
+  std::string refusal;           // why, in one line naming no patient data; empty when nothing was refused
+  bool stats_withheld = false;   // the site keeps its statistics (stats are zeros)
+  double epsilon = 0;            // the most any of the site's samples has spent of its budget (0: no DP)
+  int64_t answered() const;      // rows not refused
 };
 
 enum class ControlKind : uint8_t { start = 0, stop = 1, checkpoint = 2, set_lr = 3 };

@@ -10,6 +10,7 @@
 #include "base/numerics.h"
 #include "data/loader.h"
 #include "dist/messages.h"
+#include "dist/site_policy.h"
 #include "engine/device.h"
 #include "engine/nn/module.h"
 #include "engine/optim/adam.h"
@@ -46,6 +47,8 @@ struct TrainOptions {
   // On a CUDA device with balance sampling: the central and site steps are captured once (after one eager
   // step) and replayed as CUDA graphs. Off by default until they pay (README, "Training on a GPU").
   bool cuda_graphs = false;
+  // A site's own settings (its privacy and its refusals): not in the contract, declared in its Hello.
+  SitePolicy site{};
 };
 
 // Builds a network for `in_channels` input channels (a discriminator) or in -> out (the generator); the
