@@ -74,6 +74,14 @@ const std::vector<Key>& schema() {
       {"dist.min_sites", Type::integer, 0, {}, 0},
       {"dist.reconnect_s", Type::number, 60.0, {}, 0},
       {"dist.certs", Type::string, "certs"},
+      // A site's own: its privacy and its refusals (dist/site_policy.h), declared in its Hello, not in the contract.
+      {"site.privacy.clip", Type::number, 0.0, {}, 0},
+      {"site.privacy.sigma", Type::number, 0.0, {}, 0},
+      {"site.privacy.epsilon", Type::number, 0.0, {}, 0},
+      {"site.privacy.delta", Type::number, 1e-5, {}, 0, 1, true, true},
+      {"site.privacy.answers", Type::integer, 0, {}, 0},
+      {"site.privacy.drop_l1", Type::boolean, false},
+      {"site.max_queries_per_sample", Type::integer, 2, {}, 0},
       {"output.dir", Type::string, "runs/asyndgan"},
       {"output.log_every", Type::integer, 10, {}, 1},
       {"output.sample_every", Type::integer, 100, {}, 0},
@@ -251,6 +259,22 @@ TrainConfig resolve_train_config(const TomlConfig& toml) {
   cfg.dist.reconnect_s = number(r, "dist.reconnect_s");
   cfg.dist.zstd = str(r, "dist.compress") == "zstd";
   cfg.dist.certs = str(r, "dist.certs");
+  dist::SitePolicy& site = o.site;
+  site.privacy.clip = number(r, "site.privacy.clip");
+  site.privacy.sigma = number(r, "site.privacy.sigma");
+  site.privacy.epsilon = number(r, "site.privacy.epsilon");
+  site.privacy.delta = number(r, "site.privacy.delta");
+  site.privacy.answers = integer(r, "site.privacy.answers");
+  site.privacy.drop_l1 = boolean(r, "site.privacy.drop_l1");
+  site.max_queries_per_sample = integer(r, "site.max_queries_per_sample");
+  if (site.privacy.sigma > 0 && site.privacy.answers > 0)
+    fail(*r.find("site.privacy.answers"), "and 'site.privacy.sigma' both set the noise: give one (answers: the noise that makes "
+                                         "that many answers per sample fit site.privacy.epsilon)");
+  try {  // the combinations checked now, where the config is read, not when a site starts
+    site = dist::resolve_site_policy(site, "site");
+  } catch (const ValueError& err) {
+    throw ValueError(msg("config: ", err.what()));
+  }
   o.timeout = std::chrono::milliseconds(static_cast<int64_t>(std::ceil(number(r, "dist.timeout_s") * 1000)));
   // The networks every role must build alike join the run contract (dist/contract.h adds the algorithm's keys).
   for (const char* key : {"model.generator", "model.ngf", "model.ndf", "model.d_layers", "model.norm",
@@ -279,9 +303,10 @@ TrainConfig load_train_config(const std::string& path, const std::vector<std::st
 }
 
 std::string first_training_difference(const TomlConfig& a, const TomlConfig& b) {
-  // A run may resume on another device (checkpoints hold host tensors); everything else must match.
+  // A run may resume on another device (checkpoints hold host tensors), and a site may change its own policy
+  // (its privacy ledger carries over); everything else must match.
   auto training = [](const std::string& k) {
-    return !k.starts_with("output.") && !k.starts_with("schedule.") && k != "train.device" &&
+    return !k.starts_with("output.") && !k.starts_with("schedule.") && !k.starts_with("site.") && k != "train.device" &&
            (!k.starts_with("dist.") || k == "dist.wire_dtype" || k == "dist.sites");
   };
   for (const TomlEntry& e : a.entries()) {

@@ -13,7 +13,7 @@ namespace asyndgan::app {
 namespace fs = std::filesystem;
 
 Json metrics_record(const IterationInfo& it, const dist::StepReport& rep) {
-  double g = 0, d = 0, dr = 0, df = 0;
+  double g = 0, d = 0, dr = 0, df = 0, epsilon = 0;
   int n = 0;
   Json sites = Json::object();
   for (const dist::SiteReport& s : rep.sites) {
@@ -21,17 +21,23 @@ Json metrics_record(const IterationInfo& it, const dist::StepReport& rep) {
     o["participated"] = s.participated;
     o["samples"] = s.samples;
     o["weight"] = s.weight;
-    o["d_loss"] = s.stats.d_loss;
-    o["g_gan"] = s.stats.g_gan;
-    o["g_l1"] = s.stats.g_l1;
-    o["g_loss"] = s.stats.g_loss;
-    o["d_real"] = s.stats.d_real;
-    o["d_fake"] = s.stats.d_fake;
+    // A site that keeps its statistics (a privacy defence) has none here: null, not a zero that reads as a loss.
+    const bool known = s.participated && !s.stats_withheld;
+    auto stat = [&](double v) { return known ? Json(v) : Json(nullptr); };
+    o["d_loss"] = stat(s.stats.d_loss);
+    o["g_gan"] = stat(s.stats.g_gan);
+    o["g_l1"] = stat(s.stats.g_l1);
+    o["g_loss"] = stat(s.stats.g_loss);
+    o["d_real"] = stat(s.stats.d_real);
+    o["d_fake"] = stat(s.stats.d_fake);
+    o["refused"] = s.refused;
+    o["epsilon"] = s.epsilon;
+    epsilon = std::max(epsilon, s.epsilon);
     Json& bytes = o["bytes"];
     for (int t = 0; t < dist::kMessageTypes; ++t)
       bytes[dist::message_type_name(static_cast<dist::MessageType>(t))] = static_cast<uint64_t>(s.bytes[static_cast<size_t>(t)]);
     sites[s.site] = std::move(o);
-    if (!s.participated) continue;
+    if (!known) continue;
     g += s.weight * s.stats.g_loss;
     d += s.stats.d_loss;
     dr += s.stats.d_real;
@@ -46,6 +52,7 @@ Json metrics_record(const IterationInfo& it, const dist::StepReport& rep) {
   r["d_loss"] = n ? d / n : 0.0;
   r["d_real"] = n ? dr / n : 0.0;
   r["d_fake"] = n ? df / n : 0.0;
+  r["epsilon"] = epsilon;  // the most any sample of any site has spent (0: no site adds noise)
   r["sites"] = sites;
   r["images_per_s"] = it.images_per_s;
   r["seconds"] = it.seconds;
@@ -259,7 +266,7 @@ void Progress::update(const IterationInfo& it, const Json& r) {
   std::string g_sites, d_sites;
   for (const auto& site : r.at("sites").items()) {
     const Json& o = site.value();
-    if (!o.at("participated").get<bool>()) continue;
+    if (!o.at("participated").get<bool>() || o.at("g_loss").is_null()) continue;
     g_sites += " " + site.key() + " " + fixed(o.at("g_loss").get<double>(), 3);
     d_sites += " " + site.key() + " " + fixed(o.at("d_loss").get<double>(), 3);
   }

@@ -367,8 +367,16 @@ StepResult Central::finish_step() {
                            shape_str(g.grad.shape()), "; expected step ", steps_, ", ", p.samples, " samples, ",
                            shape_str(p.fake.shape())));
     SiteStep& s = res.sites[static_cast<size_t>(p.site)];
-    s.participated = true;
     s.samples = p.samples;
+    s.refused = p.samples - g.answered();
+    s.stats_withheld = g.stats_withheld;
+    s.epsilon = g.epsilon;
+    if (s.refused > 0)
+      event(msg("central: site '", hellos_[static_cast<size_t>(p.site)].site, "' refused ", s.refused, " of ", p.samples,
+                " rows of step ", steps_, ": ", g.refusal.empty() ? "(no reason given)" : g.refusal));
+    // A site that answered about none of its rows sits the step out: the other sites' weights are renormalized.
+    if (s.refused == p.samples) continue;
+    s.participated = true;
     s.stats = g.stats;
     stage(site_grads_[static_cast<size_t>(i)], g.grad, o_.device);
     answered[static_cast<size_t>(i)] = 1;

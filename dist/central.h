@@ -23,7 +23,10 @@ struct SiteStep {
   bool participated = false;
   int64_t samples = 0;   // b_j this step
   double weight = 0;     // the weight its gradient was scaled by
-  SiteStats stats;       // as the site reported them
+  SiteStats stats;       // as the site reported them (zeros when it withheld them)
+  int64_t refused = 0;   // rows of its batch the site refused to answer about (its own policy)
+  bool stats_withheld = false;  // the site kept its statistics (a privacy defence is on)
+  double epsilon = 0;    // the most privacy any of its samples has spent, as the site reports it (0: no DP)
 };
 
 struct StepResult {

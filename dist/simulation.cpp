@@ -56,6 +56,9 @@ StepReport step_report(const Central& central, const StepResult& r, const Traffi
     sr.samples = s.samples;
     sr.weight = s.weight;
     sr.stats = s.stats;
+    sr.refused = s.refused;
+    sr.stats_withheld = s.stats_withheld;
+    sr.epsilon = s.epsilon;
     for (int t = 0; t < kMessageTypes; ++t)
       sr.bytes[static_cast<size_t>(t)] = after.bytes[static_cast<size_t>(s.site)][static_cast<size_t>(t)] -
                                          before.bytes[static_cast<size_t>(s.site)][static_cast<size_t>(t)];

@@ -33,6 +33,9 @@ struct SiteReport {
   int64_t samples = 0;      // this step
   double weight = 0;
   SiteStats stats;
+  int64_t refused = 0;          // as SiteStep
+  bool stats_withheld = false;
+  double epsilon = 0;
   std::array<uint64_t, kMessageTypes> bytes{};  // this step, per message type (both directions)
 };
 

@@ -3,6 +3,8 @@
 #include "dist/site.h"
 #include <algorithm>
 #include <cmath>
+#include <random>
+#include <set>
 #include <unordered_map>
 #include "dist/contract.h"
 #include "dist/placement.h"
@@ -68,6 +70,7 @@ Site::Site(std::shared_ptr<data::Shard> shard, SiteChannel& channel, TrainOption
       secret_(secret),
       graph_(o_.device, use_cuda_graphs(o_)) {
   if (!shard_) throw ValueError("Site: the shard is null");
+  o_.site = resolve_site_policy(o_.site, msg("site '", shard_->header().site, "'"));
   channel_.receive_on(o_.device);  // G's synthetic images land where the discriminators read them
   const data::ShardHeader& h = shard_->header();
   const std::string where = msg("site '", h.site, "' ('", shard_->path(), "')");
@@ -111,9 +114,16 @@ Site::Site(std::shared_ptr<data::Shard> shard, SiteChannel& channel, TrainOption
   std::sort(keyed.begin(), keyed.end());
   samples_.clear();
   for (const auto& [k, i] : keyed) {
+    key_position_.emplace(k, static_cast<int64_t>(keys_.size()));
     keys_.push_back(k);
     samples_.push_back(i);
-    key_index_.emplace(k, i);
+  }
+  epoch_answers_.assign(samples_.size(), 0);
+  const PrivacyOptions& privacy = o_.site.privacy;
+  if (privacy.noisy()) {
+    ledger_ = std::make_unique<PrivacyLedger>(num_samples(), gaussian_rho(privacy.sigma), privacy.epsilon, privacy.delta);
+    std::random_device os;  // the OS's entropy: the central node must not be able to predict the noise
+    noise_ = std::make_unique<Generator>((static_cast<uint64_t>(os()) << 32) ^ os());
   }
 
   if (!make_discriminator) throw ValueError(msg(where, ": no discriminator factory"));
@@ -158,6 +168,7 @@ void Site::connect() {
   hello.contract = run_contract(o_);
   hello.contract_hash = contract_hash(hello.contract);
   hello.declared = {{"device", o_.device.str()}, {"precision", precision_name(o_.numerics.precision)}};
+  for (Setting& p : declared_policy(o_.site)) hello.declared.push_back(std::move(p));
   hello.site = h.site;
   hello.samples = num_samples();
   hello.height = h.height;
@@ -212,50 +223,194 @@ Served Site::serve_request() {
   }
 }
 
-Gradient Site::answer(const Request& r) {
+std::vector<uint8_t> Site::admit(const Request& r, std::vector<int64_t>& positions, std::string& why) {
   const data::ShardHeader& h = shard_->header();
-  std::vector<int64_t> indices;
-  for (uint64_t k : r.keys) {
-    auto it = key_index_.find(k);
-    if (it == key_index_.end())
-      throw ValueError(msg("site '", h.site, "': the request names key ", k, ", which this site never uploaded"));
-    indices.push_back(it->second);
+  const auto B = static_cast<int64_t>(r.keys.size());
+  std::vector<uint8_t> ok(static_cast<size_t>(B), 0);
+  positions.assign(static_cast<size_t>(B), -1);
+  std::set<std::string> reasons;  // each reason once, however many rows it refused
+  const int64_t side_h = r.crop ? r.crop : h.height, side_w = r.crop ? r.crop : h.width;
+  const Shape expected{B, static_cast<int64_t>(h.image_channels.size()), side_h, side_w};
+  if (r.crop < 0 || r.crop > std::min(h.height, h.width)) {
+    why = msg("a crop of ", r.crop, " from ", h.height, "x", h.width, " samples");
+    return ok;
   }
-  const data::Batch batch = data::make_batch(*shard_, indices, r.aug, r.crop);
-  if (r.synthetic.shape() != batch.image.shape())
-    throw ShapeError(msg("site '", h.site, "': synthetic images ", shape_str(r.synthetic.shape()), " for a batch of ",
-                         shape_str(batch.image.shape())));
+  if (r.synthetic.shape() != expected || static_cast<int64_t>(r.aug.size()) != B) {
+    why = msg("synthetic images ", shape_str(r.synthetic.shape()), " where this site's samples make ", shape_str(expected));
+    return ok;
+  }
+  // Pixels out of range or not finite, per row: one reduction on the device, and the rows read on the host only when
+  // it finds some (a well-behaved central node sends tanh outputs).
+  const double limit = o_.site.pixel_limit;
+  const Tensor& y = r.synthetic;
+  std::vector<uint8_t> pixels_ok(static_cast<size_t>(B), 1);
+  const double excess = sum(relu(y - limit) + relu(-y - limit) + y * 0.0).to_doubles()[0];
+  if (excess != 0) {  // NaN included
+    const std::vector<double> v = y.to(Device::cpu()).contiguous().to_doubles();
+    const size_t row = v.size() / static_cast<size_t>(B);
+    for (size_t b = 0; b < static_cast<size_t>(B); ++b)
+      for (size_t i = b * row; i < (b + 1) * row; ++i)
+        if (!(std::abs(v[i]) <= limit)) pixels_ok[b] = 0;
+  }
+  std::unordered_map<int64_t, int64_t> in_request;  // answers about each position this request, so far
+  for (int64_t b = 0; b < B; ++b) {
+    const auto bi = static_cast<size_t>(b);
+    auto it = key_position_.find(r.keys[bi]);
+    if (it == key_position_.end()) {
+      reasons.insert(msg("a key this site never uploaded (", r.keys[bi], ")"));
+      continue;
+    }
+    const int64_t p = it->second;
+    const data::CropFlip& a = r.aug[bi];
+    if (a.top < 0 || a.left < 0 || a.top + side_h > h.height || a.left + side_w > h.width) {
+      reasons.insert(msg("a crop at (", a.top, ", ", a.left, ") outside the ", h.height, "x", h.width, " sample"));
+      continue;
+    }
+    if (!pixels_ok[bi]) {
+      reasons.insert(msg("synthetic pixels outside [-", limit, ", ", limit, "] or not finite"));
+      continue;
+    }
+    const int64_t times = in_request[p] + 1;
+    if (ledger_ && !ledger_->can_answer(p, times)) {
+      reasons.insert(msg("a sample whose privacy budget (site.privacy.epsilon = ", o_.site.privacy.epsilon, ") is spent"));
+      continue;
+    }
+    const int64_t max_q = o_.site.max_queries_per_sample;
+    if (max_q > 0 && epoch_answers_[static_cast<size_t>(p)] >= max_q) {
+      reasons.insert(msg("more than ", max_q, " answers about one sample in an epoch (site.max_queries_per_sample)"));
+      continue;
+    }
+    in_request[p] = times;
+    ok[bi] = 1;
+    positions[bi] = p;
+    if (max_q > 0) {
+      ++epoch_answers_[static_cast<size_t>(p)];
+      if (++epoch_rows_ >= num_samples()) {  // the site's epoch turns over: every sample may be asked about again
+        std::fill(epoch_answers_.begin(), epoch_answers_.end(), 0);
+        epoch_rows_ = 0;
+      }
+    }
+  }
+  for (const auto& w : reasons) why += (why.empty() ? "" : "; ") + w;
+  return ok;
+}
+
+Tensor Site::sanitized(const Tensor& grad, const std::vector<uint8_t>& accepted) {
+  const PrivacyOptions& q = o_.site.privacy;
+  const Tensor g = grad.to(Device::cpu()).to(DType::f32).contiguous();
+  const auto B = static_cast<int64_t>(accepted.size());
+  const int64_t answered = g.size(0);
+  Shape shape = g.shape();
+  shape[0] = B;
+  Tensor out = Tensor::zeros(shape);
+  const int64_t row = g.numel() / std::max<int64_t>(answered, 1);
+  const int64_t plane = g.size(2) * g.size(3);
+  const std::vector<uint8_t> has = has_modality();
+  const float* src = g.data<float>();
+  float* dst = out.data<float>();
+  Tensor noise;
+  if (q.noisy()) noise = Tensor::randn({answered, row}, *noise_, DType::f32, 0.0, q.sigma * q.clip);
+  for (int64_t b = 0, i = 0; b < B; ++b) {
+    if (!accepted[static_cast<size_t>(b)]) continue;
+    // The gradient is a mean over the answered rows: times their count, each row is its own sample's gradient.
+    const float* x = src + i * row;
+    double norm2 = 0;
+    for (int64_t k = 0; k < row; ++k) norm2 += static_cast<double>(x[k]) * x[k];
+    const double per_sample = static_cast<double>(answered);
+    const double norm = std::sqrt(norm2) * per_sample;
+    const double scale = per_sample * (q.clip > 0 && norm > q.clip ? q.clip / norm : 1.0);
+    const float* z = noise.defined() ? noise.data<float>() + i * row : nullptr;
+    float* y = dst + b * row;
+    for (int64_t k = 0; k < row; ++k) {
+      // Noise only where the site answers: the channels it lacks stay exactly zero, as the central node expects.
+      const bool channel_held = has[static_cast<size_t>(k / plane)] != 0;
+      const double v = scale * x[k] + (z && channel_held ? z[k] : 0.0);
+      y[k] = static_cast<float>(v / static_cast<double>(B));  // a mean over the B rows asked about
+    }
+    ++i;
+  }
+  return out;
+}
+
+Gradient Site::answer(const Request& r) {
+  const auto B = static_cast<int64_t>(r.keys.size());
+  Gradient out;
+  out.step = r.step;
+  out.samples = B;
+  std::vector<int64_t> positions;
+  std::string why;
+  const std::vector<uint8_t> accepted = admit(r, positions, why);
+  const auto answered = static_cast<int64_t>(std::count(accepted.begin(), accepted.end(), uint8_t{1}));
+  if (answered < B) {
+    out.refused = accepted;
+    for (uint8_t& v : out.refused) v = v ? 0 : 1;
+    out.refusal = why;
+    refused_rows_ += B - answered;
+    if (on_event)
+      on_event(msg("site '", name(), "': step ", r.step, ": refused ", B - answered, " of ", B, " rows: ", why));
+  }
+  out.epsilon = epsilon_spent();
+  if (answered == 0) {  // no D step and nothing computed: zeros in the shape the central node sent
+    out.grad = Tensor::zeros(r.synthetic.shape());
+    out.stats_withheld = true;
+    return out;
+  }
+  std::vector<int64_t> indices;
+  std::vector<data::CropFlip> aug;
+  std::vector<Tensor> rows;
+  for (int64_t b = 0; b < B; ++b)
+    if (accepted[static_cast<size_t>(b)]) {
+      indices.push_back(samples_[static_cast<size_t>(positions[static_cast<size_t>(b)])]);
+      aug.push_back(r.aug[static_cast<size_t>(b)]);
+      if (answered < B) rows.push_back(r.synthetic.narrow(0, b, 1));
+    }
+  const data::Batch batch = data::make_batch(*shard_, indices, aug, r.crop);
   stage(x_, batch.condition, o_.device);
   stage(real_, batch.image, o_.device);
-  stage(synthetic_, r.synthetic, o_.device);
-  if (graph_batch_ != batch.image.size(0)) {  // a graph replays one shape: a new batch size is captured anew
+  stage(synthetic_, answered < B ? cat(rows, 0) : r.synthetic, o_.device);
+  if (graph_batch_ != answered) {  // a graph replays one shape: a new batch size is captured anew
     graph_.reset();
-    graph_batch_ = batch.image.size(0);
+    graph_batch_ = answered;
   }
   graph_.run([&] { discriminator_and_generator_loss(); });
 
   last_step_ = r.step;
-  Gradient out;
-  out.step = r.step;
-  out.samples = static_cast<int64_t>(r.keys.size());
   // Channels the site lacks carry exactly zero (narrow's backward leaves them so; this makes it a guarantee).
   const std::vector<uint8_t> has = has_modality();
   for (size_t c = 0; c < has.size(); ++c)
     if (!has[c]) grad_out_.narrow(1, static_cast<int64_t>(c), 1).fill_(0.0);
-  out.grad = grad_out_;  // on the device: the channel moves it
   // The statistics are header fields: read once (one transfer), each accumulated as (value / K) in D order.
   const std::vector<double> v = stats_out_.to_doubles();
   const auto K = static_cast<int64_t>(ds_.size());
   if (!std::all_of(v.begin(), v.end(), [](double x) { return std::isfinite(x); })) {
     // The discriminators have taken a step on it already: their last good state is the site's latest checkpoint,
     // and the central node's is its own. Tell the central node, then stop.
-    const std::string why = non_finite_report(r.step, v);
+    const std::string report = non_finite_report(r.step, v);
     try {
-      channel_.send(Failure{why});
+      channel_.send(Failure{report});
     } catch (const std::exception&) {
       // the central node is gone already; the error below says what happened either way
     }
-    throw NonFiniteError(why);
+    throw NonFiniteError(report);
+  }
+  const PrivacyOptions& q = o_.site.privacy;
+  if (q.clip > 0 || q.noisy() || answered < B) {
+    out.grad = sanitized(grad_out_, accepted);
+  } else {
+    out.grad = grad_out_;  // on the device: the channel moves it
+  }
+  if (ledger_) {
+    const int64_t before = ledger_->exhausted();
+    for (int64_t p : positions)
+      if (p >= 0) ledger_->charge(p);
+    // Strictly, the discriminators learn from every sample, so each answered row may move with any one of them:
+    // the batch's rows together, 2C each, as one Gaussian mechanism charged to every sample (README, "Privacy").
+    ledger_->charge_everyone(gaussian_rho(q.sigma, 2.0 * std::sqrt(static_cast<double>(answered))));
+    out.epsilon = ledger_->max_epsilon();
+    if (on_event && ledger_->exhausted() > before)
+      on_event(msg("site '", name(), "': step ", r.step, ": ", ledger_->exhausted(), " of ", num_samples(),
+                   " samples have spent their privacy budget (epsilon ", q.epsilon, " at delta ", q.delta,
+                   "); the site refuses further questions about them"));
   }
   SiteStats st;
   const auto k_count = static_cast<double>(K);
@@ -269,8 +424,11 @@ Gradient Site::answer(const Request& r) {
     st.g_l1 += v[static_cast<size_t>(3 * K + 2 * k + 1)] / k_count;
   }
   st.g_loss = v[v.size() - 2];  // the last is the gradient's finiteness probe
-  out.stats = st;
   last_ = st;
+  // Under a defence the statistics stay at the site: each is a function of its real images (g_l1 alone would let
+  // the central node bisect them one pixel at a time), and the noise covers only the gradient.
+  if (q.withholds_stats()) out.stats_withheld = true;
+  else out.stats = st;
   return out;
 }
 
@@ -343,7 +501,8 @@ void Site::discriminator_and_generator_loss() {
       } else {
         l1 = l1_loss(f, y);
       }
-      const Tensor loss = g + l1 * o_.lambda_l1;
+      // drop_l1: the site answers with the adversarial term alone (l1 is still measured, for its own log).
+      const Tensor loss = o_.site.privacy.drop_l1 ? g : g + l1 * o_.lambda_l1;
       total = total.defined() ? total + loss : loss;
       scalars.add(g);
       scalars.add(l1);
@@ -395,6 +554,9 @@ void Site::save_state(Checkpoint& ckpt, const std::string& prefix) const {
     put_module(ckpt, msg(prefix, "d", k, "."), *ds_[k]);
     put_optimizer(ckpt, msg(prefix, "adam", k, "."), *adams_[k]);
   }
+  ckpt.tensors[prefix + "epoch_answers"] = Tensor::from_vector(epoch_answers_, {num_samples()});
+  put_int(ckpt, prefix + "epoch_rows", epoch_rows_);
+  if (ledger_) ledger_->save(ckpt, prefix + "privacy.");
 }
 
 void Site::load_state(const Checkpoint& ckpt, const std::string& prefix) {
@@ -405,6 +567,21 @@ void Site::load_state(const Checkpoint& ckpt, const std::string& prefix) {
     get_module(ckpt, msg(prefix, "d", k, "."), *ds_[k]);
     get_optimizer(ckpt, msg(prefix, "adam", k, "."), *adams_[k]);
   }
+  // Saved before the site kept a policy's state: it starts afresh (nothing was spent under a budget then).
+  if (auto it = ckpt.tensors.find(prefix + "epoch_answers"); it != ckpt.tensors.end()) {
+    const Tensor& t = it->second;
+    if (t.dtype() != DType::i64 || t.shape() != Shape{num_samples()})
+      throw ValueError(msg("site '", name(), "': the saved answers per sample are ", t.describe(), "; expected ", num_samples(),
+                           " i64 (one per training sample): this state belongs to another shard"));
+    epoch_answers_.assign(t.data<int64_t>(), t.data<int64_t>() + num_samples());
+    epoch_rows_ = get_int(ckpt, prefix + "epoch_rows");
+  }
+  const bool saved_ledger = std::any_of(ckpt.tensors.begin(), ckpt.tensors.end(),
+                                        [&](const auto& kv) { return kv.first.rfind(prefix + "privacy.", 0) == 0; });
+  if (ledger_ && saved_ledger) ledger_->load(ckpt, prefix + "privacy.");
+  if (!ledger_ && saved_ledger && on_event)
+    on_event(msg("site '", name(), "': its checkpoint holds a privacy ledger but site.privacy.sigma is 0 now: answers are no "
+                 "longer noised, and what was spent no longer bounds what it reveals"));
   graph_.reset();  // the optimizers' state tensors were replaced: capture anew
 }
 

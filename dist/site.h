@@ -10,6 +10,7 @@
 #include "data/shard.h"
 #include "dist/channel.h"
 #include "dist/options.h"
+#include "dist/privacy_accountant.h"
 #include "dist/step_graph.h"
 #include "engine/io/checkpoint.h"
 #include "engine/nn/module.h"
@@ -63,15 +64,32 @@ class Site {
 
   // Called on Control checkpoint with its step: where a remote site saves its own state.
   std::function<void(int64_t step)> on_checkpoint;
+  // One line for the site's own log: a request it refused in part or whole, a sample whose budget ran out.
+  std::function<void(const std::string&)> on_event;
 
-  // Each discriminator ("<prefix>d<k>.") and its Adam ("<prefix>adam<k>."), and the secret ("<prefix>secret"):
-  // the site's state stays local. load_state refuses a state saved under another secret (the keys the central
+  // Its policy as resolved (sigma drawn from the budget when only that was given), and what it has spent: the
+  // largest epsilon any sample has spent under the per-sample accounting (0 without noise), and the site-wide
+  // bound that charges every answer to every sample (README, "Privacy": what each one assumes).
+  const SitePolicy& policy() const { return o_.site; }
+  double epsilon_spent() const { return ledger_ ? ledger_->max_epsilon() : 0.0; }
+  double site_wide_epsilon() const { return ledger_ ? ledger_->site_wide_epsilon() : 0.0; }
+  int64_t exhausted_samples() const { return ledger_ ? ledger_->exhausted() : 0; }
+  int64_t refused_rows() const { return refused_rows_; }
+
+  // Each discriminator ("<prefix>d<k>.") and its Adam ("<prefix>adam<k>."), the secret ("<prefix>secret"), the
+  // privacy ledger ("<prefix>privacy.") and the answers per sample of the site's epoch: the site's state stays local. load_state refuses a state saved under another secret (the keys the central
   // node holds would no longer match).
   void save_state(Checkpoint& ckpt, const std::string& prefix) const;
   void load_state(const Checkpoint& ckpt, const std::string& prefix);
 
  private:
   Gradient answer(const Request& r);
+  // The rows of r the site answers: 0 where it refuses (an unknown key, a crop outside the sample, pixels out of
+  // range, a spent budget, too many questions about one sample this epoch), with the reasons in `why`.
+  std::vector<uint8_t> admit(const Request& r, std::vector<int64_t>& positions, std::string& why);
+  // The answered rows' gradient [B', C, h, w] made private as the policy says (per-sample clip, noise) and laid
+  // into a host tensor of all B rows, zero where refused: a mean over the B rows asked about.
+  Tensor sanitized(const Tensor& grad, const std::vector<uint8_t>& accepted);
   void discriminator_and_generator_loss();
   // Names the step and every statistic that is not finite, for the NonFiniteError answer() throws.
   std::string non_finite_report(int64_t step, const std::vector<double>& stats) const;
@@ -83,7 +101,7 @@ class Site {
   int64_t last_step_ = -1;
   std::vector<int64_t> samples_;        // shard indices of the training samples, by key position
   std::vector<uint64_t> keys_;
-  std::unordered_map<uint64_t, int64_t> key_index_;  // key -> shard index
+  std::unordered_map<uint64_t, int64_t> key_position_;  // key -> position in keys_ / samples_
   std::vector<int64_t> modality_index_; // image channels trained
   std::vector<std::string> modalities_;
   int64_t mask_channel_ = -1;
@@ -95,6 +113,13 @@ class Site {
   Tensor x_, real_, synthetic_, grad_out_, stats_out_;
   StepGraph graph_;
   int64_t graph_batch_ = -1;
+  // The policy's state: per-sample privacy spent, answers per sample in this epoch of the site (n answered rows),
+  // and the noise's generator, seeded from the OS so nobody outside the site can predict (and subtract) it.
+  std::unique_ptr<PrivacyLedger> ledger_;
+  std::vector<int64_t> epoch_answers_;
+  int64_t epoch_rows_ = 0;
+  int64_t refused_rows_ = 0;
+  std::unique_ptr<Generator> noise_;
 };
 
 }  // namespace asyndgan::dist

@@ -2,6 +2,8 @@
 // by the central node (they are not in the run contract; the site's Hello declares them for the record).
 #pragma once
 #include <cstdint>
+#include <string>
+#include "dist/messages.h"
 
 namespace asyndgan::dist {
 
@@ -28,5 +30,14 @@ struct SitePolicy {
   // Synthetic pixels outside [-limit, limit] (G ends in tanh: [-1, 1]) or not finite are refused.
   double pixel_limit = 1.0 + 1e-3;
 };
+
+// The policy checked and completed: sigma drawn from (epsilon, answers) when sigma is 0 (the smallest noise whose
+// `answers` answers per sample fit the budget: dist/privacy_accountant.h); resolving a resolved policy changes nothing. ValueError naming the
+// config key and the fix for a value out of range or a combination that guarantees nothing it seems to.
+SitePolicy resolve_site_policy(SitePolicy p, const std::string& where);
+
+// What a site declares of its policy in its Hello (site.privacy.*, site.max_queries_per_sample), for the central
+// node's log and the record: the site decides, the central node only learns what it chose.
+Settings declared_policy(const SitePolicy& p);
 
 }  // namespace asyndgan::dist

@@ -78,6 +78,19 @@ TEST_CASE("dist: every message round-trips through its encoding exactly") {
   CHECK(g.samples == 2);
   CHECK(g.stats == gradient().stats);
   CHECK(same(g.grad, gradient().grad));
+  CHECK(g.refused.empty());
+  CHECK_FALSE(g.stats_withheld);
+  Gradient policy = gradient();
+  policy.refused = {1, 0};
+  policy.refusal = "more than 2 answers about one sample in an epoch";
+  policy.stats_withheld = true;
+  policy.epsilon = 3.25;
+  const auto p = std::get<Gradient>(decode_to_central(encode(ToCentral{policy})));
+  CHECK(p.refused == policy.refused);
+  CHECK(p.refusal == policy.refusal);
+  CHECK(p.stats_withheld);
+  CHECK(p.epsilon == 3.25);
+  CHECK(p.answered() == 1);
   for (ControlKind k : {ControlKind::start, ControlKind::stop, ControlKind::checkpoint, ControlKind::set_lr}) {
     const Control c{k, 99, k == ControlKind::set_lr ? 1.5e-4 : 0.0};
     CHECK(std::get<Control>(decode_to_site(encode(ToSite{c}))) == c);
@@ -88,7 +101,12 @@ TEST_CASE("dist: every message round-trips through its encoding exactly") {
   // The sizes are the documented layout: 2-byte header, u64 counts, 17 bytes per key + augmentation, tensors
   // with a u8 dtype, u32 rank and i64 dims before the data.
   CHECK(encode(ToSite{request()}).size() == 2 + 8 + 8 + 8 + 2 * 17 + 1 + 4 + 4 * 8 + 2 * 2 * 16 * 4);
-  CHECK(encode(ToCentral{gradient()}).size() == 2 + 8 + 8 + 6 * 8 + 1 + 4 + 4 * 8 + 2 * 2 * 16 * 4);
+  // A gradient ends with its policy fields: u64 count of refusal flags (0 here), the reason, withheld, epsilon.
+  CHECK(encode(ToCentral{gradient()}).size() == 2 + 8 + 8 + 6 * 8 + 1 + 4 + 4 * 8 + 2 * 2 * 16 * 4 + 8 + 4 + 1 + 8);
+  Gradient refusing = gradient();
+  refusing.refused = {0, 1};
+  refusing.refusal = "a key this site never uploaded";
+  CHECK(encode(ToCentral{refusing}).size() == encode(ToCentral{gradient()}).size() + 2 + refusing.refusal.size());
   CHECK(encode(ToCentral{upload()}).size() == 2 + 8 + 3 * 8 + 1 + 4 + 4 * 8 + 3 * 3 * 4 * 5);
   CHECK(encode(ToSite{Control{}}).size() == 2 + 1 + 8 + 8);
 }

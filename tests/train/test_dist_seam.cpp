@@ -53,7 +53,14 @@ TEST_CASE("dist: a site whose run contract differs is refused with a message nam
   CHECK(std::holds_alternative<Failure>(run.tap.down.back().second));
   // A site's own settings (device, precision) are declared, not part of the contract.
   const Hello& h = std::get<Hello>(run.tap.up[0].second);
-  CHECK(h.declared == Settings{{"device", "cpu"}, {"precision", "fp32"}});
+  CHECK(h.declared == Settings{{"device", "cpu"},
+                               {"precision", "fp32"},
+                               {"site.privacy.clip", "0"},
+                               {"site.privacy.sigma", "0"},
+                               {"site.privacy.epsilon", "0"},
+                               {"site.privacy.delta", "1e-05"},
+                               {"site.privacy.drop_l1", "false"},
+                               {"site.max_queries_per_sample", "2"}});
   CHECK(h.contract_hash == contract_hash(run_contract(o)));
   CHECK(contract_differences(run_contract(o), run_contract(o)).empty());
   // Only the wire dtype differs: refused too, since the bytes would not decode.

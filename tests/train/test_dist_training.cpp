@@ -91,7 +91,7 @@ TEST_CASE("dist: a step reports per-site statistics and bytes per message type")
   CHECK(r.sites[0].site == "a");
   CHECK(r.sites[1].participated);
   const uint64_t fakes = 2 + 8 + 8 + 8 + 2 * 17 + 1 + 4 + 32 + 2 * 2 * 16 * 16 * 4;
-  const uint64_t grads = 2 + 8 + 8 + 48 + 1 + 4 + 32 + 2 * 2 * 16 * 16 * 4;
+  const uint64_t grads = 2 + 8 + 8 + 48 + 1 + 4 + 32 + 2 * 2 * 16 * 16 * 4 + 21;  // + the policy fields
   for (const auto& s : r.sites) {
     CHECK(s.bytes[static_cast<size_t>(MessageType::request)] == fakes);
     CHECK(s.bytes[static_cast<size_t>(MessageType::gradient)] == grads);
