@@ -1,7 +1,7 @@
 // `asyndgan audit FILE`: a site's audit log (SITE_DIR/audit.jsonl) summarized for its security officer: every
 // kind of message that left the site and that it received, how many, how many bytes, of which tensor shapes, and
 // whether anything but a Hello and the condition maps once per connection (a site that reconnects mid-run says
-// Hello again), and gradients, left it.
+// Hello again), and gradients, left it; and the privacy its gradients spent and the rows it refused.
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <map>
@@ -32,6 +32,9 @@ std::string human(int64_t bytes) {
 int run_audit(const std::string& path) {
   const JsonlContents log = read_jsonl(path);
   std::map<std::pair<std::string, std::string>, Kind> kinds;  // (direction, type)
+  // The site's privacy record, on the gradients it sent (absent in logs of sites without a policy's state).
+  double epsilon = 0, site_wide = 0;
+  int64_t refused = 0;
   for (size_t i = 0; i < log.records.size(); ++i) {
     const Json& r = log.records[i];
     try {
@@ -42,6 +45,11 @@ int run_audit(const std::string& path) {
       k.first_step = std::min(k.first_step, step);
       k.last_step = std::max(k.last_step, step);
       for (const Json& t : r.at("tensors")) k.tensors.insert(t.get<std::string>());
+      if (r.contains("epsilon")) {
+        epsilon = std::max(epsilon, r.at("epsilon").get<double>());
+        site_wide = std::max(site_wide, r.value("site_wide_epsilon", 0.0));
+        refused = std::max(refused, r.value("refused_rows", int64_t{0}));
+      }
       if (k.first_time.empty()) k.first_time = r.at("time").get<std::string>();
       k.last_time = r.at("time").get<std::string>();
     } catch (const Json::exception& e) {
@@ -64,6 +72,10 @@ int run_audit(const std::string& path) {
         unexpected.push_back(msg("a '", key.second, "' message was sent"));
     }
   }
+  if (epsilon > 0 || refused > 0)
+    std::printf("privacy: the gradients sent were noised to epsilon %.4g per sample (the most any sample spent; site-wide "
+                "bound %.4g); %lld row(s) of the central node's requests refused\n",
+                epsilon, site_wide, static_cast<long long>(refused));
   // One upload per connection, of the same samples each time: a reconnecting site sends what it sent before.
   const Kind& hellos = kinds[{"sent", "hello"}];
   const Kind& uploads = kinds[{"sent", "conditions"}];

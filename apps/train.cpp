@@ -205,6 +205,7 @@ int train_loop(const TrainArgs& args, const TrainConfig& cfg, RunMeta meta, int6
   std::fflush(stdout);
 
   Progress progress(start, sched.total, cfg.log_every);
+  PrivacyTally privacy;
   auto checkpoint = [&](int64_t iteration) {
     Checkpoint ckpt;
     drive.save(ckpt);
@@ -232,6 +233,7 @@ int train_loop(const TrainArgs& args, const TrainConfig& cfg, RunMeta meta, int6
       info.device_mib = static_cast<double>(mem.allocated) / (1 << 20);
       info.device_peak_mib = static_cast<double>(mem.peak_allocated) / (1 << 20);
     }
+    privacy.add(rep);
     const Json record = metrics_record(info, rep);
     log.write(record);
     progress.update(info, record);
@@ -254,6 +256,7 @@ int train_loop(const TrainArgs& args, const TrainConfig& cfg, RunMeta meta, int6
     progress.note("train: checkpoint " + checkpoint(start));
   }
   progress.finish();
+  for (const std::string& line : privacy.lines(central.sites(), drive.site_wide)) std::printf("%s\n", line.c_str());
   std::printf("train: %s after %lld of %lld iterations; metrics %s, TensorBoard %s/tb, samples %s/samples, "
               "checkpoint %s\n",
               stop < sched.total ? "stopped" : "done", static_cast<long long>(std::max(stop, start)),
@@ -283,6 +286,12 @@ int run_simulation(const TrainArgs& args, TrainConfig& cfg) {
     write_central_grid(cfg.out_dir, sim.central(), cfg.sample_count, cfg.options.crop, iteration);
     for (int64_t j = 0; j < sim.num_sites(); ++j)
       write_site_grid(path_inside(cfg.out_dir, (fs::path("sites") / sim.site(j).name()).string()), sim.site(j), iteration);
+  };
+  drive.site_wide = [&](const std::string& site) -> std::string {
+    for (int64_t j = 0; j < sim.num_sites(); ++j)
+      if (sim.site(j).name() == site && sim.site(j).site_wide_epsilon() > 0)
+        return msg(", site-wide bound epsilon ", sim.site(j).site_wide_epsilon(), " (every answer charged to every sample)");
+    return "";
   };
   return train_loop(args, cfg, p.meta, r.start, sim.central(), drive);
 }

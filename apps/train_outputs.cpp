@@ -48,10 +48,11 @@ Json metrics_record(const IterationInfo& it, const dist::StepReport& rep) {
   r["iter"] = it.iteration;
   r["lr_g"] = it.lr_g;
   r["lr_d"] = it.lr_d;
-  r["g_loss"] = g;
-  r["d_loss"] = n ? d / n : 0.0;
-  r["d_real"] = n ? dr / n : 0.0;
-  r["d_fake"] = n ? df / n : 0.0;
+  // Over the sites that sent their statistics; null when none did (all keep them under a privacy defence).
+  r["g_loss"] = n ? Json(g) : Json(nullptr);
+  r["d_loss"] = n ? Json(d / n) : Json(nullptr);
+  r["d_real"] = n ? Json(dr / n) : Json(nullptr);
+  r["d_fake"] = n ? Json(df / n) : Json(nullptr);
   r["epsilon"] = epsilon;  // the most any sample of any site has spent (0: no site adds noise)
   r["sites"] = sites;
   r["images_per_s"] = it.images_per_s;
@@ -270,10 +271,15 @@ void Progress::update(const IterationInfo& it, const Json& r) {
     g_sites += " " + site.key() + " " + fixed(o.at("g_loss").get<double>(), 3);
     d_sites += " " + site.key() + " " + fixed(o.at("d_loss").get<double>(), 3);
   }
+  // Sites under a privacy defence keep their statistics: the line shows what the others sent, and the budget spent.
+  const std::string losses =
+      g_sites.empty() ? std::string("  losses kept by the sites")
+                      : msg("  G", g_sites, "  D", d_sites, "  D(real) ", fixed(r.at("d_real").get<double>(), 2), " D(fake) ",
+                            fixed(r.at("d_fake").get<double>(), 2));
+  const double epsilon = r.value("epsilon", 0.0);
   const std::string line =
       msg("iter ", it.iteration, "/", total_, "  ETA ", duration(per_iter * static_cast<double>(total_ - it.iteration)),
-          "  G", g_sites, "  D", d_sites, "  D(real) ", fixed(r.at("d_real").get<double>(), 2), " D(fake) ",
-          fixed(r.at("d_fake").get<double>(), 2), "  ", fixed(it.images_per_s, 1), " img/s",
+          losses, epsilon > 0 ? msg("  eps ", fixed(epsilon, 2)) : std::string(), "  ", fixed(it.images_per_s, 1), " img/s",
           it.device_mib >= 0 ? msg("  GPU ", fixed(it.device_mib, 0), "/", fixed(it.device_peak_mib, 0), " MiB") : "");
   if (tty_) {
     if (!last && now - last_draw_ < std::chrono::milliseconds(100)) return;
@@ -284,6 +290,33 @@ void Progress::update(const IterationInfo& it, const Json& r) {
     std::printf("%s\n", line.c_str());
   }
   std::fflush(stdout);
+}
+
+void PrivacyTally::add(const dist::StepReport& rep) {
+  for (const dist::SiteReport& s : rep.sites) {
+    auto& [epsilon, refused] = sites_[s.site];
+    epsilon = std::max(epsilon, s.epsilon);
+    refused += s.refused;
+  }
+}
+
+std::vector<std::string> PrivacyTally::lines(const std::vector<dist::Hello>& sites,
+                                             const std::function<std::string(const std::string&)>& site_wide) const {
+  std::vector<std::string> out;
+  for (const auto& [site, v] : sites_) {
+    if (v.first == 0 && v.second == 0) continue;
+    std::string delta = "?";
+    for (const dist::Hello& h : sites)
+      if (h.site == site)
+        for (const dist::Setting& s : h.declared)
+          if (s.key == "site.privacy.delta") delta = s.value;
+    std::string line = msg("train: privacy: site '", site, "': ");
+    line += v.first > 0 ? msg("epsilon ", fixed(v.first, 3), " at delta ", delta, " per sample (the most any of its samples spent)")
+                        : std::string("no noise");
+    if (site_wide) line += site_wide(site);
+    out.push_back(line + msg("; ", v.second, " row(s) refused"));
+  }
+  return out;
 }
 
 void Progress::note(const std::string& line) {

@@ -5,6 +5,8 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <functional>
+#include <map>
 #include <string>
 #include <vector>
 #include "data/loader.h"
@@ -65,6 +67,20 @@ std::string write_central_grid(const std::string& out_dir, dist::Central& centra
 // <site_dir>/samples/iter_<N>.png at a site: its last answered batch as condition | real | synthetic per
 // modality (a modality the site lacks shows a black real tile); "" when it has answered no request yet.
 std::string write_site_grid(const std::string& site_dir, const dist::Site& site, int64_t iteration);
+
+// What each site's policy did over the run, as the sites reported it: the largest epsilon any of its samples spent,
+// and the rows it refused. lines() is empty when no site noised or refused anything.
+class PrivacyTally {
+ public:
+  void add(const dist::StepReport& rep);
+  // One line per site that noised or refused, with the delta each declared in its Hello (`sites`); `site_wide`
+  // (optional) adds what only a simulation knows.
+  std::vector<std::string> lines(const std::vector<dist::Hello>& sites,
+                                 const std::function<std::string(const std::string& site)>& site_wide = {}) const;
+
+ private:
+  std::map<std::string, std::pair<double, int64_t>> sites_;  // site -> (epsilon, rows refused)
+};
 
 // stdout: on a terminal one line rewritten in place (iteration/total, ETA, G and D losses, images/s);
 // otherwise a plain line every `every` iterations and at the last.

@@ -200,6 +200,7 @@ int run_site(const TrainArgs& args, TrainConfig& cfg) {
   dist::TcpSiteChannel channel(so);
 
   JsonlWriter audit((fs::path(out) / "audit.jsonl").string());
+  const dist::Site* audited = nullptr;  // set once the site exists: its policy's record joins each gradient sent
   channel.on_message = [&](const dist::AuditEntry& e) {
     Json rec = {{"time", iso_time_now()},
                 {"dir", e.sent ? "sent" : "received"},
@@ -208,12 +209,19 @@ int run_site(const TrainArgs& args, TrainConfig& cfg) {
                 {"bytes", e.bytes},
                 {"dtype", dist::wire_dtype_name(o.wire_dtype)},
                 {"tensors", e.tensors}};
+    if (audited && e.sent && e.type == dist::MessageType::gradient) {
+      rec["epsilon"] = audited->epsilon_spent();  // per sample, the most any has spent, after this answer
+      rec["site_wide_epsilon"] = audited->site_wide_epsilon();
+      rec["refused_rows"] = audited->refused_rows();  // over the run so far
+    }
     audit.write(rec);
   };
 
   std::vector<std::string> mods;
   if (cfg.modalities.count(args.site)) mods = cfg.modalities.at(args.site);
   dist::Site site(shard, channel, o, discriminator_factory(cfg), secret, mods);
+  audited = &site;
+  site.on_event = log_line;
   if (dir.resume) site.load_state(dir.resume->checkpoint, "site.");
   if (site.num_samples() < o.batch_per_site)
     log_line(msg("train: WARNING: 'train.batch_per_site' = ", o.batch_per_site, " is more than site '", args.site,
@@ -255,6 +263,12 @@ int run_site(const TrainArgs& args, TrainConfig& cfg) {
   channel.close();
   std::printf("site %s: the central node ended the run; %lld requests answered; audit log %s/audit.jsonl\n",
               args.site.c_str(), static_cast<long long>(answered), out.c_str());
+  const dist::PrivacyOptions& q = site.policy().privacy;
+  if (q.noisy() || site.refused_rows() > 0)
+    std::printf("site %s: privacy: epsilon %.4g at delta %g per sample (the most any of its samples spent; sigma %.4g, clip %g), "
+                "site-wide bound epsilon %.4g; %lld row(s) refused, %lld sample(s) with their budget spent\n",
+                args.site.c_str(), site.epsilon_spent(), q.delta, q.sigma, q.clip, site.site_wide_epsilon(),
+                static_cast<long long>(site.refused_rows()), static_cast<long long>(site.exhausted_samples()));
   return 0;
 }
 

@@ -62,6 +62,8 @@ struct Driver {
   std::function<dist::StepReport()> step;
   std::function<void(Checkpoint&)> save;        // the state a checkpoint file holds (and asks the sites to save theirs)
   std::function<void(int64_t iteration)> grids;  // sample grids
+  // Optional: what only the process holding a site knows of its privacy (the site-wide bound), for the report.
+  std::function<std::string(const std::string& site)> site_wide;
 };
 // Iterations start+1 .. the schedule's end (or --stop-at): learning rates, steps, metrics, grids, checkpoints.
 int train_loop(const TrainArgs& args, const TrainConfig& cfg, RunMeta meta, int64_t start, dist::Central& central,

@@ -62,3 +62,17 @@ TEST_CASE("audit: a message type a site never sends, a second upload in one conn
   CHECK(changed.code == 3);
   CHECK_MESSAGE(changed.output.find("differ in shape between connections") != std::string::npos, changed.output);
 }
+
+TEST_CASE("audit: the privacy a site's gradients spent and the rows it refused are summarized") {
+  test::ScratchDir dir("audit_privacy");
+  std::string g = line("sent", "gradient", 0, "grad bf16 [2, 4, 32, 32]");
+  g.insert(g.rfind('}'), ",\"epsilon\":2.5,\"site_wide_epsilon\":9.75,\"refused_rows\":3");
+  const auto r = audit(dir, {line("sent", "hello", 0), line("sent", "conditions", 0, kUpload), g});
+  CHECK_MESSAGE(r.code == 0, r.output);
+  CHECK_MESSAGE(r.output.find("noised to epsilon 2.5 per sample") != std::string::npos, r.output);
+  CHECK(r.output.find("site-wide bound 9.75") != std::string::npos);
+  CHECK(r.output.find("3 row(s)") != std::string::npos);
+  const auto plain = audit(dir, {line("sent", "hello", 0), line("sent", "conditions", 0, kUpload),
+                                 line("sent", "gradient", 0, "grad bf16 [2, 4, 32, 32]")});
+  CHECK(plain.output.find("privacy:") == std::string::npos);
+}

@@ -227,3 +227,24 @@ TEST_CASE("deployment: a site lost mid-run leaves it, the others go on, and it r
   for (const Json& r : read_jsonl(d.dir.file("SiteB/audit.jsonl")).records) hellos += r["type"] == "hello" ? 1 : 0;
   CHECK(hellos == 2);
 }
+
+TEST_CASE("deployment: sites under differential privacy report their epsilon to the central node, in their audit logs and output") {
+  Deployment d("deploy_privacy");
+  // The sites' own settings; the central node needs none of them (it learns them from each Hello).
+  const std::string central_log =
+      d.deploy("dp_", "--set site.privacy.clip=1 --set site.privacy.sigma=1.5 --set site.privacy.drop_l1=true");
+  CHECK_MESSAGE(central_log.find("train: privacy: site 'SiteA': epsilon") != std::string::npos, central_log);
+  const JsonlContents m = read_jsonl(d.dir.file("dp_central/metrics.jsonl"));
+  REQUIRE(m.records.size() == 6);
+  const Json& last = m.records.back();
+  CHECK(last.at("epsilon").get<double>() > 0);
+  CHECK(last.at("sites").at("SiteA").at("g_loss").is_null());  // the site kept its statistics
+  for (const auto& s : kSites) {
+    std::ifstream in(d.dir.file("dp_" + s + ".log"));
+    const std::string out((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    CHECK_MESSAGE(out.find("privacy: epsilon") != std::string::npos, out);
+    const auto audit = test::run_cli("audit " + d.dir.file("dp_" + s + "/audit.jsonl"), d.log);
+    CHECK_MESSAGE(audit.code == 0, audit.output);
+    CHECK_MESSAGE(audit.output.find("privacy: the gradients sent were noised to epsilon") != std::string::npos, audit.output);
+  }
+}
