@@ -25,5 +25,6 @@ Verb add_synth(CLI::App& cli);
 Verb add_complete(CLI::App& cli);
 Verb add_audit(CLI::App& cli);
 Verb add_certs(CLI::App& cli);
+Verb add_attack(CLI::App& cli);
 
 }  // namespace asyndgan::app

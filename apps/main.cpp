@@ -40,7 +40,8 @@ int main(int argc, char** argv) {
                        "print the version and the build's features (CUDA, cuDNN, NCCL, OpenMP, BLAS) and exit");
   cli.failure_message(failure_message);
   const Verb verbs[] = {add_info(cli),  add_demo(cli),  add_phantom(cli), add_prepare(cli),
-                        add_shards(cli), add_train(cli), add_synth(cli),   add_complete(cli), add_certs(cli), add_audit(cli)};
+                        add_shards(cli), add_train(cli), add_synth(cli),   add_complete(cli), add_certs(cli), add_audit(cli),
+                        add_attack(cli)};
   for (const Verb& v : verbs) v.command->group("Verbs");
   cli.get_formatter()->label("SUBCOMMAND", "VERB");
   cli.footer("Run 'asyndgan VERB --help' for a verb's options.");  // after the verbs, which would inherit it

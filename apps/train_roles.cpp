@@ -79,6 +79,13 @@ uint64_t site_secret(const std::string& out) {
 
 }  // namespace
 
+SiteParts site_parts(const TrainConfig& cfg, const data::ShardHeader& shard) {
+  check_discriminator_depth(cfg, shard.height, shard.width);
+  SiteParts p{cfg.options, discriminator_factory(cfg), {}};
+  if (cfg.modalities.count(shard.site)) p.modalities = cfg.modalities.at(shard.site);
+  return p;
+}
+
 int run_central(const TrainArgs& args, TrainConfig& cfg) {
   if (cfg.dist.sites.empty())
     throw ValueError("config: 'dist.sites' names no site: the central node's config lists the run's sites, e.g. "
@@ -175,10 +182,10 @@ int run_site(const TrainArgs& args, TrainConfig& cfg) {
     return 0;
   }
   const std::string& out = cfg.out_dir;
-  check_discriminator_depth(cfg, shard->header().height, shard->header().width);
+  const SiteParts parts = site_parts(cfg, shard->header());
   RunDir dir = open_run_dir(args, cfg);  // held while this process runs, across its reconnections
   clear_run_dir(args, cfg);
-  dist::TrainOptions o = cfg.options;
+  dist::TrainOptions o = parts.options;
   o.timeout = dist::kWaitLong;  // the central node may wait long for other sites: the link's heartbeats find a dead one
   set_numerics(o.numerics);
   const uint64_t secret = site_secret(out);
@@ -217,9 +224,7 @@ int run_site(const TrainArgs& args, TrainConfig& cfg) {
     audit.write(rec);
   };
 
-  std::vector<std::string> mods;
-  if (cfg.modalities.count(args.site)) mods = cfg.modalities.at(args.site);
-  dist::Site site(shard, channel, o, discriminator_factory(cfg), secret, mods);
+  dist::Site site(shard, channel, o, parts.discriminator, secret, parts.modalities);
   audited = &site;
   site.on_event = log_line;
   if (dir.resume) site.load_state(dir.resume->checkpoint, "site.");

@@ -9,6 +9,7 @@
 #include "apps/run_checkpoint.h"
 #include "apps/run_dir.h"
 #include "apps/train_config.h"
+#include "data/shard.h"
 #include "dist/central.h"
 #include "dist/simulation.h"
 #include "engine/optim/schedule.h"
@@ -68,6 +69,16 @@ struct Driver {
 // Iterations start+1 .. the schedule's end (or --stop-at): learning rates, steps, metrics, grids, checkpoints.
 int train_loop(const TrainArgs& args, const TrainConfig& cfg, RunMeta meta, int64_t start, dist::Central& central,
                const Driver& drive);
+
+// What `train --role site` builds its dist::Site from (and `attack probe` its site): the config's options, its
+// discriminators and the modalities data.modalities.<site> names (empty: what every training sample has), once
+// model.d_layers is checked against the shard's samples.
+struct SiteParts {
+  dist::TrainOptions options;
+  dist::DiscriminatorFactory discriminator;
+  std::vector<std::string> modalities;
+};
+SiteParts site_parts(const TrainConfig& cfg, const data::ShardHeader& shard);
 
 // The deployment's roles (apps/train_roles.cpp).
 int run_central(const TrainArgs& args, TrainConfig& cfg);
