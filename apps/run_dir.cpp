@@ -1,5 +1,6 @@
 // The run folder's lock (flock on <dir>/.lock), its leftovers and --resume's choice of checkpoint.
 #include "apps/run_dir.h"
+#include "apps/utc_time.h"
 #include <fcntl.h>
 #include <sys/file.h>
 #include <unistd.h>
@@ -24,15 +25,6 @@ namespace {
 std::string host_name() {
   char b[256] = {};
   if (::gethostname(b, sizeof b - 1) != 0) return "unknown";
-  return b;
-}
-
-std::string utc_now() {
-  const std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char b[40];
-  std::strftime(b, sizeof b, "%Y-%m-%dT%H:%M:%SZ", &tm);
   return b;
 }
 
@@ -120,7 +112,7 @@ RunLock RunLock::take(const std::string& dir, const std::string& what) {
                 holder(before).c_str(), running_here(before) ? "" : " (no longer running)");
     std::fflush(stdout);
   }
-  const std::string text = msg("pid ", ::getpid(), "\nhost ", host_name(), "\nsince ", utc_now(), "\n");
+  const std::string text = msg("pid ", ::getpid(), "\nhost ", host_name(), "\nsince ", utc_time_now(), "\n");
   if (::ftruncate(lock.fd_, 0) != 0 || ::pwrite(lock.fd_, text.data(), text.size(), 0) != static_cast<ssize_t>(text.size()))
     throw ValueError(msg(what, ": cannot write its lock file ", path, " (", std::strerror(errno),
                          "); set output.dir to a folder this user can write"));

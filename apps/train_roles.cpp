@@ -13,6 +13,7 @@
 #include "apps/synth_inputs.h"
 #include "apps/train_outputs.h"
 #include "apps/train_run.h"
+#include "apps/utc_time.h"
 #include "base/error.h"
 #include "dist/site.h"
 #include "dist/site_secret.h"
@@ -38,19 +39,6 @@ std::optional<net::TlsFiles> tls_files(const TrainArgs& args, const TrainConfig&
   }
   const fs::path dir(cfg.dist.certs);
   return net::TlsFiles{(dir / "ca.pem").string(), (dir / (name + ".pem")).string(), (dir / (name + ".key")).string()};
-}
-
-// UTC, to the millisecond, for the audit log: "2026-12-05T05:16:17.123Z".
-std::string iso_time_now() {
-  const auto now = std::chrono::system_clock::now();
-  const std::time_t t = std::chrono::system_clock::to_time_t(now);
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char b[40];
-  std::snprintf(b, sizeof b, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-                tm.tm_min, tm.tm_sec, static_cast<int>(ms));
-  return b;
 }
 
 std::chrono::milliseconds seconds(double s) { return std::chrono::milliseconds(static_cast<int64_t>(s * 1000 + 0.5)); }
@@ -209,7 +197,7 @@ int run_site(const TrainArgs& args, TrainConfig& cfg) {
   JsonlWriter audit((fs::path(out) / "audit.jsonl").string());
   const dist::Site* audited = nullptr;  // set once the site exists: its policy's record joins each gradient sent
   channel.on_message = [&](const dist::AuditEntry& e) {
-    Json rec = {{"time", iso_time_now()},
+    Json rec = {{"time", utc_time_now()},
                 {"dir", e.sent ? "sent" : "received"},
                 {"type", dist::message_type_name(e.type)},
                 {"step", e.step},

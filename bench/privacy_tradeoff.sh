@@ -3,15 +3,16 @@
 # defence, drop_l1, and Gaussian noise at several sigmas), each scored by the epsilon its samples spent, the PSNR and
 # SSIM of its synthetic images on held-out subjects, and the probing attack's reconstruction of a training image
 # with as many answers as that run gave per sample. Prints a markdown table and writes it to $OUT/tradeoff.md.
-# Usage: bench/privacy_tradeoff.sh [ITERATIONS]   (BUILD_DIR, OUT and SIGMAS from the environment)
+# Usage: bench/privacy_tradeoff.sh [ITERATIONS]   (BUILD_DIR, OUT, SIGMAS, CLIP from the environment; REUSE=1
+# keeps runs of OUT that reached ITERATIONS)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CLI=${BUILD_DIR:-build}/apps/asyndgan
 OUT=${OUT:-out/privacy}
-ITERS=${1:-300}
-SIGMAS=${SIGMAS:-"0.5 2 8"}
+ITERS=${1:-200}
+SIGMAS=${SIGMAS:-"0.05 0.5 2 8"}
 CLIP=${CLIP:-1}
-mkdir -p "$OUT"
+mkdir -p "$OUT/runs"
 
 if [ ! -f "$OUT/prepared/prepare.json" ]; then
   rm -rf "$OUT/phantom" "$OUT/prepared"
@@ -32,14 +33,16 @@ for p in "${policies[@]}"; do
   sets=()
   for kv in ${p#*|}; do sets+=(--set "$kv"); done
   run="$OUT/runs/${name// /_}"
+  [ "${REUSE:-0}" = 1 ] && [ -f "$run/checkpoints/iter_$(printf %06d "$ITERS").ckpt" ] ||
   "$CLI" train --config configs/quickstart.toml --overwrite --set data.shards="$OUT/prepared" --set output.dir="$run" \
     --set schedule.constant="$ITERS" --set schedule.decay=0 --set output.sample_every=0 --set output.log_every=100 \
     "${sets[@]}" > "$run.train.txt" 2>&1 || { cat "$run.train.txt"; exit 1; }
   "$CLI" synth --checkpoint "$run/checkpoints/latest.ckpt" --shards "$OUT/prepared" --split test --out "$run/synth" \
     > "$run.synth.txt"
-  psnr=$(json "$run/synth/synth_metrics.json" "'%.2f' % d['mean']['psnr']")
-  ssim=$(json "$run/synth/synth_metrics.json" "'%.3f' % d['mean']['ssim']")
-  eps=$(python3 -c "import json,sys; l=[json.loads(x) for x in open(sys.argv[1])]; print('%.3g' % l[-1]['epsilon'])" "$run/metrics.jsonl")
+  # Means over the modalities of the held-out subjects' planes.
+  psnr=$(json "$run/synth/synth_metrics.json" "'%.2f' % (sum(m['psnr'] for m in d.values()) / len(d))")
+  ssim=$(json "$run/synth/synth_metrics.json" "'%.3f' % (sum(m['ssim'] for m in d.values()) / len(d))")
+  eps=$(python3 -c "import json,sys; e=[json.loads(x) for x in open(sys.argv[1])][-1]['epsilon']; print('%.3g' % e if e else 'none (no noise)')" "$run/metrics.jsonl")
   wide=$(sed -n 's/.*site-wide bound epsilon \([0-9.e+-]*\).*/\1/p' "$run.train.txt" | head -n 1)
   # The probe asks as many questions about one sample as the run answered per sample (rows / samples of the site).
   answers=$(python3 - "$OUT/prepared" "$ITERS" <<'PY'
@@ -50,8 +53,9 @@ print(max(1, round(int(sys.argv[2]) * 4 / n)))  # batch_per_site 4, balance samp
 PY
 )
   "$CLI" attack probe --shard "$OUT/prepared/SiteA.shard" --config "$run/config.toml" --sample 0 --budget "$answers" \
-    --method bisect --out "$run/probe" > "$run.probe.txt"
-  probe=$(json "$run/probe/probe.json" "'%.2f|%.3f|%.2f' % (d['results'][-1]['psnr'], d['results'][-1]['ssim'], d['baseline']['mean_image']['psnr'])")
+    --method both --interleave --out "$run/probe" > "$run.probe.txt"
+  # The better of the two methods at the full budget, against the best guess without answers (the mean image).
+  probe=$(json "$run/probe/probe.json" "'%.2f|%.3f|%.2f' % (max((m['budgets'][-1]['psnr'], m['budgets'][-1]['ssim']) for m in d['methods'].values()) + (d['baseline']['mean_image']['psnr'],))")
   IFS='|' read -r ppsnr pssim base <<< "$probe"
   table+="
 | $name | ${eps} | ${wide:-n/a} | $psnr | $ssim | $answers | $ppsnr | $pssim | $base |"

@@ -158,6 +158,32 @@ TEST_CASE("train: unknown keys and bad values are errors naming the key and wher
   CHECK(r.output.find("'data.shards' is required") != std::string::npos);
 }
 
+TEST_CASE("train: a site's privacy settings are checked where the config is read, naming the key and the fix") {
+  test::ScratchDir dir("train_cli_privacy");
+  const std::string cfg = dir.file("site.toml"), log = dir.file("log.txt");
+  std::ofstream(cfg) << "[data]\nshards = \"nowhere\"\n";
+  auto r = test::run_cli("train --config " + cfg + " --set site.privacy.sigma=1", log);
+  CHECK(r.code != 0);
+  CHECK_MESSAGE(r.output.find("site.privacy.sigma is noise in units of the clipping norm: give site.privacy.clip") != std::string::npos,
+                r.output);
+  r = test::run_cli("train --config " + cfg + " --set site.privacy.epsilon=2", log);
+  CHECK(r.output.find("give site.privacy.sigma (the noise) or site.privacy.answers") != std::string::npos);
+  r = test::run_cli("train --config " + cfg + " --set site.privacy.clip=1 --set site.privacy.sigma=1 --set site.privacy.epsilon=2 "
+                    "--set site.privacy.answers=4", log);
+  CHECK(r.output.find("'site.privacy.answers' and 'site.privacy.sigma' both set the noise") != std::string::npos);
+  r = test::run_cli("train --config " + cfg + " --set site.privacy.delta=1.5", log);
+  CHECK(r.output.find("'site.privacy.delta' is out of range") != std::string::npos);
+  r = test::run_cli("train --config " + cfg + " --set site.privacy.clip=-1", log);
+  CHECK(r.output.find("'site.privacy.clip' is out of range") != std::string::npos);
+  r = test::run_cli("train --config " + cfg + " --set site.privacy.nois=1", log);
+  CHECK(r.output.find("'site.privacy.nois' is not a train setting") != std::string::npos);
+  CHECK(r.output.find("site.privacy.sigma") != std::string::npos);  // the known keys are listed
+  // A budget too small for any noise to certify is refused, naming the key.
+  r = test::run_cli("train --config " + cfg + " --set site.privacy.clip=1 --set site.privacy.epsilon=0.01 --set site.privacy.answers=1",
+                    log);
+  CHECK_MESSAGE(r.output.find("site.privacy.epsilon") != std::string::npos, r.output);
+}
+
 TEST_CASE("train: train.device and train.precision are checked, and a missing GPU is said once, not fatal") {
   test::ScratchDir dir("train_cli_device");
   const std::string cfg = dir.file("dev.toml"), log = dir.file("log.txt");
