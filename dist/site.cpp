@@ -119,6 +119,10 @@ Site::Site(std::shared_ptr<data::Shard> shard, SiteChannel& channel, TrainOption
     samples_.push_back(i);
   }
   epoch_answers_.assign(samples_.size(), 0);
+  // A batch larger than the site holds repeats its samples (the central node walks them ceil(B / n) times per batch):
+  // the limit leaves room for that, and one more where the central node's epochs and the site's do not line up.
+  int64_t& max_q = o_.site.max_queries_per_sample;
+  if (max_q > 0 && o_.batch_per_site > num_samples()) max_q = std::max(max_q, (o_.batch_per_site + num_samples() - 1) / num_samples() + 1);
   const PrivacyOptions& privacy = o_.site.privacy;
   if (privacy.noisy()) {
     ledger_ = std::make_unique<PrivacyLedger>(num_samples(), gaussian_rho(privacy.sigma), privacy.epsilon, privacy.delta);

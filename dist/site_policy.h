@@ -25,7 +25,8 @@ struct SitePolicy {
   PrivacyOptions privacy;
   // site.max_queries_per_sample: answers about one sample per epoch of the site (every n answered rows, n its
   // training samples); more are refused. A central node that walks its samples asks at most twice per such
-  // window (once when its epochs and the site's line up); 0: no limit.
+  // window (once when its epochs and the site's line up); 0: no limit. A site whose batches are larger than its
+  // training samples raises it to ceil(batch_per_site / n) + 1.
   int64_t max_queries_per_sample = 2;
   // Synthetic pixels outside [-limit, limit] (G ends in tanh: [-1, 1]) or not finite are refused.
   double pixel_limit = 1.0 + 1e-3;

@@ -118,6 +118,12 @@ TEST_CASE("site policy: more than max_queries_per_sample answers about one sampl
   // Answering the other samples completes the site's epoch (3 answered rows): sample 0 may be asked about again.
   CHECK(rig.ask({1, 2}).answered() == 2);
   CHECK(rig.ask({0}).answered() == 1);
+  // Batches larger than the site repeat its samples: the limit makes room (ceil(4 / 3) + 1 = 3 here).
+  TrainOptions big = o;
+  big.batch_per_site = 4;
+  SiteRig small(test::write_dist_shard(dir, "c", 3), big);
+  CHECK(small.site->policy().max_queries_per_sample == 3);
+  CHECK(small.ask({0, 1, 2, 0}).answered() == 4);
   // 0: no limit.
   o.site.max_queries_per_sample = 0;
   SiteRig open(test::write_dist_shard(dir, "b", 3), o);
