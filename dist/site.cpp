@@ -243,18 +243,23 @@ std::vector<uint8_t> Site::admit(const Request& r, std::vector<int64_t>& positio
     why = msg("synthetic images ", shape_str(r.synthetic.shape()), " where this site's samples make ", shape_str(expected));
     return ok;
   }
-  // Pixels out of range or not finite, per row: one reduction on the device, and the rows read on the host only when
-  // it finds some (a well-behaved central node sends tanh outputs).
+  // Pixels out of range or not finite, per row: on a GPU one reduction first, and the rows read on the host only when
+  // it finds some (a well-behaved central node sends tanh outputs); on the host one pass over them.
   const double limit = o_.site.pixel_limit;
   const Tensor& y = r.synthetic;
   std::vector<uint8_t> pixels_ok(static_cast<size_t>(B), 1);
-  const double excess = sum(relu(y - limit) + relu(-y - limit) + y * 0.0).to_doubles()[0];
-  if (excess != 0) {  // NaN included
-    const std::vector<double> v = y.to(Device::cpu()).contiguous().to_doubles();
-    const size_t row = v.size() / static_cast<size_t>(B);
-    for (size_t b = 0; b < static_cast<size_t>(B); ++b)
-      for (size_t i = b * row; i < (b + 1) * row; ++i)
-        if (!(std::abs(v[i]) <= limit)) pixels_ok[b] = 0;
+  const bool suspect = !y.device().is_cuda() || sum(relu(y - limit) + relu(-y - limit) + y * 0.0).to_doubles()[0] != 0;
+  if (suspect && B > 0) {  // the reduction is NaN when a pixel is
+    const Tensor host = y.to(Device::cpu()).to(DType::f32).contiguous();
+    const float* v = host.data<float>();
+    const int64_t row = host.numel() / B;
+    const auto bound = static_cast<float>(limit);
+    for (int64_t b = 0; b < B; ++b)
+      for (int64_t i = b * row; i < (b + 1) * row; ++i)
+        if (!(std::abs(v[i]) <= bound)) {  // false for NaN
+          pixels_ok[static_cast<size_t>(b)] = 0;
+          break;
+        }
   }
   std::unordered_map<int64_t, int64_t> in_request;  // answers about each position this request, so far
   for (int64_t b = 0; b < B; ++b) {
