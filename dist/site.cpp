@@ -232,7 +232,7 @@ std::vector<uint8_t> Site::admit(const Request& r, std::vector<int64_t>& positio
   const auto B = static_cast<int64_t>(r.keys.size());
   std::vector<uint8_t> ok(static_cast<size_t>(B), 0);
   positions.assign(static_cast<size_t>(B), -1);
-  std::set<std::string> reasons;  // each reason once, however many rows it refused
+  std::set<std::string> reasons;  // each reason once, however many rows it refused: the line stays short
   const int64_t side_h = r.crop ? r.crop : h.height, side_w = r.crop ? r.crop : h.width;
   const Shape expected{B, static_cast<int64_t>(h.image_channels.size()), side_h, side_w};
   if (r.crop < 0 || r.crop > std::min(h.height, h.width)) {
@@ -266,13 +266,13 @@ std::vector<uint8_t> Site::admit(const Request& r, std::vector<int64_t>& positio
     const auto bi = static_cast<size_t>(b);
     auto it = key_position_.find(r.keys[bi]);
     if (it == key_position_.end()) {
-      reasons.insert(msg("a key this site never uploaded (", r.keys[bi], ")"));
+      reasons.insert("a key this site never uploaded");  // no key in it: one line, however many keys are unknown
       continue;
     }
     const int64_t p = it->second;
     const data::CropFlip& a = r.aug[bi];
     if (a.top < 0 || a.left < 0 || a.top + side_h > h.height || a.left + side_w > h.width) {
-      reasons.insert(msg("a crop at (", a.top, ", ", a.left, ") outside the ", h.height, "x", h.width, " sample"));
+      reasons.insert(msg("a crop of ", side_h, "x", side_w, " outside the ", h.height, "x", h.width, " sample"));
       continue;
     }
     if (!pixels_ok[bi]) {
