@@ -39,12 +39,6 @@ struct ProbeArgs {
 
 Json quality_json(const ProbeQuality& q) { return {{"psnr", q.psnr}, {"ssim", q.ssim}}; }
 
-void write_text(const std::string& path, const std::string& text) {
-  AtomicFileWriter w(path);
-  w.write(text.data(), text.size());
-  w.commit();
-}
-
 int run_probe(const ProbeArgs& a) {
   TrainConfig cfg = load_train_config(a.config, a.set);
   const auto shard = data::Shard::open(a.shard);
@@ -143,7 +137,7 @@ int run_probe(const ProbeArgs& a) {
                  {"baseline", {{"mean_image", quality_json(mean_q)}, {"mid_grey", quality_json(mid_q)}}},
                  {"methods", methods_json}};
   const std::string json_path = (fs::path(a.out) / "probe.json").string();
-  write_text(json_path, report.dump(2) + "\n");
+  write_text_file(json_path, report.dump(2) + "\n");
 
   // One row per channel the site has: real | each method's reconstruction at its largest budget | the mean image.
   const int H = static_cast<int>(h.height), W = static_cast<int>(h.width);

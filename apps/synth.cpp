@@ -39,12 +39,6 @@ struct SynthArgs {
   std::vector<std::string> shards, labels;
 };
 
-void write_text(const std::string& path, const std::string& text) {
-  AtomicFileWriter w(path);
-  w.write(text.data(), text.size());
-  w.commit();
-}
-
 // One preview: rows of condition | real | synthetic per modality, each row labelled with its name.
 void write_preview(const std::string& path, const std::vector<const float*>& conds, const std::vector<const float*>& reals,
                    const std::vector<const float*>& synths, const std::vector<std::vector<uint8_t>>& has,
@@ -107,7 +101,7 @@ int synth_labels(const SynthArgs& a, const LoadedGenerator& g, const std::string
   }
   std::printf("synth: wrote %d NIfTI volumes to %s\nquality (prepared scale, slices with brain):\n%s", written,
               out.c_str(), tally.report().c_str());
-  write_text((fs::path(out) / "synth_metrics.json").string(), dump_json(tally.to_json()) + "\n");
+  write_text_file((fs::path(out) / "synth_metrics.json").string(), dump_json(tally.to_json()) + "\n");
   return 0;
 }
 
@@ -161,7 +155,7 @@ int synth_shards(const SynthArgs& a, const LoadedGenerator& g, const std::string
   }
   std::printf("synth: wrote %d NIfTI volumes to %s\nquality (prepared scale, every sample with the modality):\n%s",
               written, out.c_str(), tally.report().c_str());
-  write_text((fs::path(out) / "synth_metrics.json").string(), dump_json(tally.to_json()) + "\n");
+  write_text_file((fs::path(out) / "synth_metrics.json").string(), dump_json(tally.to_json()) + "\n");
   return 0;
 }
 

@@ -172,9 +172,7 @@ RunStart start_run(const TrainArgs& args, const TrainConfig& cfg, RunDir& dir, c
                   "each of its batches holds some samples more than once\n",
                   static_cast<long long>(cfg.options.batch_per_site), h.site.c_str(), static_cast<long long>(h.samples));
   clear_run_dir(args, cfg);
-  AtomicFileWriter w((fs::path(out) / "config.toml").string());
-  w.write(config_toml.data(), config_toml.size());
-  w.commit();
+  write_text_file((fs::path(out) / "config.toml").string(), config_toml);
   return r;
 }
 

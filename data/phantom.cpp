@@ -129,9 +129,7 @@ void write_phantom(const std::string& dir, const PhantomOptions& opt) {
   for (const auto& e : errors)
     if (e) std::rethrow_exception(e);
   for (const auto& r : rows) csv += r;
-  AtomicFileWriter w(dir + "/name_mapping.csv");
-  w.write(csv.data(), csv.size());
-  w.commit();
+  write_text_file(dir + "/name_mapping.csv", csv);
 }
 
 }  // namespace asyndgan::data

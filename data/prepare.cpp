@@ -156,10 +156,7 @@ void write_prepare_json(const std::string& path, const Dataset& ds, const Prepar
     o["missing_modalities"] = missing;
     j["subjects"].push_back(std::move(o));
   }
-  std::string text = dump_json(j) + "\n";
-  AtomicFileWriter w(path);
-  w.write(text.data(), text.size());
-  w.commit();
+  write_text_file(path, dump_json(j) + "\n");
 }
 
 }  // namespace

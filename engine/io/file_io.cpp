@@ -144,4 +144,10 @@ void FileReader::seek(uint64_t pos) {
   pos_ = pos;
 }
 
+void write_text_file(const std::string& path, const std::string& text) {
+  AtomicFileWriter w(path);
+  w.write(text.data(), text.size());
+  w.commit();
+}
+
 }  // namespace asyndgan

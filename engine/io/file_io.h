@@ -41,6 +41,9 @@ class AtomicFileWriter {
   bool committed_ = false;
 };
 
+// `text` as the whole of `path`, through an AtomicFileWriter (a temporary, synced, then renamed).
+void write_text_file(const std::string& path, const std::string& text);
+
 // Sequential or seeking reads that never go past the end: every read (and every size about to be
 // allocated) is checked against the bytes that remain first, and a shortfall is a FormatError.
 class FileReader {
