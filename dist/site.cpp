@@ -585,8 +585,7 @@ void Site::load_state(const Checkpoint& ckpt, const std::string& prefix) {
     epoch_answers_.assign(t.data<int64_t>(), t.data<int64_t>() + num_samples());
     epoch_rows_ = get_int(ckpt, prefix + "epoch_rows");
   }
-  const bool saved_ledger = std::any_of(ckpt.tensors.begin(), ckpt.tensors.end(),
-                                        [&](const auto& kv) { return kv.first.rfind(prefix + "privacy.", 0) == 0; });
+  const bool saved_ledger = ckpt.tensors.count(prefix + "privacy.rho") > 0;
   if (ledger_ && saved_ledger) ledger_->load(ckpt, prefix + "privacy.");
   if (!ledger_ && saved_ledger && on_event)
     on_event(msg("site '", name(), "': its checkpoint holds a privacy ledger but site.privacy.sigma is 0 now: answers are no "
